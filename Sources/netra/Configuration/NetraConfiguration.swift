@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+import NetraImaging
+import Yams
+
+/// NETRA's settings: `configs/config.yaml` over built-in defaults, each key overridable by an
+/// environment variable `NETRA_<SECTION>_<KEY>` (e.g. `model.dir` by `NETRA_MODEL_DIR`).
+struct NetraConfiguration: Codable, Equatable, Sendable {
+    var app = App()
+    var model = Model()
+
+    struct App: Codable, Equatable, Sendable {
+        /// swift-log level name: trace, debug, info, notice, warning, error, critical.
+        var logLevel = "info"
+        /// Largest accepted encoded image, bytes.
+        var maxImageBytes = DecodingLimits.default.maxEncodedBytes
+        /// Largest accepted image, megapixels (width * height / 1e6).
+        var maxImageMegapixels = Double(DecodingLimits.default.maxPixels) / 1_000_000
+
+        enum CodingKeys: String, CodingKey {
+            case logLevel = "log_level"
+            case maxImageBytes = "max_image_bytes"
+            case maxImageMegapixels = "max_image_megapixels"
+        }
+    }
+
+    struct Model: Codable, Equatable, Sendable {
+        /// Folder holding the dlib model files, relative to the working directory.
+        var dir = "models"
+        /// Folder keeping the downloaded model archive between runs; `~` is expanded.
+        var cacheDir = "~/.cache/netra"
+
+        enum CodingKeys: String, CodingKey {
+            case dir
+            case cacheDir = "cache_dir"
+        }
+    }
+}
+
+extension NetraConfiguration {
+    /// The config file used when none is named: this one if it exists, else the defaults.
+    static let defaultPath = "configs/config.yaml"
+
+    /// Loads `path` (or `defaultPath` when it exists), then applies `NETRA_*` variables.
+    static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NetraConfiguration {
+        guard var merged = try Yams.compose(yaml: YAMLEncoder().encode(NetraConfiguration())) else {
+            preconditionFailure("the default configuration always encodes to a mapping")
+        }
+        let filePath = path ?? environment["NETRA_CONFIG"] ?? (FileManager.default.fileExists(atPath: defaultPath) ? defaultPath : nil)
+        if let filePath {
+            let text: String
+            do {
+                text = try String(contentsOfFile: filePath, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(source: filePath, problem: "cannot be read")
+            }
+            let file: Node?
+            do {
+                file = try Yams.compose(yaml: text)
+            } catch {
+                throw ConfigurationError(source: filePath, problem: "is not valid YAML: \(error)")
+            }
+            if let file { try overlay(file, onto: &merged, source: filePath) }
+        }
+        try overlayEnvironment(environment, onto: &merged)
+        do {
+            return try YAMLDecoder().decode(NetraConfiguration.self, from: merged)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ConfigurationError(source: filePath ?? "environment", problem: "has an invalid value for \(key)")
+        }
+    }
+
+    /// The image limits in force.
+    var decodingLimits: DecodingLimits {
+        DecodingLimits(maxEncodedBytes: app.maxImageBytes, maxPixels: Int(app.maxImageMegapixels * 1_000_000))
+    }
+
+    var logLevel: Logger.Level { Logger.Level(rawValue: app.logLevel) ?? .info }
+
+    var modelDirectory: URL { URL(fileURLWithPath: model.dir) }
+
+    var cacheDirectory: URL { URL(fileURLWithPath: NSString(string: model.cacheDir).expandingTildeInPath) }
+
+    /// Copies every `section.key` of `file` into `base`; keys `base` does not have are errors,
+    /// so a misspelt key is reported instead of silently ignored.
+    private static func overlay(_ file: Node, onto base: inout Node, source: String) throws {
+        guard let sections = file.mapping, var baseSections = base.mapping else {
+            throw ConfigurationError(source: source, problem: "must be a mapping of sections")
+        }
+        for (sectionName, sectionNode) in sections {
+            let section = sectionName.string ?? ""
+            guard var baseKeys = baseSections[section]?.mapping else {
+                throw ConfigurationError(source: source, problem: "has an unknown section '\(section)'")
+            }
+            guard let keys = sectionNode.mapping else {
+                throw ConfigurationError(source: source, problem: "section '\(section)' must be a mapping")
+            }
+            for (keyName, value) in keys {
+                let key = keyName.string ?? ""
+                guard baseKeys[key] != nil else {
+                    throw ConfigurationError(source: source, problem: "has an unknown key '\(section).\(key)'")
+                }
+                baseKeys[key] = value
+            }
+            baseSections[section] = .mapping(baseKeys)
+        }
+        base = .mapping(baseSections)
+    }
+
+    private static func overlayEnvironment(_ environment: [String: String], onto base: inout Node) throws {
+        guard var sections = base.mapping else { return }
+        for (sectionName, sectionNode) in sections {
+            guard let section = sectionName.string, var keys = sectionNode.mapping else { continue }
+            for (keyName, _) in keys {
+                guard let key = keyName.string else { continue }
+                let variable = "NETRA_\(section.uppercased())_\(key.uppercased())"
+                if let value = environment[variable] { keys[key] = Node(value) }
+            }
+            sections[section] = .mapping(keys)
+        }
+        base = .mapping(sections)
+    }
+}
+
+/// A configuration file or variable NETRA cannot use.
+struct ConfigurationError: Error, CustomStringConvertible {
+    let source: String
+    let problem: String
+
+    var description: String { "configuration \(source) \(problem)" }
+}
