@@ -26,12 +26,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
         ),
         .systemLibrary(name: "CLibcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // MARK: Layers
         .target(name: "NetraImaging", dependencies: ["CImageCodecs"]),
         .target(
             name: "NetraVision",
-            dependencies: ["NetraImaging", "CLibcrypto", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["NetraImaging", "CLibcrypto", "CBLAS", "CDNNL", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "netra",

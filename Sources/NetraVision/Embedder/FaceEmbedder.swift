@@ -1,0 +1,74 @@
+import Foundation
+import NetraImaging
+
+/// The Siamese core: one set of ResNet weights maps every aligned 150x150 face chip to a
+/// 128-d `FaceDescriptor`, so both sides of a comparison go through the same network.
+///
+/// Load once and share: the weights are read-only, and each concurrent call borrows its own
+/// workspace (activation buffers, scratchpad) from a small pool.
+public final class FaceEmbedder: Sendable {
+    public static let chipSize = ResNetArchitecture.inputSize
+
+    private let plan: NetworkPlan
+    private let means: [Float]
+    private let workspaces: WorkspacePool
+
+    /// Loads `dlib_face_recognition_resnet_model_v1.dat` and builds its convolutions for `threads` compute threads.
+    public convenience init(modelFile: URL, threads: Int = 1) throws(VisionError) {
+        let file = try ModelFileReader.network(at: modelFile, layout: ResNetArchitecture.layers)
+        try self.init(network: file, threads: threads)
+    }
+
+    init(network: DlibNetworkFile, threads: Int) throws(VisionError) {
+        let size = ResNetArchitecture.inputSize
+        plan = try NetworkPlan(layers: network.layers,
+                               input: TensorShape(batch: 1, height: size, width: size, channels: 3), threads: threads)
+        means = network.input.means
+        workspaces = WorkspacePool(plan: plan)
+        guard plan.outputShape.channels == ResNetArchitecture.descriptorLength else {
+            throw .invalidModel(file: "embedder", reason: "the network does not produce 128 values")
+        }
+    }
+
+    /// The descriptor of an aligned 150x150 chip (see `FaceAligner`).
+    public func descriptor(ofChip chip: RGBImage) throws(VisionError) -> FaceDescriptor {
+        let size = ResNetArchitecture.inputSize
+        guard chip.width == size, chip.height == size else {
+            throw .invalidInput("a face chip must be \(size) x \(size) pixels, not \(chip.width) x \(chip.height)")
+        }
+        let workspace = try workspaces.borrow()
+        defer { workspaces.giveBack(workspace) }
+        let input = workspace.buffer(0)
+        let (red, green, blue) = (means[0], means[1], means[2])
+        chip.pixels.withUnsafeBufferPointer { pixels in
+            for pixel in 0..<(size * size) {
+                input[3 * pixel] = (Float(pixels[3 * pixel]) - red) / 256
+                input[3 * pixel + 1] = (Float(pixels[3 * pixel + 1]) - green) / 256
+                input[3 * pixel + 2] = (Float(pixels[3 * pixel + 2]) - blue) / 256
+            }
+        }
+        try plan.run(in: workspace)
+        let output = workspace.buffer(plan.outputSlot)
+        return FaceDescriptor(values: Array(UnsafeBufferPointer(start: output, count: ResNetArchitecture.descriptorLength)))
+    }
+}
+
+/// Reusable workspaces for one plan, so steady-state calls allocate nothing.
+final class WorkspacePool: @unchecked Sendable {
+    private let plan: NetworkPlan
+    private let lock = NSLock()
+    private var idle: [NetworkPlan.Workspace] = []
+
+    init(plan: NetworkPlan) {
+        self.plan = plan
+    }
+
+    func borrow() throws(VisionError) -> NetworkPlan.Workspace {
+        if let workspace = lock.withLock({ idle.popLast() }) { return workspace }
+        return try NetworkPlan.Workspace(for: plan)
+    }
+
+    func giveBack(_ workspace: NetworkPlan.Workspace) {
+        lock.withLock { idle.append(workspace) }
+    }
+}

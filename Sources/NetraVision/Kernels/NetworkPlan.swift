@@ -1,0 +1,164 @@
+import CDNNL
+import Foundation
+
+/// A dlib network compiled for one input shape: a straight list of steps over numbered
+/// activation buffers, with the convolutions built once (affine folded, ReLU fused).
+///
+/// The dlib layer list is interpreted once, here; running the plan is then only kernel calls.
+/// Tags and skips become buffer references, so residual wiring costs nothing.
+final class NetworkPlan: @unchecked Sendable {
+    enum Step {
+        case convolution(DNNLConvolution, input: Int, output: Int)
+        case maxPool(kernel: Int, stride: Int, input: Int, output: Int)
+        case averagePool(kernel: Int, stride: Int, input: Int, output: Int)
+        /// dlib's `add_prev` for unequal shapes: each dimension is the larger one, missing elements count as 0.
+        case addZeroExtended(Int, Int, output: Int, relu: Bool)
+        case relu(Int)
+        case globalAverage(input: Int, output: Int)
+        case fullyConnected(weights: [Float], inputs: Int, outputs: Int, input: Int, output: Int)
+    }
+
+    let inputShape: TensorShape
+    private(set) var shapes: [TensorShape] = []
+    private(set) var steps: [Step] = []
+    private(set) var outputSlot = 0
+    private(set) var scratchpadByteCount = 0
+
+    init(layers: [DlibLayer], input: TensorShape, threads: Int) throws(VisionError) {
+        inputShape = input
+        shapes = [input]
+        var current = 0
+        var tags: [Int: Int] = [:]
+        var index = 0
+        while index < layers.count {
+            switch layers[index] {
+            case let .tag(id):
+                tags[id] = current
+            case let .skip(id):
+                guard let slot = tags[id] else { throw .invalidModel(file: "network", reason: "skip to unknown tag \(id)") }
+                current = slot
+            case var .convolution(weights):
+                var relu = false
+                if index + 1 < layers.count, case let .affine(scale, shift) = layers[index + 1] {
+                    weights = Self.folding(scale: scale, shift: shift, into: weights)
+                    index += 1
+                }
+                if index + 1 < layers.count, case .relu = layers[index + 1] {
+                    relu = true
+                    index += 1
+                }
+                let convolution = try DNNLConvolution(input: shapes[current], layer: weights, fusedReLU: relu, threads: threads)
+                scratchpadByteCount = max(scratchpadByteCount, convolution.scratchpadByteCount)
+                current = append(.convolution(convolution, input: current, output: shapes.count), shape: convolution.outputShape)
+            case let .maxPool(kernel, stride, _):
+                current = append(.maxPool(kernel: kernel, stride: stride, input: current, output: shapes.count),
+                                 shape: Self.pooledShape(shapes[current], kernel: kernel, stride: stride))
+            case let .averagePool(kernel, stride, _) where kernel > 0:
+                current = append(.averagePool(kernel: kernel, stride: stride, input: current, output: shapes.count),
+                                 shape: Self.pooledShape(shapes[current], kernel: kernel, stride: stride))
+            case .averagePool:
+                let inShape = shapes[current]
+                current = append(.globalAverage(input: current, output: shapes.count),
+                                 shape: TensorShape(batch: inShape.batch, height: 1, width: 1, channels: inShape.channels))
+            case let .addPrevious(tag):
+                guard let other = tags[tag] else { throw .invalidModel(file: "network", reason: "add to unknown tag \(tag)") }
+                var relu = false
+                if index + 1 < layers.count, case .relu = layers[index + 1] {
+                    relu = true
+                    index += 1
+                }
+                let (a, b) = (shapes[current], shapes[other])
+                let shape = TensorShape(batch: a.batch, height: max(a.height, b.height), width: max(a.width, b.width),
+                                        channels: max(a.channels, b.channels))
+                current = append(.addZeroExtended(current, other, output: shapes.count, relu: relu), shape: shape)
+            case .relu:
+                steps.append(.relu(current))
+            case let .fullyConnected(inputs, outputs, weights):
+                let inShape = shapes[current]
+                guard inShape.height == 1, inShape.width == 1, inShape.channels == inputs else {
+                    throw .invalidModel(file: "network", reason: "fully connected layer expects \(inputs) pooled inputs")
+                }
+                current = append(.fullyConnected(weights: weights, inputs: inputs, outputs: outputs, input: current, output: shapes.count),
+                                 shape: TensorShape(batch: inShape.batch, height: 1, width: 1, channels: outputs))
+            case .affine:
+                throw .invalidModel(file: "network", reason: "an affine layer that does not follow a convolution")
+            }
+            index += 1
+        }
+        outputSlot = current
+    }
+
+    var outputShape: TensorShape { shapes[outputSlot] }
+
+    private static func pooledShape(_ input: TensorShape, kernel: Int, stride: Int) -> TensorShape {
+        TensorShape(batch: input.batch, height: (input.height - kernel) / stride + 1,
+                    width: (input.width - kernel) / stride + 1, channels: input.channels)
+    }
+
+    private func append(_ step: Step, shape: TensorShape) -> Int {
+        steps.append(step)
+        shapes.append(shape)
+        return shapes.count - 1
+    }
+
+    /// `affine(conv(x))` as one convolution: filter f scaled by `scale[f]`, bias `scale[f] * b + shift[f]`.
+    private static func folding(scale: [Float], shift: [Float], into layer: ConvolutionWeights) -> ConvolutionWeights {
+        var folded = layer
+        let perFilter = layer.channels * layer.kernelHeight * layer.kernelWidth
+        for filter in 0..<layer.filters {
+            for index in (filter * perFilter)..<((filter + 1) * perFilter) {
+                folded.weights[index] *= scale[filter]
+            }
+            folded.bias[filter] = layer.bias[filter] * scale[filter] + shift[filter]
+        }
+        return folded
+    }
+
+    /// Runs the plan on `workspace`, whose slot 0 the caller has filled with the input.
+    func run(in workspace: Workspace) throws(VisionError) {
+        for step in steps {
+            switch step {
+            case let .convolution(convolution, input, output):
+                try convolution.run(input: workspace.buffer(input), output: workspace.buffer(output),
+                                    scratchpad: workspace.scratchpad, stream: workspace.stream)
+            case let .maxPool(kernel, stride, input, output):
+                ActivationKernels.pool(workspace.buffer(input), shapes[input], into: workspace.buffer(output), shapes[output],
+                                       kernel: kernel, stride: stride, maximum: true)
+            case let .averagePool(kernel, stride, input, output):
+                ActivationKernels.pool(workspace.buffer(input), shapes[input], into: workspace.buffer(output), shapes[output],
+                                       kernel: kernel, stride: stride, maximum: false)
+            case let .addZeroExtended(a, b, output, relu):
+                ActivationKernels.addZeroExtended(workspace.buffer(a), shapes[a], workspace.buffer(b), shapes[b],
+                                                  into: workspace.buffer(output), shapes[output], relu: relu)
+            case let .relu(slot):
+                ActivationKernels.relu(workspace.buffer(slot), count: shapes[slot].elementCount)
+            case let .globalAverage(input, output):
+                ActivationKernels.globalAverage(workspace.buffer(input), shapes[input], into: workspace.buffer(output))
+            case let .fullyConnected(weights, inputs, outputs, input, output):
+                ActivationKernels.fullyConnected(workspace.buffer(input), batch: shapes[input].batch, inputs: inputs,
+                                                 weights: weights, outputs: outputs, into: workspace.buffer(output))
+            }
+        }
+    }
+
+    /// The activation buffers, scratchpad and stream one caller needs to run this plan.
+    final class Workspace {
+        private let buffers: [UnsafeMutablePointer<Float>]
+        let scratchpad: UnsafeMutableRawPointer
+        let stream: dnnl_stream_t
+
+        init(for plan: NetworkPlan) throws(VisionError) {
+            buffers = plan.shapes.map { UnsafeMutablePointer<Float>.allocate(capacity: max(1, $0.elementCount)) }
+            scratchpad = UnsafeMutableRawPointer.allocate(byteCount: max(64, plan.scratchpadByteCount), alignment: 64)
+            stream = try DNNLEngine.makeStream()
+        }
+
+        deinit {
+            buffers.forEach { $0.deallocate() }
+            scratchpad.deallocate()
+            dnnl_stream_destroy(stream)
+        }
+
+        func buffer(_ slot: Int) -> UnsafeMutablePointer<Float> { buffers[slot] }
+    }
+}
