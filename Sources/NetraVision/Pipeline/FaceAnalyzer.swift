@@ -1,0 +1,98 @@
+import Foundation
+import NetraImaging
+
+/// One face found and described by `FaceAnalyzer`.
+public struct AnalyzedFace: Sendable {
+    public let detection: FaceDetection
+    /// Five landmarks in the shape predictor's order, in image pixels.
+    public let landmarks: [PixelPoint]
+    /// The aligned 150x150 chip the descriptor was computed from.
+    public let chip: RGBImage
+    public let descriptor: FaceDescriptor
+}
+
+/// The whole vision pipeline: image -> faces (box, score, landmarks, chip, descriptor),
+/// plus the comparison of two descriptors.
+///
+/// Holds the three models, loaded once and shared read-only; safe to use from many
+/// concurrent requests. `threads` is the number of compute threads each call uses: 1 when
+/// requests run in parallel, all cores for a single request at a time.
+public final class FaceAnalyzer: Sendable {
+    public let detector: FaceDetector
+    public let shapePredictor: ShapePredictor
+    public let embedder: FaceEmbedder
+    public let threads: Int
+
+    /// Loads the three model files from `modelDirectory` (see `ModelCatalog`).
+    public init(modelDirectory: URL, threads: Int = 1) throws(VisionError) {
+        self.threads = max(1, threads)
+        ComputeEnvironment.setBLASThreads(self.threads)
+        detector = try FaceDetector(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.detector.fileName),
+                                    threads: self.threads)
+        shapePredictor = try ShapePredictor(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.landmarks.fileName))
+        embedder = try FaceEmbedder(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.embedder.fileName),
+                                    threads: self.threads)
+    }
+
+    /// The faces in `image`, best detector score first, without describing them.
+    public func detectFaces(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> [FaceDetection] {
+        try detector.detect(in: image, options: options)
+    }
+
+    /// Landmarks and aligned chip of the face inside `detection`.
+    public func align(_ detection: FaceDetection, in image: RGBImage) -> (landmarks: [PixelPoint], chip: RGBImage) {
+        let landmarks = shapePredictor.landmarks(in: image, box: detection.rect)
+        let chip = FaceAligner.extractChip(from: image, details: FaceAligner.chipDetails(for: landmarks))
+        return (landmarks, chip)
+    }
+
+    /// Every face in `image`, detected, aligned and described.
+    public func analyze(_ image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> [AnalyzedFace] {
+        try detectFaces(in: image, options: options).map { detection throws(VisionError) in
+            try describe(detection, in: image)
+        }
+    }
+
+    /// The face with the largest box, or `nil` when there is none (what 1:1 verify compares).
+    ///
+    /// A portrait is expected to hold a face: when none is found and the image is small
+    /// (at most `retryPixelLimit` pixels), detection is tried once more at double resolution,
+    /// which finds faces down to about 40 px.
+    public func analyzeLargestFace(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> AnalyzedFace? {
+        var detections = try detectFaces(in: image, options: options)
+        if detections.isEmpty, image.pixelCount <= Self.retryPixelLimit, options.minFaceSize == nil {
+            detections = try detectFaces(in: image, options: DetectionOptions(upsample: options.upsample + 1))
+        }
+        guard let largest = detections.max(by: { $0.rect.area < $1.rect.area }) else { return nil }
+        return try describe(largest, in: image)
+    }
+
+    /// Images up to this size get a second, upsampled detection pass when no face is found.
+    public static let retryPixelLimit = 1_000_000
+
+    /// Aligns and describes one detected face.
+    public func describe(_ detection: FaceDetection, in image: RGBImage) throws(VisionError) -> AnalyzedFace {
+        let (landmarks, chip) = align(detection, in: image)
+        return AnalyzedFace(detection: detection, landmarks: landmarks, chip: chip,
+                            descriptor: try embedder.descriptor(ofChip: chip))
+    }
+}
+
+/// The result of comparing two faces.
+public struct FaceComparison: Sendable, Equatable {
+    public let distance: Float
+    public let similarity: Float
+    public let threshold: Float
+    /// `similarity >= threshold`.
+    public var isMatch: Bool { similarity >= threshold }
+
+    /// Compares two descriptors against a similarity threshold (0.7 = dlib's distance 0.6).
+    public init(_ a: FaceDescriptor, _ b: FaceDescriptor, threshold: Float = FaceComparison.defaultThreshold) {
+        distance = a.distance(to: b)
+        similarity = FaceDescriptor.similarity(forDistance: distance)
+        self.threshold = threshold
+    }
+
+    /// Similarity 0.7, i.e. Euclidean distance 0.6, dlib's well-tested threshold.
+    public static let defaultThreshold: Float = 0.7
+}

@@ -1,0 +1,64 @@
+import Foundation
+import NetraImaging
+import NetraTestSupport
+import NetraVision
+import Testing
+
+/// End to end on real photos: detection, alignment and embedding together.
+@Suite("Real face photos", .serialized)
+struct RealFaceTests {
+    static let analyzer = Result { try FaceAnalyzer(modelDirectory: SharedData.models, threads: 2) }
+
+    @Test("1:1 verification of the 781 labelled pairs at the default threshold")
+    func pairs() throws {
+        let analyzer = try Self.analyzer.get()
+        let pairs = try FaceDataSet.pairs()
+        var descriptors: [String: FaceDescriptor] = [:]
+        for file in Set(pairs.flatMap { [$0.a, $0.b] }).sorted() {
+            let image = try ImageDecoder().decode(contentsOf: FaceDataSet.publicFolder.appendingPathComponent(file))
+            let face = try analyzer.analyzeLargestFace(in: image)
+            descriptors[file] = try #require(face, "no face found in \(file)").descriptor
+        }
+        var correct = 0
+        #expect(pairs.filter(\.isPeerUnitTest).count == 13)
+        for pair in pairs {
+            let comparison = FaceComparison(descriptors[pair.a]!, descriptors[pair.b]!)
+            if comparison.isMatch == pair.same {
+                correct += 1
+            } else {
+                print("wrong: \(pair.a) \(pair.b) same=\(pair.same) distance=\(comparison.distance)")
+                #expect(!pair.isPeerUnitTest, "peer unit-test pair \(pair.a) / \(pair.b) decided wrongly")
+            }
+        }
+        let accuracy = Double(correct) / Double(pairs.count)
+        print("pair accuracy: \(correct)/\(pairs.count) = \(accuracy)")
+        #expect(accuracy >= 0.995)
+    }
+
+    @Test("group photos at upsample 1: at least 41 of the 43 annotated faces found, none on the dogs")
+    func groupPhotos() throws {
+        let analyzer = try Self.analyzer.get()
+        var found = 0, total = 0
+        for photo in try FaceDataSet.annotatedPhotos() where !photo.boxes.isEmpty || photo.file.hasSuffix("dlib_dogs.jpg") {
+            let image = try ImageDecoder().decode(contentsOf: FaceDataSet.multiFolder.appendingPathComponent(photo.file))
+            let detections = try analyzer.detectFaces(in: image, options: DetectionOptions(upsample: 1))
+            if photo.file.hasSuffix("dlib_dogs.jpg") {
+                #expect(detections.isEmpty, "faces reported on the dog photo: \(detections.map(\.rect))")
+                continue
+            }
+            for box in photo.boxes {
+                total += 1
+                let truth = PixelRect(left: box[0], top: box[1], right: box[0] + box[2] - 1, bottom: box[1] + box[3] - 1)
+                if detections.contains(where: { intersectionOverUnion($0.rect, truth) >= 0.4 }) { found += 1 }
+            }
+        }
+        print("annotated faces found: \(found)/\(total)")
+        #expect(total == 43)
+        #expect(found >= 41)
+    }
+
+    private func intersectionOverUnion(_ a: PixelRect, _ b: PixelRect) -> Double {
+        let inner = Double(a.intersection(b).area)
+        return inner / (Double(a.area) + Double(b.area) - inner)
+    }
+}
