@@ -29,10 +29,17 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
         var dir = "models"
         /// Folder keeping the downloaded model archive between runs; `~` is expanded.
         var cacheDir = "~/.cache/netra"
+        /// Compute threads per call; 0 means one per core.
+        var threads = 0
+        /// Similarity (`max(0, 1 - distance / 2)`) at or above which two faces match.
+        var threshold = 0.7
+        /// Detector upsampling: each step finds faces half as large, at four times the cost.
+        var upsample = 0
 
         enum CodingKeys: String, CodingKey {
             case dir
             case cacheDir = "cache_dir"
+            case threads, threshold, upsample
         }
     }
 }
@@ -79,6 +86,9 @@ extension NetraConfiguration {
     var logLevel: Logger.Level { Logger.Level(rawValue: app.logLevel) ?? .info }
 
     var modelDirectory: URL { URL(fileURLWithPath: model.dir) }
+
+    /// Compute threads per call, with 0 resolved to the number of cores.
+    var computeThreads: Int { model.threads > 0 ? model.threads : ProcessInfo.processInfo.activeProcessorCount }
 
     var cacheDirectory: URL { URL(fileURLWithPath: NSString(string: model.cacheDir).expandingTildeInPath) }
 

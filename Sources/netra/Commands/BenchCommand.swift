@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import NetraImaging
+import NetraVision
+
+/// `netra bench`: speed figures for BENCHMARKS.md.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure NETRA's speed.",
+        subcommands: [Vision.self]
+    )
+
+    struct Vision: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Median time per vision stage (decode, detect, landmarks+chip, embed, end to end) with 1 and 2 threads."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "JPEG or PNG images with a face (the first two also form the verify pair).") var images: [String]
+        @Option(name: .long, help: "Timed runs per figure (after one warm-up).") var `repeat` = 5
+        @Option(name: .long, help: "Detector upsampling.") var upsample = 0
+        @Option(name: .customLong("min-face"), help: "Minimum face size for detection, pixels.") var minFace: Int?
+        @Option(name: .long, parsing: .upToNextOption, help: "Thread counts to measure.") var threads: [Int] = [1, 2]
+        @Flag(name: .long, help: "Print JSON instead of a table.") var json = false
+
+        func validate() throws {
+            guard !images.isEmpty else { throw ValidationError("give at least one image") }
+            guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        }
+
+        struct Report: Encodable {
+            var stagesMs: [String: [String: [String: Double]]] = [:]
+            var verifyPairMs: [String: Double] = [:]
+            var rssAfterLoadMb = 0.0
+            var rssPeakMb = 0.0
+            var options: [String: Int] = [:]
+        }
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                let configuration = try global.loadConfiguration()
+                let decoder = ImageDecoder(limits: configuration.decodingLimits)
+                let files = try images.map { path in
+                    do { return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                        throw CommandFailure(message: "\(path): cannot be read", exitCode: .unreadableImage)
+                    }
+                }
+                let options = DetectionOptions(upsample: upsample, minFaceSize: minFace)
+                var report = Report()
+                report.options = ["upsample": upsample, "min_face": minFace ?? 0, "repeat": `repeat`]
+                for threadCount in threads {
+                    let analyzer = try FaceAnalyzer(modelDirectory: configuration.modelDirectory, threads: threadCount)
+                    report.rssAfterLoadMb = max(report.rssAfterLoadMb, MemoryUsage.residentMegabytes())
+                    var perImage: [String: [String: Double]] = [:]
+                    for (path, bytes) in zip(images, files) {
+                        perImage[(path as NSString).lastPathComponent] = try measure(bytes, path: path, analyzer: analyzer,
+                                                                                     decoder: decoder, options: options)
+                    }
+                    report.stagesMs["\(threadCount)"] = perImage
+                    if files.count >= 2 {
+                        report.verifyPairMs["\(threadCount)"] = try median {
+                            let first = try analyzer.analyzeLargestFace(in: try decoder.decode(files[0]), options: options)
+                            let second = try analyzer.analyzeLargestFace(in: try decoder.decode(files[1]), options: options)
+                            if let first, let second { _ = FaceComparison(first.descriptor, second.descriptor) }
+                        }
+                    }
+                }
+                report.rssPeakMb = MemoryUsage.peakResidentMegabytes()
+                if json {
+                    try printJSON([report], asArray: false)
+                } else {
+                    print(table(report))
+                }
+            }
+        }
+
+        private func measure(_ bytes: [UInt8], path: String, analyzer: FaceAnalyzer, decoder: ImageDecoder,
+                             options: DetectionOptions) throws -> [String: Double] {
+            let image: RGBImage
+            do { image = try decoder.decode(bytes) } catch {
+                throw CommandFailure(message: "\(path): \(error)", exitCode: .unreadableImage)
+            }
+            var figures: [String: Double] = [:]
+            figures["decode"] = try median { _ = try decoder.decode(bytes) }
+            figures["detect"] = try median { _ = try analyzer.detectFaces(in: image, options: options) }
+            let detections = try analyzer.detectFaces(in: image, options: options)
+            figures["faces"] = Double(detections.count)
+            if let largest = detections.max(by: { $0.rect.area < $1.rect.area }) {
+                figures["landmarks_chip"] = try median { _ = analyzer.align(largest, in: image) }
+                let chip = analyzer.align(largest, in: image).chip
+                figures["embed"] = try median { _ = try analyzer.embedder.descriptor(ofChip: chip) }
+            }
+            figures["end_to_end"] = try median { _ = try analyzer.analyze(try decoder.decode(bytes), options: options) }
+            return figures
+        }
+
+        /// Median wall time of `body` in milliseconds over `repeat` runs after one warm-up.
+        private func median(_ body: () throws -> Void) throws -> Double {
+            try body()
+            let clock = ContinuousClock()
+            var times: [Double] = []
+            for _ in 0..<`repeat` {
+                let elapsed = try clock.measure(body)
+                times.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+            }
+            return times.sorted()[times.count / 2]
+        }
+
+        private func table(_ report: Report) -> String {
+            let stages = ["decode", "detect", "landmarks_chip", "embed", "end_to_end"]
+            var lines = ["threads  image" + String(repeating: " ", count: 28) + "faces  "
+                + stages.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined()]
+            for threadCount in threads {
+                for path in images {
+                    let name = (path as NSString).lastPathComponent
+                    guard let figures = report.stagesMs["\(threadCount)"]?[name] else { continue }
+                    let cells = stages.map { stage in
+                        (figures[stage].map { String(format: "%.2f", $0) } ?? "-").padding(toLength: 15, withPad: " ", startingAt: 0)
+                    }
+                    lines.append("\(threadCount)".padding(toLength: 9, withPad: " ", startingAt: 0)
+                        + name.padding(toLength: 33, withPad: " ", startingAt: 0)
+                        + "\(Int(figures["faces"] ?? 0))".padding(toLength: 7, withPad: " ", startingAt: 0) + cells.joined())
+                }
+            }
+            for threadCount in threads {
+                if let pair = report.verifyPairMs["\(threadCount)"] {
+                    lines.append(String(format: "verify pair, %d thread(s): %.2f ms", threadCount, pair))
+                }
+            }
+            lines.append(String(format: "RSS after loading models: %.1f MB; peak: %.1f MB", report.rssAfterLoadMb, report.rssPeakMb))
+            lines.append("medians of \(`repeat`) runs in ms; upsample \(upsample)" + (minFace.map { ", min face \($0) px" } ?? ""))
+            return lines.joined(separator: "\n")
+        }
+    }
+}
+
+/// This process's memory use, from `/proc/self/status`.
+enum MemoryUsage {
+    static func residentMegabytes() -> Double { field("VmRSS:") }
+    static func peakResidentMegabytes() -> Double { field("VmHWM:") }
+
+    private static func field(_ name: String) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }),
+              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes / 1024
+    }
+}

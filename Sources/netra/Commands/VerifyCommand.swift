@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import NetraVision
+
+/// `netra verify`: are the largest faces of two images the same person?
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Decide whether the largest faces of two images are the same person (exit 3 if one has no face)."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The first image.") var image1: String
+    @Argument(help: "The second image.") var image2: String
+    @Option(name: .long, help: "Similarity at or above which the faces match, 0...1 (default: model.threshold, 0.7).")
+    var threshold: Float?
+    @Flag(name: .long, help: "Print JSON.") var json = false
+
+    struct Report: Encodable {
+        let similarityScore: Float
+        let distance: Float
+        let isMatch: Bool
+        let thresholdUsed: Float
+    }
+
+    func validate() throws {
+        if let threshold, !(0...1).contains(threshold) {
+            throw ValidationError("--threshold must be between 0 and 1")
+        }
+    }
+
+    func run() async throws {
+        try await Self.reportingFailures {
+            let session = try VisionSession(global: global)
+            let options = session.detectionOptions(upsample: nil, minFace: nil)
+            var descriptors: [FaceDescriptor] = []
+            for path in [image1, image2] {
+                let image = try session.image(at: path)
+                guard let face = try session.analyzer.analyzeLargestFace(in: image, options: options) else {
+                    throw CommandFailure(message: "no face found in \(path)", exitCode: .noFace)
+                }
+                descriptors.append(face.descriptor)
+            }
+            let comparison = FaceComparison(descriptors[0], descriptors[1],
+                                            threshold: threshold ?? Float(session.configuration.model.threshold))
+            let report = Report(similarityScore: comparison.similarity, distance: comparison.distance,
+                                isMatch: comparison.isMatch, thresholdUsed: comparison.threshold)
+            if json {
+                try printJSON([report], asArray: false)
+            } else {
+                let verdict = comparison.isMatch ? "same person" : "different people"
+                print(String(format: "%@: similarity %.4f (distance %.4f, threshold %.2f)",
+                             verdict, comparison.similarity, comparison.distance, comparison.threshold))
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import NetraImaging
+import NetraVision
+
+/// What the vision commands share: the configuration, the loaded models and image reading
+/// with the command line's error conventions (unreadable image: exit 2).
+struct VisionSession {
+    let configuration: NetraConfiguration
+    let analyzer: FaceAnalyzer
+    let decoder: ImageDecoder
+
+    init(global: GlobalOptions) throws {
+        configuration = try global.loadConfiguration()
+        do {
+            analyzer = try FaceAnalyzer(modelDirectory: configuration.modelDirectory, threads: configuration.computeThreads)
+        } catch {
+            throw CommandFailure(message: "\(error)", exitCode: .failure)
+        }
+        decoder = ImageDecoder(limits: configuration.decodingLimits)
+    }
+
+    /// The decoded image, or a failure naming the file (exit code 2).
+    func image(at path: String) throws -> RGBImage {
+        do {
+            return try decoder.decode(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw CommandFailure(message: "\(path): \(error)", exitCode: .unreadableImage)
+        }
+    }
+
+    func detectionOptions(upsample: Int?, minFace: Int?) -> DetectionOptions {
+        DetectionOptions(upsample: upsample ?? configuration.model.upsample, minFaceSize: minFace)
+    }
+}
+
+extension ExitCode {
+    /// An input image could not be read or decoded.
+    static let unreadableImage = ExitCode(2)
+    /// An image holds no face where one is required.
+    static let noFace = ExitCode(3)
+}
+
+/// Results for several images, and the exit code of the first one that failed.
+struct ImageBatch<Result> {
+    var results: [Result] = []
+    var failure: ExitCode?
+
+    /// Runs `body` for each path; a failure is reported on stderr at once and the others
+    /// still run, so one bad file does not hide the results for the rest.
+    init(_ paths: [String], _ body: (String) throws -> Result) throws {
+        for path in paths {
+            do {
+                results.append(try body(path))
+            } catch let failure as CommandFailure {
+                FileHandle.standardError.write(Data("netra: \(failure.message)\n".utf8))
+                self.failure = self.failure ?? failure.exitCode
+            }
+        }
+    }
+
+    /// Ends the command with the first failure's exit code, if any.
+    func finish() throws {
+        if let failure { throw failure }
+    }
+}
+
+/// Prints one JSON document: the single element, or an array when several paths were given.
+func printJSON<Value: Encodable>(_ values: [Value], asArray: Bool) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    let data = asArray ? try encoder.encode(values) : try encoder.encode(values.first)
+    print(String(decoding: data, as: UTF8.self))
+}
