@@ -9,7 +9,7 @@
 #    ${TMPDIR:-/tmp}/netra-bench-images (prepare_images.py).
 # 3. Times dlib on them (dlib_reference.py, models from models/): the table is printed
 #    and the JSON is saved as dlib_reference.json beside the images.
-# Default sources: ../shared/golden/images/obama.jpg and
+# Default sources: ../shared/data/faces/multi/images/fr_obama_and_biden.jpg and
 # ../shared/data/faces/multi/images/fr_two_people.jpg, relative to the repo root.
 # DLIB_REPEAT sets the timed runs per image (default 3: the whole run stays a few
 # minutes on 2 cores, as dlib's CNN detector takes seconds per image).
@@ -20,7 +20,7 @@ venv=${TMPDIR:-/tmp}/netra-dlib-venv
 out=${TMPDIR:-/tmp}/netra-bench-images
 
 if [ $# -eq 0 ]; then
-    set -- "$repo/../shared/golden/images/obama.jpg" \
+    set -- "$repo/../shared/data/faces/multi/images/fr_obama_and_biden.jpg" \
            "$repo/../shared/data/faces/multi/images/fr_two_people.jpg"
 fi
 

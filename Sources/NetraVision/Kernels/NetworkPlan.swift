@@ -9,6 +9,7 @@ import Foundation
 final class NetworkPlan: @unchecked Sendable {
     enum Step {
         case convolution(DNNLConvolution, input: Int, output: Int)
+        case singleFilterConvolution(SingleFilterConvolution, input: Int, output: Int)
         case maxPool(kernel: Int, stride: Int, input: Int, output: Int)
         case averagePool(kernel: Int, stride: Int, input: Int, output: Int)
         /// dlib's `add_prev` for unequal shapes: each dimension is the larger one, missing elements count as 0.
@@ -23,6 +24,8 @@ final class NetworkPlan: @unchecked Sendable {
     private(set) var steps: [Step] = []
     private(set) var outputSlot = 0
     private(set) var scratchpadByteCount = 0
+    /// Floats of scratch memory for the kernels that are not oneDNN's.
+    private(set) var scratchFloatCount = 0
 
     init(layers: [DlibLayer], input: TensorShape, threads: Int) throws(VisionError) {
         inputShape = input
@@ -47,9 +50,16 @@ final class NetworkPlan: @unchecked Sendable {
                     relu = true
                     index += 1
                 }
-                let convolution = try DNNLConvolution(input: shapes[current], layer: weights, fusedReLU: relu, threads: threads)
-                scratchpadByteCount = max(scratchpadByteCount, convolution.scratchpadByteCount)
-                current = append(.convolution(convolution, input: current, output: shapes.count), shape: convolution.outputShape)
+                if weights.filters == 1, weights.stride == 1 {
+                    let convolution = SingleFilterConvolution(input: shapes[current], layer: weights, relu: relu)
+                    scratchFloatCount = max(scratchFloatCount, convolution.scratchFloatCount)
+                    current = append(.singleFilterConvolution(convolution, input: current, output: shapes.count),
+                                     shape: convolution.outputShape)
+                } else {
+                    let convolution = try DNNLConvolution(input: shapes[current], layer: weights, fusedReLU: relu, threads: threads)
+                    scratchpadByteCount = max(scratchpadByteCount, convolution.scratchpadByteCount)
+                    current = append(.convolution(convolution, input: current, output: shapes.count), shape: convolution.outputShape)
+                }
             case let .maxPool(kernel, stride, _):
                 current = append(.maxPool(kernel: kernel, stride: stride, input: current, output: shapes.count),
                                  shape: Self.pooledShape(shapes[current], kernel: kernel, stride: stride))
@@ -121,6 +131,8 @@ final class NetworkPlan: @unchecked Sendable {
             case let .convolution(convolution, input, output):
                 try convolution.run(input: workspace.buffer(input), output: workspace.buffer(output),
                                     scratchpad: workspace.scratchpad, stream: workspace.stream)
+            case let .singleFilterConvolution(convolution, input, output):
+                convolution.run(input: workspace.buffer(input), output: workspace.buffer(output), scratch: workspace.scratch)
             case let .maxPool(kernel, stride, input, output):
                 ActivationKernels.pool(workspace.buffer(input), shapes[input], into: workspace.buffer(output), shapes[output],
                                        kernel: kernel, stride: stride, maximum: true)
@@ -144,18 +156,23 @@ final class NetworkPlan: @unchecked Sendable {
     /// The activation buffers, scratchpad and stream one caller needs to run this plan.
     final class Workspace {
         private let buffers: [UnsafeMutablePointer<Float>]
+        /// oneDNN's scratchpad.
         let scratchpad: UnsafeMutableRawPointer
+        /// Scratch for NETRA's own kernels.
+        let scratch: UnsafeMutablePointer<Float>
         let stream: dnnl_stream_t
 
         init(for plan: NetworkPlan) throws(VisionError) {
             buffers = plan.shapes.map { UnsafeMutablePointer<Float>.allocate(capacity: max(1, $0.elementCount)) }
             scratchpad = UnsafeMutableRawPointer.allocate(byteCount: max(64, plan.scratchpadByteCount), alignment: 64)
+            scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, plan.scratchFloatCount))
             stream = try DNNLEngine.makeStream()
         }
 
         deinit {
             buffers.forEach { $0.deallocate() }
             scratchpad.deallocate()
+            scratch.deallocate()
             dnnl_stream_destroy(stream)
         }
 
