@@ -29,7 +29,7 @@ struct BenchCommand: AsyncParsableCommand {
             guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1") }
         }
 
-        struct Report: Encodable {
+        struct Report: Codable {
             var stagesMs: [String: [String: [String: Double]]] = [:]
             var verifyPairMs: [String: Double] = [:]
             var rssAfterLoadMb = 0.0
@@ -49,6 +49,18 @@ struct BenchCommand: AsyncParsableCommand {
                 let options = DetectionOptions(upsample: upsample, minFaceSize: minFace)
                 var report = Report()
                 report.options = ["upsample": upsample, "min_face": minFace ?? 0, "repeat": `repeat`]
+                if threads.count > 1 {
+                    // Each thread count in its own process: OpenMP's pool, once grown or shrunk,
+                    // slows the next configuration measured in the same process.
+                    for threadCount in threads {
+                        let part = try measureInChildProcess(threads: threadCount)
+                        report.stagesMs.merge(part.stagesMs) { $1 }
+                        report.verifyPairMs.merge(part.verifyPairMs) { $1 }
+                        report.rssAfterLoadMb = max(report.rssAfterLoadMb, part.rssAfterLoadMb)
+                        report.rssPeakMb = max(report.rssPeakMb, part.rssPeakMb)
+                    }
+                    return try output(report)
+                }
                 for threadCount in threads {
                     let analyzer = try FaceAnalyzer(modelDirectory: configuration.modelDirectory, threads: threadCount)
                     report.rssAfterLoadMb = max(report.rssAfterLoadMb, MemoryUsage.residentMegabytes())
@@ -67,12 +79,38 @@ struct BenchCommand: AsyncParsableCommand {
                     }
                 }
                 report.rssPeakMb = MemoryUsage.peakResidentMegabytes()
-                if json {
-                    try printJSON([report], asArray: false)
-                } else {
-                    print(table(report))
-                }
+                try output(report)
             }
+        }
+
+        private func output(_ report: Report) throws {
+            if json {
+                try printJSON([report], asArray: false)
+            } else {
+                print(table(report))
+            }
+        }
+
+        /// Runs this benchmark for one thread count in a child `netra` and reads its JSON.
+        private func measureInChildProcess(threads threadCount: Int) throws -> Report {
+            var arguments = ["bench", "vision", "--threads", "\(threadCount)", "--repeat", "\(`repeat`)",
+                             "--upsample", "\(upsample)", "--json"]
+            if let minFace { arguments += ["--min-face", "\(minFace)"] }
+            if let config = global.config { arguments += ["--config", config] }
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+            child.arguments = arguments + images
+            let output = Pipe()
+            child.standardOutput = output
+            try child.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            child.waitUntilExit()
+            guard child.terminationStatus == 0 else {
+                throw CommandFailure(message: "the benchmark with \(threadCount) thread(s) failed", exitCode: .failure)
+            }
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            return try decoder.decode(Report.self, from: data)
         }
 
         private func measure(_ bytes: [UInt8], path: String, analyzer: FaceAnalyzer, decoder: ImageDecoder,
