@@ -54,5 +54,6 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "NetraVisionTests", dependencies: ["NetraVision", "NetraTestSupport"]),
+        .testTarget(name: "NetraCLITests", dependencies: ["NetraTestSupport"]),
     ]
 )

@@ -62,3 +62,19 @@ struct RealFaceTests {
         return inner / (Double(a.area) + Double(b.area) - inner)
     }
 }
+
+@Suite("The whole pipeline on the golden images")
+struct GoldenPipelineTests {
+    @Test("detect, align and embed each golden image: dlib's descriptors within 1e-3", arguments: SharedData.goldenImageNames)
+    func fullImageDescriptors(name: String) throws {
+        let analyzer = try RealFaceTests.analyzer.get()
+        let golden = try GoldenImage.load(name)
+        let faces = try analyzer.analyze(try ImageDecoder().decode(SharedData.goldenImageBytes(golden.file)))
+        #expect(faces.count == golden.faces.count)
+        for (face, expected) in zip(faces, golden.faces) {
+            #expect(face.landmarks.map { [$0.x, $0.y] } == expected.landmarks5)
+            let difference = zip(face.descriptor.values, expected.descriptor).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference <= 1e-3, "\(name): max abs difference \(difference)")
+        }
+    }
+}
