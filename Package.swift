@@ -13,11 +13,13 @@ let package = Package(
         .executable(name: "netra", targets: ["netra"]),
         .library(name: "NetraImaging", targets: ["NetraImaging"]),
         .library(name: "NetraVision", targets: ["NetraVision"]),
+        .library(name: "NetraStore", targets: ["NetraStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -35,11 +37,17 @@ let package = Package(
             name: "NetraVision",
             dependencies: ["NetraImaging", "CLibcrypto", "CBLAS", "CDNNL", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(
+            name: "NetraStore",
+            dependencies: ["NetraVision", "CLibcrypto", "CBLAS", .product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.copy("Migrations")]
+        ),
         .executableTarget(
             name: "netra",
             dependencies: [
                 "NetraImaging",
                 "NetraVision",
+                "NetraStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -54,6 +62,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "NetraVisionTests", dependencies: ["NetraVision", "NetraTestSupport"]),
+        .testTarget(name: "NetraStoreTests", dependencies: ["NetraStore", "NetraTestSupport"]),
         .testTarget(name: "NetraCLITests", dependencies: ["NetraTestSupport"]),
     ]
 )

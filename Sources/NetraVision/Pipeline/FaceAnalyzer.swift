@@ -53,16 +53,19 @@ public final class FaceAnalyzer: Sendable {
         }
     }
 
-    /// The face with the largest box, or `nil` when there is none (what 1:1 verify compares).
-    ///
-    /// A portrait is expected to hold a face: when none is found and the image is small
-    /// (at most `retryPixelLimit` pixels), detection is tried once more at double resolution,
-    /// which finds faces down to about 40 px.
+    /// Detections in an image expected to show a face (a portrait, an enrollment photo): when
+    /// none is found and the image is small (at most `retryPixelLimit` pixels), detection is
+    /// tried once more at double resolution, which finds faces down to about 40 px.
+    public func detectFacesExpectingOne(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> [FaceDetection] {
+        let detections = try detectFaces(in: image, options: options)
+        guard detections.isEmpty, image.pixelCount <= Self.retryPixelLimit, options.minFaceSize == nil else { return detections }
+        return try detectFaces(in: image, options: DetectionOptions(upsample: options.upsample + 1))
+    }
+
+    /// The face with the largest box, or `nil` when there is none (what 1:1 verify compares);
+    /// detection as in `detectFacesExpectingOne`.
     public func analyzeLargestFace(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> AnalyzedFace? {
-        var detections = try detectFaces(in: image, options: options)
-        if detections.isEmpty, image.pixelCount <= Self.retryPixelLimit, options.minFaceSize == nil {
-            detections = try detectFaces(in: image, options: DetectionOptions(upsample: options.upsample + 1))
-        }
+        let detections = try detectFacesExpectingOne(in: image, options: options)
         guard let largest = detections.max(by: { $0.rect.area < $1.rect.area }) else { return nil }
         return try describe(largest, in: image)
     }

@@ -1,0 +1,36 @@
+/// Why the identity store refused an operation. Messages name what to fix.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The configured key is not the one the store's rows are sealed with.
+    case wrongKey(expectedKeyID: String)
+    /// The database has migrations this NETRA does not know: it was written by a newer version.
+    case newerSchema(unknownMigrations: [String])
+    /// The file is not a NETRA database (or not SQLite at all).
+    case unusableDatabase(path: String, reason: String)
+    case subjectNotFound(Int64)
+    case faceNotFound(Int64)
+    case invalidName(String)
+    case invalidMetadata
+    /// A key could not be resolved or used.
+    case key(KeyError)
+    /// Sealing failed (OpenSSL).
+    case sealing(SealError)
+    /// A SQLite error not caused by the caller's input.
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case let .wrongKey(expected):
+            "the key does not match key id \(expected): the store was sealed with another key (check NETRA_SECRET_KEY or NETRA_KEY_FILE)"
+        case let .newerSchema(unknown):
+            "the database was written by a newer NETRA (unknown schema migrations: \(unknown.joined(separator: ", "))); nothing was changed"
+        case let .unusableDatabase(path, reason): "\(path) is not a usable NETRA database: \(reason)"
+        case let .subjectNotFound(id): "subject \(id) does not exist"
+        case let .faceNotFound(id): "face \(id) does not exist"
+        case let .invalidName(reason): "invalid subject name: \(reason)"
+        case .invalidMetadata: "subject metadata must be a JSON object"
+        case let .key(error): "\(error)"
+        case let .sealing(error): "\(error)"
+        case let .database(message): "database error: \(message)"
+        }
+    }
+}

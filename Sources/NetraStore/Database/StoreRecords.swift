@@ -1,0 +1,70 @@
+import Foundation
+
+/// A person known to the store.
+public struct Subject: Sendable, Equatable, Codable {
+    public let id: Int64
+    public var name: String
+    /// A JSON object the operator attaches (badge number, department...).
+    public var metadata: String
+    public let createdAt: String
+    public var updatedAt: String
+    public var faceCount: Int
+}
+
+/// One enrolled face: everything but its (sealed) embedding.
+public struct StoredFace: Sendable, Equatable, Codable {
+    public let id: Int64
+    public let subjectID: Int64
+    public let modelVersion: String
+    public let keyID: String
+    public let faceWidth: Int
+    public let faceHeight: Int
+    public let detectorConfidence: Double
+    public let createdAt: String
+}
+
+/// Size and detector facts of an enrolled face, kept for audits and quality reports.
+public struct FaceQuality: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var detectorConfidence: Double
+
+    public init(width: Int, height: Int, detectorConfidence: Double) {
+        self.width = width
+        self.height = height
+        self.detectorConfidence = detectorConfidence
+    }
+}
+
+/// What loading (or checking) the stored faces found.
+public struct LoadReport: Sendable, Equatable {
+    /// Faces decrypted and, for the active model version, placed in the index.
+    public var loaded = 0
+    /// Rows whose ciphertext does not authenticate: tampered, moved, or damaged. Never used.
+    public var tamperedFaceIDs: [Int64] = []
+    /// Rows of another model version (re-enroll them to use them).
+    public var otherModelVersion = 0
+    /// Rows sealed with a key that was not supplied, by key id.
+    public var unavailableKeys: [String: Int] = [:]
+}
+
+/// One audit-log entry.
+public struct AuditEntry: Sendable, Equatable, Codable {
+    public let id: Int64
+    public let at: String
+    public let actor: String
+    public let action: String
+    public let subjectID: Int64?
+    public let faceID: Int64?
+    public let result: String
+    public let detail: String
+}
+
+enum Timestamp {
+    /// Now, as ISO 8601 UTC with milliseconds.
+    static func now() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
+    }
+}

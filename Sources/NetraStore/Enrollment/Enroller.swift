@@ -1,0 +1,136 @@
+import NetraImaging
+import NetraVision
+
+/// The rules an enrollment image must pass.
+public struct EnrollmentPolicy: Sendable, Equatable {
+    /// Smallest accepted face box side, in pixels between the box edges.
+    public var minFaceSize: Int
+    /// Smallest accepted detector confidence (see `FaceDetection.confidence`).
+    public var minConfidence: Double
+    /// A new face must reach this similarity to at least one of the subject's faces.
+    public var matchThreshold: Float
+    /// A new face this similar to another subject is flagged as a possible duplicate person.
+    public var duplicateThreshold: Float
+
+    public init(minFaceSize: Int = 80, minConfidence: Double = 0.5, matchThreshold: Float = FaceComparison.defaultThreshold,
+                duplicateThreshold: Float = FaceComparison.defaultThreshold) {
+        self.minFaceSize = minFaceSize
+        self.minConfidence = minConfidence
+        self.matchThreshold = matchThreshold
+        self.duplicateThreshold = duplicateThreshold
+    }
+}
+
+/// A stored enrollment.
+public struct Enrollment: Sendable {
+    public let face: StoredFace
+    /// Other subjects this face resembles at or above `duplicateThreshold`, best first.
+    public let similarSubjects: [IndexCandidate]
+    /// Best similarity to the subject's earlier faces, if it had any.
+    public let similarityToSubject: Float?
+}
+
+/// Why an image was not enrolled.
+public enum EnrollmentError: Error, Equatable, Sendable, CustomStringConvertible {
+    case noFace
+    case multipleFaces(Int)
+    case faceTooSmall(width: Int, height: Int, minimum: Int)
+    case lowConfidence(Double, minimum: Double)
+    case doesNotMatchSubject(similarity: Float, threshold: Float)
+    case vision(VisionError)
+    case store(StoreError)
+
+    /// A short machine-readable reason (metrics labels, JSON).
+    public var reason: String {
+        switch self {
+        case .noFace: "no_face"
+        case .multipleFaces: "multiple_faces"
+        case .faceTooSmall: "face_too_small"
+        case .lowConfidence: "low_confidence"
+        case .doesNotMatchSubject: "does_not_match_subject"
+        case .vision: "vision_error"
+        case .store: "store_error"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .noFace: "no face found in the image"
+        case let .multipleFaces(count): "the image shows \(count) faces; enrollment needs exactly one (or ask for the largest)"
+        case let .faceTooSmall(width, height, minimum): "the face is \(width) x \(height) pixels, the minimum is \(minimum)"
+        case let .lowConfidence(confidence, minimum):
+            "the detector's confidence \(String(format: "%.2f", confidence)) is below the minimum \(minimum)"
+        case let .doesNotMatchSubject(similarity, threshold):
+            "the face does not look like this subject (similarity \(String(format: "%.3f", similarity)) < \(threshold)); force to enroll anyway"
+        case let .vision(error): "\(error)"
+        case let .store(error): "\(error)"
+        }
+    }
+}
+
+/// Enrolls faces from images into a `FaceStore` under the `EnrollmentPolicy`.
+public struct Enroller: Sendable {
+    public let analyzer: FaceAnalyzer
+    public let store: FaceStore
+    public var policy: EnrollmentPolicy
+    public var detection: DetectionOptions
+
+    public init(analyzer: FaceAnalyzer, store: FaceStore, policy: EnrollmentPolicy = EnrollmentPolicy(),
+                detection: DetectionOptions = DetectionOptions()) {
+        self.analyzer = analyzer
+        self.store = store
+        self.policy = policy
+        self.detection = detection
+    }
+
+    /// Detects the one face in `image`, checks it and stores it for `subjectID`; returns once durable.
+    ///
+    /// - Parameters:
+    ///   - force: enroll even when the face does not look like the subject's earlier faces.
+    ///   - largestFace: with several faces, take the largest instead of refusing.
+    public func enroll(_ image: RGBImage, subjectID: Int64, force: Bool = false,
+                       largestFace: Bool = false) throws(EnrollmentError) -> Enrollment {
+        let face = try onlyFace(in: image, largestFace: largestFace)
+        let rect = face.detection.rect
+        let width = min(image.width, rect.right + 1) - max(0, rect.left)
+        let height = min(image.height, rect.bottom + 1) - max(0, rect.top)
+        guard min(width, height) >= policy.minFaceSize else {
+            throw .faceTooSmall(width: width, height: height, minimum: policy.minFaceSize)
+        }
+        guard face.detection.confidence >= policy.minConfidence else {
+            throw .lowConfidence(face.detection.confidence, minimum: policy.minConfidence)
+        }
+        let earlier = store.index.faceIDs(ofSubject: subjectID).compactMap { store.index.descriptor(faceID: $0) }
+        let similarity = earlier.map { FaceDescriptor(values: $0).similarity(to: face.descriptor) }.max()
+        if let similarity, similarity < policy.matchThreshold, !force {
+            throw .doesNotMatchSubject(similarity: similarity, threshold: policy.matchThreshold)
+        }
+        let similarSubjects = store.index.search(face.descriptor.values, topK: 4,
+                                                 maxDistance: FaceDescriptor.distance(forSimilarity: policy.duplicateThreshold))
+            .filter { $0.subjectID != subjectID }
+        do {
+            let stored = try store.addFace(subjectID: subjectID, descriptor: face.descriptor,
+                                           quality: FaceQuality(width: width, height: height,
+                                                                detectorConfidence: face.detection.confidence))
+            return Enrollment(face: stored, similarSubjects: similarSubjects, similarityToSubject: similarity)
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    private func onlyFace(in image: RGBImage, largestFace: Bool) throws(EnrollmentError) -> AnalyzedFace {
+        do {
+            let detections = try analyzer.detectFacesExpectingOne(in: image, options: detection)
+            guard !detections.isEmpty else { throw EnrollmentError.noFace }
+            guard detections.count == 1 || largestFace else { throw EnrollmentError.multipleFaces(detections.count) }
+            let largest = detections.max { $0.rect.area < $1.rect.area }!
+            return try analyzer.describe(largest, in: image)
+        } catch let error as EnrollmentError {
+            throw error
+        } catch let error as VisionError {
+            throw .vision(error)
+        } catch {
+            throw .noFace
+        }
+    }
+}

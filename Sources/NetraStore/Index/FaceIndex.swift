@@ -1,0 +1,211 @@
+import CBLAS
+import Foundation
+import NetraVision
+
+/// A subject found by a 1:N search: its best-matching face.
+public struct IndexCandidate: Sendable, Equatable {
+    public let subjectID: Int64
+    public let faceID: Int64
+    /// Euclidean distance, the same measure `verify` uses.
+    public let distance: Float
+
+    public var similarity: Float { FaceDescriptor.similarity(forDistance: distance) }
+}
+
+/// All enrolled embeddings of one model version in memory, for exact 1:N search.
+///
+/// Rows live in one contiguous Float32 matrix with each row's squared norm beside it, so a
+/// search is one pass of dot products: `d² = |q|² + |x|² - 2 q·x`. Ranking by that Euclidean
+/// distance makes one threshold mean the same in 1:N and 1:1. Adds append; removals move the
+/// last row into the hole; both are O(1) amortised and seen by the next search. Searches run
+/// concurrently with each other and are serialised against changes by a reader-writer lock.
+public final class FaceIndex: @unchecked Sendable {
+    public static let dimension = 128
+
+    private var matrix: UnsafeMutablePointer<Float>
+    private var capacity: Int
+    private var squaredNorms: [Float] = []
+    private var faceIDs: [Int64] = []
+    private var subjectIDs: [Int64] = []
+    private var rowOfFace: [Int64: Int] = [:]
+    private var lock = pthread_rwlock_t()
+
+    public init(capacity: Int = 1024) {
+        self.capacity = max(16, capacity)
+        matrix = .allocate(capacity: self.capacity * Self.dimension)
+        pthread_rwlock_init(&lock, nil)
+    }
+
+    deinit {
+        matrix.deallocate()
+        pthread_rwlock_destroy(&lock)
+    }
+
+    public var count: Int { reading { faceIDs.count } }
+
+    /// Adds (or replaces) one face.
+    public func add(faceID: Int64, subjectID: Int64, descriptor: [Float]) {
+        precondition(descriptor.count == Self.dimension, "descriptors have 128 values")
+        writing {
+            if let row = rowOfFace[faceID] { removeRow(row) }
+            if faceIDs.count == capacity { grow() }
+            let row = faceIDs.count
+            descriptor.withUnsafeBufferPointer { (matrix + row * Self.dimension).update(from: $0.baseAddress!, count: Self.dimension) }
+            squaredNorms.append(descriptor.reduce(0) { $0 + $1 * $1 })
+            faceIDs.append(faceID)
+            subjectIDs.append(subjectID)
+            rowOfFace[faceID] = row
+        }
+    }
+
+    /// Removes one face; returns whether it was there.
+    @discardableResult
+    public func remove(faceID: Int64) -> Bool {
+        writing {
+            guard let row = rowOfFace[faceID] else { return false }
+            removeRow(row)
+            return true
+        }
+    }
+
+    /// Removes every face of a subject.
+    public func remove(subjectID: Int64) {
+        writing {
+            var row = 0
+            while row < subjectIDs.count {
+                if subjectIDs[row] == subjectID { removeRow(row) } else { row += 1 }
+            }
+        }
+    }
+
+    /// The stored descriptor of a face.
+    public func descriptor(faceID: Int64) -> [Float]? {
+        reading {
+            guard let row = rowOfFace[faceID] else { return nil }
+            return Array(UnsafeBufferPointer(start: matrix + row * Self.dimension, count: Self.dimension))
+        }
+    }
+
+    /// The face ids held for a subject.
+    public func faceIDs(ofSubject subjectID: Int64) -> [Int64] {
+        reading { zip(faceIDs, subjectIDs).filter { $0.1 == subjectID }.map(\.0) }
+    }
+
+    /// The `topK` subjects whose best face is nearest to `query`, nearest first, optionally
+    /// only those within `maxDistance`. Exact: every row is compared.
+    public func search(_ query: [Float], topK: Int, maxDistance: Float = .infinity) -> [IndexCandidate] {
+        precondition(query.count == Self.dimension, "queries have 128 values")
+        return reading {
+            var best = SubjectTopK(k: topK, limit: maxDistance * maxDistance)
+            let queryNorm = query.reduce(0) { $0 + $1 * $1 }
+            query.withUnsafeBufferPointer { q in
+                SimilarityScan.scan(query: q.baseAddress!, queryNorm: queryNorm, matrix: matrix, norms: squaredNorms,
+                                    rows: 0..<faceIDs.count) { row, squaredDistance in
+                    best.offer(subjectID: subjectIDs[row], faceID: faceIDs[row], squaredDistance: squaredDistance)
+                }
+            }
+            return best.sorted
+        }
+    }
+
+    /// `search` for many queries at once: dot products as one `sgemm` per block of rows.
+    public func search(batch queries: [[Float]], topK: Int, maxDistance: Float = .infinity) -> [[IndexCandidate]] {
+        guard !queries.isEmpty else { return [] }
+        return reading {
+            let rows = faceIDs.count
+            var best = queries.map { _ in SubjectTopK(k: topK, limit: maxDistance * maxDistance) }
+            let packed = queries.flatMap { $0 }
+            let queryNorms = queries.map { $0.reduce(0) { $0 + $1 * $1 } }
+            let block = 8192
+            var dots = [Float](repeating: 0, count: queries.count * block)
+            packed.withUnsafeBufferPointer { q in
+                for start in stride(from: 0, to: rows, by: block) {
+                    let length = min(block, rows - start)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queries.count), Int32(length), Int32(Self.dimension),
+                                1, q.baseAddress, Int32(Self.dimension), matrix + start * Self.dimension, Int32(Self.dimension),
+                                0, &dots, Int32(block))
+                    for query in queries.indices {
+                        for offset in 0..<length {
+                            let row = start + offset
+                            let squared = queryNorms[query] + squaredNorms[row] - 2 * dots[query * block + offset]
+                            best[query].offer(subjectID: subjectIDs[row], faceID: faceIDs[row], squaredDistance: squared)
+                        }
+                    }
+                }
+            }
+            return best.map(\.sorted)
+        }
+    }
+
+    // MARK: Storage
+
+    private func removeRow(_ row: Int) {
+        let last = faceIDs.count - 1
+        rowOfFace[faceIDs[row]] = nil
+        if row != last {
+            (matrix + row * Self.dimension).update(from: matrix + last * Self.dimension, count: Self.dimension)
+            squaredNorms[row] = squaredNorms[last]
+            faceIDs[row] = faceIDs[last]
+            subjectIDs[row] = subjectIDs[last]
+            rowOfFace[faceIDs[row]] = row
+        }
+        squaredNorms.removeLast()
+        faceIDs.removeLast()
+        subjectIDs.removeLast()
+    }
+
+    private func grow() {
+        let larger = UnsafeMutablePointer<Float>.allocate(capacity: capacity * 2 * Self.dimension)
+        larger.update(from: matrix, count: faceIDs.count * Self.dimension)
+        matrix.deallocate()
+        matrix = larger
+        capacity *= 2
+    }
+
+    private func reading<T>(_ body: () -> T) -> T {
+        pthread_rwlock_rdlock(&lock)
+        defer { pthread_rwlock_unlock(&lock) }
+        return body()
+    }
+
+    private func writing<T>(_ body: () -> T) -> T {
+        pthread_rwlock_wrlock(&lock)
+        defer { pthread_rwlock_unlock(&lock) }
+        return body()
+    }
+}
+
+/// The best `k` subjects seen so far, each with its nearest face (exact per-subject top-k).
+struct SubjectTopK {
+    let k: Int
+    /// Squared distances at or beyond this never enter.
+    private(set) var bound: Float
+    private var entries: [(subjectID: Int64, faceID: Int64, squaredDistance: Float)] = []
+
+    init(k: Int, limit: Float) {
+        self.k = max(1, k)
+        bound = limit
+    }
+
+    /// Offers a row; cheap when it is not among the best (one comparison).
+    @inline(__always)
+    mutating func offer(subjectID: Int64, faceID: Int64, squaredDistance: Float) {
+        guard squaredDistance < bound else { return }
+        if let index = entries.firstIndex(where: { $0.subjectID == subjectID }) {
+            if squaredDistance < entries[index].squaredDistance { entries[index] = (subjectID, faceID, squaredDistance) }
+        } else if entries.count < k {
+            entries.append((subjectID, faceID, squaredDistance))
+        } else if let worst = entries.indices.max(by: { entries[$0].squaredDistance < entries[$1].squaredDistance }) {
+            entries[worst] = (subjectID, faceID, squaredDistance)
+        }
+        if entries.count == k {
+            bound = min(bound, entries.map(\.squaredDistance).max() ?? bound)
+        }
+    }
+
+    var sorted: [IndexCandidate] {
+        entries.sorted { $0.squaredDistance < $1.squaredDistance }.map {
+            IndexCandidate(subjectID: $0.subjectID, faceID: $0.faceID, distance: max(0, $0.squaredDistance).squareRoot())
+        }
+    }
+}
