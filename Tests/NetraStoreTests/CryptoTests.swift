@@ -1,0 +1,78 @@
+import Foundation
+@testable import NetraStore
+import Testing
+
+@Suite("Sealing embeddings with AES-256-GCM")
+struct CryptoTests {
+    let values = (0..<128).map { Float($0) / 100 }
+    let binding = EmbeddingSealer.Binding(faceID: 7, subjectID: 3, modelVersion: "m1", keyID: "k")
+
+    func sealer(_ byte: UInt8 = 1) throws -> EmbeddingSealer {
+        EmbeddingSealer(key: try EncryptionKey(bytes: [UInt8](repeating: byte, count: 32)))
+    }
+
+    @Test("a sealed embedding opens to the same values, with a fresh nonce each time")
+    func roundTrip() throws {
+        let sealer = try sealer()
+        let first = try sealer.seal(values, binding: binding), second = try sealer.seal(values, binding: binding)
+        #expect(first.nonce.count == 12 && first.tag.count == 16 && first.ciphertext.count == 512)
+        #expect(first.nonce != second.nonce && first.ciphertext != second.ciphertext)
+        #expect(try sealer.open(first, binding: binding) == values)
+        #expect(first.ciphertext != values.withUnsafeBytes { Array($0) })
+    }
+
+    @Test("any changed byte, another row's binding or another key fails to open")
+    func tamperingIsDetected() throws {
+        let sealer = try sealer()
+        let sealed = try sealer.seal(values, binding: binding)
+        var flippedCiphertext = sealed, flippedTag = sealed, flippedNonce = sealed
+        flippedCiphertext.ciphertext[100] ^= 1
+        flippedTag.tag[0] ^= 1
+        flippedNonce.nonce[5] ^= 1
+        var truncated = sealed
+        truncated.ciphertext.removeLast(4)
+        for damaged in [flippedCiphertext, flippedTag, flippedNonce, truncated] {
+            #expect(throws: SealError.authenticationFailed) { try sealer.open(damaged, binding: binding) }
+        }
+        var otherRow = binding
+        otherRow.faceID = 8
+        var otherSubject = binding
+        otherSubject.subjectID = 4
+        for moved in [otherRow, otherSubject] {
+            #expect(throws: SealError.authenticationFailed) { try sealer.open(sealed, binding: moved) }
+        }
+        #expect(throws: SealError.authenticationFailed) { try self.sealer(2).open(sealed, binding: binding) }
+    }
+
+    @Test("key ids identify keys without revealing them; base64 keys and passphrases parse")
+    func keys() throws {
+        let a = try EncryptionKey(bytes: [UInt8](repeating: 1, count: 32))
+        let b = try EncryptionKey(bytes: [UInt8](repeating: 2, count: 32))
+        #expect(a.id.count == 16 && a.id != b.id)
+        #expect(a.id == (try EncryptionKey(bytes: [UInt8](repeating: 1, count: 32))).id)
+        #expect("\(a)" == "EncryptionKey(id: \(a.id))")
+        #expect(throws: KeyError.wrongLength(31)) { try EncryptionKey(bytes: [UInt8](repeating: 1, count: 31)) }
+        #expect(throws: KeyError.invalidBase64) { try KeySource.parse("base64:AAAA") }
+        guard case .passphrase("correct horse") = try KeySource.parse("correct horse\n") else {
+            Issue.record("a plain string is a passphrase")
+            return
+        }
+        let salt = [UInt8](repeating: 5, count: 16)
+        let derived = try EncryptionKey.derive(passphrase: "correct horse", salt: salt)
+        #expect(derived.id == (try EncryptionKey.derive(passphrase: "correct horse", salt: salt)).id)
+        #expect(derived.id != (try EncryptionKey.derive(passphrase: "correct horse", salt: [UInt8](repeating: 6, count: 16))).id)
+    }
+
+    @Test("a key file readable by others is refused; a new one is created with mode 0600")
+    func keyFiles() throws {
+        let store = try TemporaryStore()
+        let path = store.folder.appendingPathComponent("netra.key").path
+        _ = try KeySource.createKeyFile(at: path)
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        _ = try KeySource.read(keyFile: path)
+        #expect(throws: (any Error).self) { _ = try KeySource.createKeyFile(at: path) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        #expect(throws: KeyError.keyFileTooOpen(path: path, mode: "644")) { _ = try KeySource.read(keyFile: path) }
+    }
+}

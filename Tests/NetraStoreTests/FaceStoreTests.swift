@@ -1,0 +1,186 @@
+import Foundation
+import GRDB
+@testable import NetraStore
+import NetraVision
+import Testing
+
+@Suite("The encrypted identity store")
+struct FaceStoreTests {
+    @Test("subjects and faces persist across reopening; the index is rebuilt from the sealed rows")
+    func persistence() throws {
+        let temporary = try TemporaryStore()
+        var generator = VectorGenerator(state: 1)
+        let descriptor = generator.descriptor()
+        do {
+            let store = try temporary.open()
+            let subject = try store.createSubject(name: "Ada Lovelace", metadata: #"{"badge": 17}"#)
+            let face = try store.addFace(subjectID: subject.id, descriptor: descriptor, quality: quality)
+            #expect(face.keyID == store.keySealers.primary.key.id)
+        }
+        let reopened = try temporary.open()
+        #expect(reopened.loadReport.loaded == 1 && reopened.loadReport.tamperedFaceIDs.isEmpty)
+        let subject = try #require(try reopened.subjects(named: "Ada Lovelace").first)
+        #expect(subject.faceCount == 1 && subject.metadata == #"{"badge": 17}"#)
+        let hit = try #require(reopened.index.search(descriptor.values, topK: 1).first)
+        #expect(hit.subjectID == subject.id && hit.distance < 1e-3)
+        #expect(try reopened.auditLog().map(\.action) == ["enroll", "create_subject"])
+    }
+
+    @Test("the wrong key is one clear error at open, and changes nothing")
+    func wrongKey() throws {
+        let temporary = try TemporaryStore()
+        let keyID: String
+        do {
+            let store = try temporary.open()
+            keyID = store.keySealers.primary.key.id
+            let subject = try store.createSubject(name: "A")
+            var generator = VectorGenerator(state: 2)
+            _ = try store.addFace(subjectID: subject.id, descriptor: generator.descriptor(), quality: quality)
+        }
+        let before = try temporary.dump()
+        #expect(throws: StoreError.wrongKey(expectedKeyID: keyID)) { try temporary.open(key: TemporaryStore.otherKey) }
+        let error = #expect(throws: StoreError.self) { try temporary.open(key: .passphrase("not the key")) }
+        #expect(error?.description.hasPrefix("the key does not match key id \(keyID)") == true)
+        #expect(try temporary.dump() == before)
+        #expect(try temporary.open().loadReport.loaded == 1)
+    }
+
+    @Test("tampered, swapped and truncated rows are reported by id, left out, and the rest still load")
+    func tampering() throws {
+        let temporary = try TemporaryStore()
+        var generator = VectorGenerator(state: 3)
+        var faces: [StoredFace] = []
+        do {
+            let store = try temporary.open()
+            let first = try store.createSubject(name: "First"), second = try store.createSubject(name: "Second")
+            for subject in [first, first, second, second, second] {
+                faces.append(try store.addFace(subjectID: subject.id, descriptor: generator.descriptor(), quality: quality))
+            }
+            try store.databasePool.write { db in
+                // Flip a ciphertext byte of face 0.
+                try db.execute(sql: "UPDATE faces SET ciphertext = (substr(ciphertext, 1, 10) || x'FF' || substr(ciphertext, 12)) WHERE id = ?",
+                               arguments: [faces[0].id])
+                // Swap the sealed payloads of faces 1 and 2 (another row's ciphertext).
+                try db.execute(sql: """
+                    UPDATE faces SET (nonce, ciphertext, tag) = (SELECT nonce, ciphertext, tag FROM faces WHERE id = ?) WHERE id = ?
+                    """, arguments: [faces[2].id, faces[1].id])
+                // Truncate face 3's ciphertext.
+                try db.execute(sql: "UPDATE faces SET ciphertext = substr(ciphertext, 1, 100) WHERE id = ?", arguments: [faces[3].id])
+                // Move face 4 to the other subject.
+                try db.execute(sql: "UPDATE faces SET subject_id = ? WHERE id = ?", arguments: [first.id, faces[4].id])
+            }
+        }
+        let store = try temporary.open()
+        let expected = [faces[0].id, faces[1].id, faces[3].id, faces[4].id]
+        #expect(store.loadReport.tamperedFaceIDs.sorted() == expected)
+        #expect(store.loadReport.loaded == 1)
+        #expect(store.index.count == 1)
+        #expect(try store.check().report.tamperedFaceIDs.sorted() == expected)
+    }
+
+    @Test("a database from a newer schema is refused without being changed")
+    func newerSchema() throws {
+        let temporary = try TemporaryStore()
+        do {
+            let store = try temporary.open()
+            try store.databasePool.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')")
+            }
+        }
+        #expect(throws: StoreError.newerSchema(unknownMigrations: ["9999_from_the_future"])) { try temporary.open() }
+    }
+
+    @Test("a file that is not a database is a clear error")
+    func notADatabase() throws {
+        let temporary = try TemporaryStore()
+        try Data("this is not sqlite".utf8).write(to: URL(fileURLWithPath: temporary.path))
+        let error = #expect(throws: StoreError.self) { try temporary.open() }
+        guard case .unusableDatabase = error else {
+            Issue.record("expected unusableDatabase, got \(String(describing: error))")
+            return
+        }
+    }
+
+    @Test("deleting a subject deletes its faces from the database and the index")
+    func deletion() throws {
+        let temporary = try TemporaryStore()
+        let store = try temporary.open()
+        var generator = VectorGenerator(state: 4)
+        let keep = try store.createSubject(name: "Keep"), drop = try store.createSubject(name: "Drop")
+        let kept = try store.addFace(subjectID: keep.id, descriptor: generator.descriptor(), quality: quality)
+        let dropped = generator.descriptor()
+        _ = try store.addFace(subjectID: drop.id, descriptor: dropped, quality: quality)
+        try store.deleteSubject(id: drop.id)
+        #expect(try store.faceCount() == 1)
+        #expect(store.index.search(dropped.values, topK: 5).map(\.subjectID) == [keep.id])
+        #expect(throws: StoreError.subjectNotFound(drop.id)) { try store.deleteSubject(id: drop.id) }
+        try store.deleteFace(id: kept.id)
+        #expect(store.index.count == 0)
+        #expect(throws: StoreError.faceNotFound(kept.id)) { try store.deleteFace(id: kept.id) }
+        #expect(throws: StoreError.subjectNotFound(999)) {
+            try store.addFace(subjectID: 999, descriptor: generator.descriptor(), quality: quality)
+        }
+        #expect(throws: StoreError.invalidMetadata) { try store.createSubject(name: "X", metadata: "[1]") }
+        #expect(throws: StoreError.self) { try store.createSubject(name: "  ") }
+    }
+
+    @Test("key rotation re-seals every row; afterwards only the new key opens the store")
+    func rotation() throws {
+        let temporary = try TemporaryStore()
+        var generator = VectorGenerator(state: 5)
+        let descriptors = (0..<23).map { _ in generator.descriptor() }
+        let oldKeyID: String
+        do {
+            let store = try temporary.open()
+            oldKeyID = store.keySealers.primary.key.id
+            let subject = try store.createSubject(name: "Many")
+            for descriptor in descriptors { _ = try store.addFace(subjectID: subject.id, descriptor: descriptor, quality: quality) }
+            var updates: [Int] = []
+            let report = try store.rotateKey(to: TemporaryStore.otherKey, batchSize: 5) { done, _ in updates.append(done) }
+            #expect(report.resealed == 23 && report.unreadableFaceIDs.isEmpty && report.retiredKeyIDs == [oldKeyID])
+            #expect(updates.last == 23 && updates.count == 5)
+        }
+        #expect(throws: StoreError.self) { try temporary.open() }
+        let rotated = try temporary.open(key: TemporaryStore.otherKey)
+        #expect(rotated.loadReport.loaded == 23 && rotated.loadReport.unavailableKeys.isEmpty)
+        #expect(rotated.index.search(descriptors[7].values, topK: 1).first?.distance ?? 1 < 1e-3)
+    }
+
+    @Test("an interrupted rotation resumes when run again with both keys")
+    func interruptedRotation() throws {
+        let temporary = try TemporaryStore()
+        var generator = VectorGenerator(state: 6)
+        do {
+            let store = try temporary.open()
+            let subject = try store.createSubject(name: "S")
+            for _ in 0..<10 { _ = try store.addFace(subjectID: subject.id, descriptor: generator.descriptor(), quality: quality) }
+            // Simulate a crash after the new key became active and 4 rows were re-sealed.
+            let newKey = try TemporaryStore.otherKey.key(salt: [])
+            try store.databasePool.write { db in
+                try db.execute(sql: "UPDATE encryption_keys SET state = 'retiring'")
+                try db.execute(sql: "INSERT INTO encryption_keys (id, created_at, state) VALUES (?, 'now', 'active')", arguments: [newKey.id])
+            }
+            let rows = try store.databasePool.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, subject_id, model_version, key_id, nonce, ciphertext, tag FROM faces ORDER BY id LIMIT 4")
+                    .map(SealedRow.init)
+            }
+            for row in rows {
+                let values = try store.keySealers.primary.open(row.sealed, binding: row.binding)
+                var binding = row.binding
+                binding.keyID = newKey.id
+                let sealed = try EmbeddingSealer(key: newKey).seal(values, binding: binding)
+                try store.databasePool.write { db in
+                    try db.execute(sql: "UPDATE faces SET key_id = ?, nonce = ?, ciphertext = ?, tag = ? WHERE id = ?",
+                                   arguments: [newKey.id, Data(sealed.nonce), Data(sealed.ciphertext), Data(sealed.tag), row.id])
+                }
+            }
+        }
+        let halfway = try temporary.open(key: TemporaryStore.otherKey)
+        #expect(halfway.loadReport.loaded == 4 && halfway.loadReport.unavailableKeys.values.reduce(0, +) == 6)
+        let resumed = try temporary.open(key: TemporaryStore.otherKey, additionalKeys: [TemporaryStore.key])
+        #expect(resumed.loadReport.loaded == 10)
+        let report = try resumed.rotateKey(to: TemporaryStore.otherKey)
+        #expect(report.resealed == 6)
+        #expect(try temporary.open(key: TemporaryStore.otherKey).loadReport.loaded == 10)
+    }
+}
