@@ -8,7 +8,10 @@ struct NetraCommand: AsyncParsableCommand {
         commandName: "netra",
         abstract: "NETRA face-identity service and tools.",
         subcommands: [
-            DetectCommand.self, EmbedCommand.self, VerifyCommand.self, BenchCommand.self, ModelsCommand.self,
+            DetectCommand.self, EmbedCommand.self, VerifyCommand.self,
+            EnrollCommand.self, IdentifyCommand.self, SubjectsCommand.self, FacesCommand.self,
+            DatabaseCommand.self, KeysCommand.self,
+            BenchCommand.self, ModelsCommand.self,
         ]
     )
 }

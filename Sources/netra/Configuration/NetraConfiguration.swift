@@ -8,6 +8,7 @@ import Yams
 struct NetraConfiguration: Codable, Equatable, Sendable {
     var app = App()
     var model = Model()
+    var data = DataSection()
 
     struct App: Codable, Equatable, Sendable {
         /// swift-log level name: trace, debug, info, notice, warning, error, critical.
@@ -35,11 +36,30 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
         var threshold = 0.7
         /// Detector upsampling: each step finds faces half as large, at four times the cost.
         var upsample = 0
+        /// Enrollment quality gate: smallest face box side, pixels.
+        var enrollMinFace = 80
+        /// Enrollment quality gate: smallest detector confidence.
+        var enrollMinConfidence = 0.5
 
         enum CodingKeys: String, CodingKey {
             case dir
             case cacheDir = "cache_dir"
             case threads, threshold, upsample
+            case enrollMinFace = "enroll_min_face"
+            case enrollMinConfidence = "enroll_min_confidence"
+        }
+    }
+
+    struct DataSection: Codable, Equatable, Sendable {
+        /// The identity database (SQLite).
+        var db = "data/netra.db"
+        /// Key file used when neither NETRA_SECRET_KEY nor NETRA_KEY_FILE is set; empty means
+        /// `<db folder>/netra.key`, created (mode 0600) on first use as a development default.
+        var keyFile = ""
+
+        enum CodingKeys: String, CodingKey {
+            case db
+            case keyFile = "key_file"
         }
     }
 }

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import NetraStore
+
+/// `netra db`: the identity database's health.
+struct DatabaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db",
+        abstract: "Check the identity database.",
+        subcommands: [Check.self]
+    )
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Authenticate every stored face and run SQLite's integrity check (exit 1 on any problem)."
+        )
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var storeOptions: StoreOptions
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        struct Report: Encodable {
+            let faces: Int
+            let verified: Int
+            let tamperedFaceIds: [Int64]
+            let otherModelVersion: Int
+            let unavailableKeys: [String: Int]
+            let integrity: [String]
+            let ok: Bool
+        }
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
+                let (load, integrity) = try store.check()
+                let ok = load.tamperedFaceIDs.isEmpty && load.unavailableKeys.isEmpty && integrity == ["ok"]
+                let report = Report(faces: try store.faceCount(), verified: load.loaded, tamperedFaceIds: load.tamperedFaceIDs,
+                                    otherModelVersion: load.otherModelVersion, unavailableKeys: load.unavailableKeys,
+                                    integrity: integrity, ok: ok)
+                if json {
+                    try printJSON([report], asArray: false)
+                } else {
+                    print("\(report.faces) faces: \(report.verified) authenticated, \(report.tamperedFaceIds.count) tampered"
+                        + (report.tamperedFaceIds.isEmpty ? "" : " (ids \(report.tamperedFaceIds.map(String.init).joined(separator: ", ")))")
+                        + ", \(report.otherModelVersion) of another model version; SQLite integrity: \(integrity.joined(separator: "; "))")
+                }
+                if !ok { throw ExitCode.failure }
+            }
+        }
+    }
+}
+
+/// `netra keys`: encryption key management.
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Manage the key that seals the stored embeddings.",
+        subcommands: [Rotate.self]
+    )
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-seal every stored face under a new key (NETRA_NEW_SECRET_KEY or --new-key-file); resumable."
+        )
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(name: .customLong("new-key-file"), help: "File holding the new key (mode 0600).") var newKeyFile: String?
+        @Option(name: .customLong("batch-size"), help: "Rows re-sealed per transaction.") var batchSize = 500
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                let configuration = try global.loadConfiguration()
+                let newKey: KeySource
+                do {
+                    if let newKeyFile {
+                        newKey = try KeySource.read(keyFile: newKeyFile)
+                    } else if let text = ProcessInfo.processInfo.environment["NETRA_NEW_SECRET_KEY"], !text.isEmpty {
+                        newKey = try KeySource.parse(text)
+                    } else {
+                        throw CommandFailure(message: "give the new key in NETRA_NEW_SECRET_KEY or with --new-key-file", exitCode: .failure)
+                    }
+                } catch let error as KeyError {
+                    throw CommandFailure(message: "\(error)", exitCode: .failure)
+                }
+                let path = StoreSession.databasePath(storeOptions, configuration)
+                let oldKey = try StoreSession.key(for: path, configuration: configuration)
+                let modelVersion = StoreSession.modelVersion
+                let store: FaceStore
+                do {
+                    store = try FaceStore(path: path, key: oldKey, additionalKeys: [newKey], modelVersion: modelVersion)
+                } catch StoreError.wrongKey {
+                    // A rotation that was interrupted: the new key is already the active one.
+                    do {
+                        store = try FaceStore(path: path, key: newKey, additionalKeys: [oldKey], modelVersion: modelVersion)
+                    } catch {
+                        throw CommandFailure(message: "\(error)", exitCode: .failure)
+                    }
+                }
+                let report = try store.rotateKey(to: newKey, batchSize: max(1, batchSize)) { done, total in
+                    FileHandle.standardError.write(Data("\rre-sealed \(done)/\(total)".utf8))
+                }
+                FileHandle.standardError.write(Data("\n".utf8))
+                print("re-sealed \(report.resealed) faces under key \(report.newKeyID); retired \(report.retiredKeyIDs.joined(separator: ", "))")
+                if !report.unreadableFaceIDs.isEmpty {
+                    throw CommandFailure(message: "\(report.unreadableFaceIDs.count) faces could not be opened and were left as they are: ids "
+                        + report.unreadableFaceIDs.map(String.init).joined(separator: ", "), exitCode: .failure)
+                }
+                print("use the new key from now on (NETRA_SECRET_KEY or NETRA_KEY_FILE)")
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import ArgumentParser
+import Foundation
+import NetraImaging
+import NetraStore
+import NetraVision
+
+/// `netra enroll`: add people's faces to the identity store.
+struct EnrollCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enroll",
+        abstract: "Enroll faces: IMAGE... for one subject, or a folder with a subfolder per person (exit 4 if any image is rejected).",
+        usage: "netra enroll --subject NAME IMAGE...\n       netra enroll --subject-id ID IMAGE...\n       netra enroll --dir DIR"
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(name: .long, help: "The subject's name; created if no subject has it.") var subject: String?
+    @Option(name: .customLong("subject-id"), help: "An existing subject's id.") var subjectID: Int64?
+    @Option(name: .long, help: "A folder with one subfolder per person (DIR/<person>/*.jpg|png).") var dir: String?
+    @Argument(help: "Images of the subject (one face each).") var images: [String] = []
+    @Flag(name: .long, help: "Enroll even when the face does not look like the subject's earlier faces.") var force = false
+    @Flag(name: .long, help: "With several faces in an image, enroll the largest instead of refusing.") var largest = false
+    @Flag(name: .long, help: "Print JSON.") var json = false
+
+    func validate() throws {
+        let modes = [subject != nil, subjectID != nil, dir != nil].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("give exactly one of --subject, --subject-id or --dir") }
+        if dir == nil, images.isEmpty { throw ValidationError("give at least one image") }
+        if dir != nil, !images.isEmpty { throw ValidationError("--dir takes no image arguments") }
+    }
+
+    struct Accepted: Encodable {
+        let file: String
+        let subjectId: Int64
+        let name: String
+        let faceId: Int64
+        let similarSubjects: [CandidateReport]
+    }
+
+    struct Rejected: Encodable {
+        let file: String
+        let reason: String
+        let message: String
+    }
+
+    struct Report: Encodable {
+        var accepted: [Accepted] = []
+        var rejected: [Rejected] = []
+        var acceptedCount: Int { accepted.count }
+        var rejectedCount: Int { rejected.count }
+        var rejectionsByReason: [String: Int] { Dictionary(rejected.map { ($0.reason, 1) }, uniquingKeysWith: +) }
+
+        enum CodingKeys: String, CodingKey {
+            case accepted, rejected, acceptedCount, rejectedCount, rejectionsByReason
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(accepted, forKey: .accepted)
+            try container.encode(rejected, forKey: .rejected)
+            try container.encode(acceptedCount, forKey: .acceptedCount)
+            try container.encode(rejectedCount, forKey: .rejectedCount)
+            try container.encode(rejectionsByReason, forKey: .rejectionsByReason)
+        }
+    }
+
+    func run() async throws {
+        try await Self.reportingFailures {
+            let session = try VisionSession(global: global)
+            let store = try StoreSession.open(storeOptions, configuration: session.configuration)
+            let model = session.configuration.model
+            let enroller = Enroller(
+                analyzer: session.analyzer, store: store,
+                policy: EnrollmentPolicy(minFaceSize: model.enrollMinFace, minConfidence: model.enrollMinConfidence,
+                                         matchThreshold: Float(model.threshold), duplicateThreshold: Float(model.threshold)),
+                detection: session.detectionOptions(upsample: nil, minFace: nil))
+
+            let work = try plan(store: store)
+            var report = Report()
+            var unreadable = false
+            let progress = ProgressBar(total: work.count, label: "enrolling", enabled: dir != nil)
+            for (index, item) in work.enumerated() {
+                progress.update(index)
+                let image: RGBImage
+                do {
+                    image = try session.image(at: item.file)
+                } catch let failure as CommandFailure {
+                    unreadable = true
+                    report.rejected.append(Rejected(file: item.file, reason: "unreadable_image", message: failure.message))
+                    continue
+                }
+                do {
+                    let subject = try item.subject()
+                    let enrollment = try enroller.enroll(image, subjectID: subject.id, force: force, largestFace: largest)
+                    let similar = try enrollment.similarSubjects.map { try CandidateReport($0, store: store) }
+                    report.accepted.append(Accepted(file: item.file, subjectId: subject.id, name: subject.name,
+                                                    faceId: enrollment.face.id, similarSubjects: similar))
+                } catch let error as EnrollmentError {
+                    report.rejected.append(Rejected(file: item.file, reason: error.reason, message: error.description))
+                }
+            }
+            progress.finish()
+            if json {
+                try printJSON([report], asArray: false)
+            } else {
+                print(text(report))
+            }
+            if unreadable { throw ExitCode.unreadableImage }
+            if !report.rejected.isEmpty { throw ExitCode.rejected }
+        }
+    }
+
+    /// One image to enroll and how to find (or create) its subject.
+    private struct Item {
+        let file: String
+        let subject: () throws -> Subject
+    }
+
+    private func plan(store: FaceStore) throws -> [Item] {
+        if let dir {
+            let folder = URL(fileURLWithPath: dir)
+            guard let people = try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: [.isDirectoryKey]) else {
+                throw CommandFailure(message: "\(dir) is not a readable folder", exitCode: .failure)
+            }
+            var items: [Item] = []
+            for person in people.sorted(by: { $0.lastPathComponent < $1.lastPathComponent })
+            where (try? person.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
+                let files = (try? FileManager.default.contentsOfDirectory(at: person, includingPropertiesForKeys: nil)) ?? []
+                let resolver = SubjectResolver(store: store, name: person.lastPathComponent)
+                for file in files.sorted(by: { $0.lastPathComponent < $1.lastPathComponent })
+                where ["jpg", "jpeg", "png"].contains(file.pathExtension.lowercased()) {
+                    items.append(Item(file: file.path, subject: resolver.subject))
+                }
+            }
+            return items
+        }
+        if let subjectID {
+            return images.map { file in
+                Item(file: file) {
+                    guard let subject = try store.subject(id: subjectID) else {
+                        throw CommandFailure(message: "subject \(subjectID) does not exist", exitCode: .failure)
+                    }
+                    return subject
+                }
+            }
+        }
+        let resolver = SubjectResolver(store: store, name: subject ?? "")
+        return images.map { Item(file: $0, subject: resolver.subject) }
+    }
+
+    private func text(_ report: Report) -> String {
+        var lines = report.accepted.map { accepted in
+            var line = "accepted \(accepted.file): subject \(accepted.subjectId) (\(accepted.name)), face \(accepted.faceId)"
+            if !accepted.similarSubjects.isEmpty {
+                line += "; WARNING: also looks like " + accepted.similarSubjects
+                    .map { "\($0.name) (subject \($0.subjectId), similarity \(String(format: "%.3f", $0.similarityScore)))" }
+                    .joined(separator: ", ")
+            }
+            return line
+        }
+        lines += report.rejected.map { "rejected \($0.file): \($0.message)" }
+        let reasons = report.rejectionsByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        lines.append("\(report.acceptedCount) accepted, \(report.rejectedCount) rejected" + (reasons.isEmpty ? "" : " (\(reasons))"))
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Finds the subject with a name, creating it on first use; refuses an ambiguous name.
+final class SubjectResolver {
+    private let store: FaceStore
+    private let name: String
+    private var resolved: Subject?
+
+    init(store: FaceStore, name: String) {
+        self.store = store
+        self.name = name
+    }
+
+    func subject() throws -> Subject {
+        if let resolved { return resolved }
+        let matches = try store.subjects(named: name)
+        guard matches.count <= 1 else {
+            throw CommandFailure(message: "\(matches.count) subjects are named \(name); use --subject-id", exitCode: .failure)
+        }
+        let subject = try matches.first ?? store.createSubject(name: name)
+        resolved = subject
+        return subject
+    }
+}
+
+/// A 1:N candidate as printed.
+struct CandidateReport: Encodable {
+    let subjectId: Int64
+    let name: String
+    let similarityScore: Float
+    let distance: Float
+
+    init(_ candidate: IndexCandidate, store: FaceStore) throws {
+        subjectId = candidate.subjectID
+        name = try store.subject(id: candidate.subjectID)?.name ?? ""
+        similarityScore = candidate.similarity
+        distance = candidate.distance
+    }
+}
+
+/// A one-line progress bar on standard error, drawn only on a terminal.
+struct ProgressBar {
+    let total: Int
+    let label: String
+    let enabled: Bool
+
+    init(total: Int, label: String, enabled: Bool) {
+        self.total = total
+        self.label = label
+        self.enabled = enabled && isatty(STDERR_FILENO) == 1 && total > 0
+    }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        let width = 30, filled = width * done / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        update(total)
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}
+
+extension ExitCode {
+    /// Some images were not enrolled (see the report).
+    static let rejected = ExitCode(4)
+}

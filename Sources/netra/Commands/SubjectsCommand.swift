@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import NetraStore
+
+/// `netra subjects`: the enrolled people.
+struct SubjectsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "subjects",
+        abstract: "List, show, rename and delete enrolled subjects.",
+        subcommands: [List.self, Show.self, Rename.self, Delete.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List subjects, optionally those whose name contains a text.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(name: .long, help: "Only names containing this text.") var name: String?
+        @Option(name: .long, help: "Page size.") var limit = 100
+        @Option(name: .long, help: "Subjects to skip.") var offset = 0
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
+                let subjects = try store.subjects(nameContaining: name, limit: max(1, limit), offset: max(0, offset))
+                if json { return try printJSON(subjects.map(SubjectReport.init), asArray: true) }
+                for subject in subjects {
+                    print("\(subject.id)\t\(subject.name)\t\(subject.faceCount) face\(subject.faceCount == 1 ? "" : "s")")
+                }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one subject with its faces.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Subject id.") var id: Int64
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
+                guard let subject = try store.subject(id: id) else {
+                    throw CommandFailure(message: "subject \(id) does not exist", exitCode: .notFound)
+                }
+                let faces = try store.faces(ofSubject: id)
+                if json {
+                    var report = SubjectReport(subject)
+                    report.faces = faces.map(FaceRecordReport.init)
+                    return try printJSON([report], asArray: false)
+                }
+                print("subject \(subject.id): \(subject.name)\nmetadata: \(subject.metadata)\ncreated \(subject.createdAt), updated \(subject.updatedAt)")
+                for face in faces {
+                    print("  face \(face.id): \(face.faceWidth) x \(face.faceHeight) px, confidence \(String(format: "%.2f", face.detectorConfidence)), \(face.createdAt)")
+                }
+            }
+        }
+    }
+
+    struct Rename: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rename a subject.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Subject id.") var id: Int64
+        @Argument(help: "The new name.") var name: String
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
+                do {
+                    let subject = try store.updateSubject(id: id, name: name)
+                    print("subject \(subject.id) is now \(subject.name)")
+                } catch StoreError.subjectNotFound(let id) {
+                    throw CommandFailure(message: "subject \(id) does not exist", exitCode: .notFound)
+                }
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a subject and all its faces.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Subject id.") var id: Int64
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
+                do {
+                    try store.deleteSubject(id: id)
+                    print("deleted subject \(id)")
+                } catch StoreError.subjectNotFound(let id) {
+                    throw CommandFailure(message: "subject \(id) does not exist", exitCode: .notFound)
+                }
+            }
+        }
+    }
+}
+
+/// `netra faces`: single enrolled faces.
+struct FacesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "faces",
+        abstract: "Delete single enrolled faces.",
+        subcommands: [Delete.self]
+    )
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete one enrolled face.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Face id.") var id: Int64
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
+                do {
+                    try store.deleteFace(id: id)
+                    print("deleted face \(id)")
+                } catch StoreError.faceNotFound(let id) {
+                    throw CommandFailure(message: "face \(id) does not exist", exitCode: .notFound)
+                }
+            }
+        }
+    }
+}
+
+/// A subject as printed.
+struct SubjectReport: Encodable {
+    let id: Int64
+    let name: String
+    let metadata: String
+    let createdAt: String
+    let updatedAt: String
+    let faceCount: Int
+    var faces: [FaceRecordReport]?
+
+    init(_ subject: Subject) {
+        id = subject.id
+        name = subject.name
+        metadata = subject.metadata
+        createdAt = subject.createdAt
+        updatedAt = subject.updatedAt
+        faceCount = subject.faceCount
+    }
+}
+
+/// An enrolled face as printed (never its embedding).
+struct FaceRecordReport: Encodable {
+    let id: Int64
+    let modelVersion: String
+    let faceWidth: Int
+    let faceHeight: Int
+    let detectorConfidence: Double
+    let createdAt: String
+
+    init(_ face: StoredFace) {
+        id = face.id
+        modelVersion = face.modelVersion
+        faceWidth = face.faceWidth
+        faceHeight = face.faceHeight
+        detectorConfidence = face.detectorConfidence
+        createdAt = face.createdAt
+    }
+}
+
+extension ExitCode {
+    /// The subject or face named does not exist.
+    static let notFound = ExitCode(5)
+}
