@@ -1,4 +1,5 @@
 import CLibcrypto
+import Dispatch
 import Foundation
 import GRDB
 import NetraVision
@@ -53,6 +54,8 @@ public final class FaceStore: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // No temporary files: nothing derived from faces may reach the disk outside the store.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
@@ -113,33 +116,105 @@ public final class FaceStore: Sendable {
     }
 
     /// Decrypts every face into `index` (active model version only) and reports the rest.
+    ///
+    /// Rows are split by id range between two threads, each with its own read transaction
+    /// and cipher context; the index takes them in chunks.
     private static func load(_ pool: DatabasePool, sealers: SealerSet, modelVersion: String,
                              into index: FaceIndex) throws(StoreError) -> LoadReport {
         do {
-            return try pool.read { db in
-                var report = LoadReport()
-                let rows = try Row.fetchCursor(db, sql: "SELECT id, subject_id, model_version, key_id, nonce, ciphertext, tag FROM faces")
-                while let row = try rows.next() {
-                    let face = SealedRow(row)
-                    guard face.modelVersion == modelVersion else {
-                        report.otherModelVersion += 1
-                        continue
-                    }
-                    guard let sealer = sealers.sealer(forKeyID: face.keyID) else {
-                        report.unavailableKeys[face.keyID, default: 0] += 1
-                        continue
-                    }
-                    guard let values = try? sealer.open(face.sealed, binding: face.binding), values.count == FaceIndex.dimension else {
-                        report.tamperedFaceIDs.append(face.id)
-                        continue
-                    }
-                    index.add(faceID: face.id, subjectID: face.subjectID, descriptor: values)
-                    report.loaded += 1
+            var report = LoadReport()
+            let (keyIDs, maxID) = try pool.read { db in
+                report.otherModelVersion = try Int.fetchOne(db, sql: "SELECT count(*) FROM faces WHERE model_version <> ?",
+                                                            arguments: [modelVersion]) ?? 0
+                let keyIDs = try String.fetchAll(db, sql: "SELECT DISTINCT key_id FROM faces WHERE model_version = ?",
+                                                 arguments: [modelVersion])
+                for keyID in keyIDs where sealers.sealer(forKeyID: keyID) == nil {
+                    report.unavailableKeys[keyID] = try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM faces WHERE model_version = ? AND key_id = ?", arguments: [modelVersion, keyID])
                 }
-                return report
+                return (keyIDs, try Int64.fetchOne(db, sql: "SELECT max(id) FROM faces") ?? 0)
             }
+            let parts = maxID > 50_000 ? 2 : 1
+            let lock = NSLock()
+            nonisolated(unsafe) var partReports: [Result<LoadReport, Error>] = []
+            let loadPart: @Sendable (Int) -> Void = { part in
+                let (first, last) = (maxID * Int64(part) / Int64(parts) + 1, maxID * Int64(part + 1) / Int64(parts))
+                let result = Result { () throws -> LoadReport in
+                    var partReport = LoadReport()
+                    guard first <= last else { return partReport }
+                    let range = first...last
+                    for keyID in keyIDs {
+                        guard let sealer = sealers.sealer(forKeyID: keyID) else { continue }
+                        let loaded = try loadRows(pool, ids: range, keyID: keyID, opener: try BulkOpener(key: sealer.key),
+                                                  modelVersion: modelVersion, into: index)
+                        partReport.loaded += loaded.loaded
+                        partReport.tamperedFaceIDs += loaded.tamperedFaceIDs
+                    }
+                    return partReport
+                }
+                lock.withLock { partReports.append(result) }
+            }
+            if parts == 1 { loadPart(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: loadPart) }
+            for result in partReports {
+                let part = try result.get()
+                report.loaded += part.loaded
+                report.tamperedFaceIDs += part.tamperedFaceIDs
+            }
+            report.tamperedFaceIDs.sort()
+            return report
+        } catch let error as SealError {
+            throw .sealing(error)
         } catch {
             throw .database("\(error)")
+        }
+    }
+
+    /// Decrypts the rows of one key in an id range into `index`.
+    private static func loadRows(_ pool: DatabasePool, ids: ClosedRange<Int64>, keyID: String, opener: BulkOpener,
+                                 modelVersion: String, into index: FaceIndex) throws -> LoadReport {
+        try pool.read { db in
+            var report = LoadReport()
+            let chunk = 8192
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * FaceIndex.dimension)
+            defer { buffer.deallocate() }
+            var faceIDs: [Int64] = [], subjectIDs: [Int64] = []
+            func flush() {
+                index.add(faceIDs: faceIDs, subjectIDs: subjectIDs, descriptors: buffer)
+                report.loaded += faceIDs.count
+                faceIDs.removeAll(keepingCapacity: true)
+                subjectIDs.removeAll(keepingCapacity: true)
+            }
+            var associatedData = AssociatedDataBuilder(modelVersion: modelVersion, keyID: keyID)
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT id, subject_id, nonce, ciphertext, tag FROM faces
+                WHERE id BETWEEN ? AND ? AND model_version = ? AND key_id = ?
+                """, arguments: [ids.lowerBound, ids.upperBound, modelVersion, keyID])
+            while let row = try rows.next() {
+                let id: Int64 = row[0], subjectID: Int64 = row[1]
+                let output = buffer + faceIDs.count * FaceIndex.dimension
+                let aad = associatedData.bytes(faceID: id, subjectID: subjectID)
+                let opened = try row.withUnsafeData(atIndex: 2) { nonce in
+                    try row.withUnsafeData(atIndex: 3) { ciphertext in
+                        try row.withUnsafeData(atIndex: 4) { tag in
+                            guard let nonce, let ciphertext, let tag else { return false }
+                            return nonce.withUnsafeBytes { n in
+                                ciphertext.withUnsafeBytes { c in
+                                    tag.withUnsafeBytes { t in opener.open(nonce: n, ciphertext: c, tag: t, associatedData: aad, into: output) }
+                                }
+                            }
+                        }
+                    }
+                }
+                guard opened else {
+                    report.tamperedFaceIDs.append(id)
+                    continue
+                }
+                faceIDs.append(id)
+                subjectIDs.append(subjectID)
+                if faceIDs.count == chunk { flush() }
+            }
+            flush()
+            return report
         }
     }
 
@@ -155,6 +230,21 @@ public final class FaceStore: Sendable {
             let id = db.lastInsertedRowID
             try self.audit(db, action: "create_subject", subjectID: id, result: "ok")
             return Subject(id: id, name: name, metadata: metadata, createdAt: now, updatedAt: now, faceCount: 0)
+        }
+    }
+
+    /// Creates many subjects in one transaction (bulk import).
+    public func createSubjects(names: [String]) throws(StoreError) -> [Subject] {
+        for name in names { try Self.validate(name: name, metadata: "{}") }
+        return try write { db in
+            let now = Timestamp.now()
+            let insert = try db.makeStatement(sql: "INSERT INTO subjects (name, metadata, created_at, updated_at) VALUES (?, '{}', ?, ?)")
+            let subjects = try names.map { name in
+                try insert.execute(arguments: [name, now, now])
+                return Subject(id: db.lastInsertedRowID, name: name, metadata: "{}", createdAt: now, updatedAt: now, faceCount: 0)
+            }
+            try self.audit(db, action: "create_subjects", result: "ok", detail: "\(names.count) subjects")
+            return subjects
         }
     }
 
@@ -240,6 +330,41 @@ public final class FaceStore: Sendable {
         }
         index.add(faceID: face.id, subjectID: subjectID, descriptor: descriptor.values)
         return face
+    }
+
+    /// Stores many faces in one transaction (bulk import); returns once it is durable.
+    public func addFaces(_ faces: [(subjectID: Int64, descriptor: FaceDescriptor, quality: FaceQuality)]) throws(StoreError) -> [StoredFace] {
+        let sealer = sealers.primary
+        let modelVersion = modelVersion
+        let stored = try write { db -> [StoredFace] in
+            let now = Timestamp.now()
+            let insert = try db.makeStatement(sql: """
+                INSERT INTO faces (subject_id, model_version, key_id, nonce, ciphertext, tag,
+                                   face_width, face_height, detector_confidence, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            var next = (try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'faces'") ?? 0) + 1
+            var result: [StoredFace] = []
+            result.reserveCapacity(faces.count)
+            for face in faces {
+                let binding = EmbeddingSealer.Binding(faceID: next, subjectID: face.subjectID, modelVersion: modelVersion, keyID: sealer.key.id)
+                let sealed = try sealer.seal(face.descriptor.values, binding: binding)
+                try insert.execute(arguments: [face.subjectID, modelVersion, sealer.key.id, Data(sealed.nonce),
+                                               Data(sealed.ciphertext), Data(sealed.tag), face.quality.width,
+                                               face.quality.height, face.quality.detectorConfidence, now])
+                guard db.lastInsertedRowID == next else { throw StoreError.database("face ids are not sequential") }
+                result.append(StoredFace(id: next, subjectID: face.subjectID, modelVersion: modelVersion, keyID: sealer.key.id,
+                                         faceWidth: face.quality.width, faceHeight: face.quality.height,
+                                         detectorConfidence: face.quality.detectorConfidence, createdAt: now))
+                next += 1
+            }
+            try self.audit(db, action: "enroll_bulk", result: "ok", detail: "\(faces.count) faces")
+            return result
+        }
+        for (face, input) in zip(stored, faces) {
+            index.add(faceID: face.id, subjectID: face.subjectID, descriptor: input.descriptor.values)
+        }
+        return stored
     }
 
     /// Deletes one face.

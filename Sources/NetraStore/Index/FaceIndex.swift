@@ -1,4 +1,5 @@
 import CBLAS
+import Dispatch
 import Foundation
 import NetraVision
 
@@ -58,6 +59,27 @@ public final class FaceIndex: @unchecked Sendable {
         }
     }
 
+    /// Adds `count` faces at once (start-up): `descriptors` holds their 128 values each, row after row.
+    public func add(faceIDs newFaces: [Int64], subjectIDs newSubjects: [Int64], descriptors: UnsafePointer<Float>) {
+        precondition(newFaces.count == newSubjects.count, "one subject per face")
+        writing {
+            while capacity < faceIDs.count + newFaces.count { grow() }
+            rowOfFace.reserveCapacity(faceIDs.count + newFaces.count)
+            for (offset, faceID) in newFaces.enumerated() {
+                if let row = rowOfFace[faceID] { removeRow(row) }
+                let row = faceIDs.count
+                let source = descriptors + offset * Self.dimension
+                (matrix + row * Self.dimension).update(from: source, count: Self.dimension)
+                var norm: Float = 0
+                for index in 0..<Self.dimension { norm += source[index] * source[index] }
+                squaredNorms.append(norm)
+                faceIDs.append(faceID)
+                subjectIDs.append(newSubjects[offset])
+                rowOfFace[faceID] = row
+            }
+        }
+    }
+
     /// Removes one face; returns whether it was there.
     @discardableResult
     public func remove(faceID: Int64) -> Bool {
@@ -92,19 +114,46 @@ public final class FaceIndex: @unchecked Sendable {
     }
 
     /// The `topK` subjects whose best face is nearest to `query`, nearest first, optionally
-    /// only those within `maxDistance`. Exact: every row is compared.
-    public func search(_ query: [Float], topK: Int, maxDistance: Float = .infinity) -> [IndexCandidate] {
+    /// only those within `maxDistance`. Exact: every row is compared. `threads` > 1 splits the
+    /// rows between threads (for a single query on an idle machine; keep 1 under load).
+    public func search(_ query: [Float], topK: Int, maxDistance: Float = .infinity, threads: Int = 1) -> [IndexCandidate] {
         precondition(query.count == Self.dimension, "queries have 128 values")
         return reading {
-            var best = SubjectTopK(k: topK, limit: maxDistance * maxDistance)
+            let rows = faceIDs.count
+            let parts = max(1, min(threads, rows / 65_536))
             let queryNorm = query.reduce(0) { $0 + $1 * $1 }
+            let partials = UnsafeMutablePointer<SubjectTopK>.allocate(capacity: parts)
+            partials.initialize(repeating: SubjectTopK(k: topK, limit: maxDistance * maxDistance), count: parts)
+            defer { partials.deinitialize(count: parts).deallocate() }
             query.withUnsafeBufferPointer { q in
-                SimilarityScan.scan(query: q.baseAddress!, queryNorm: queryNorm, matrix: matrix, norms: squaredNorms,
-                                    rows: 0..<faceIDs.count) { row, squaredDistance in
-                    best.offer(subjectID: subjectIDs[row], faceID: faceIDs[row], squaredDistance: squaredDistance)
+                squaredNorms.withUnsafeBufferPointer { norms in
+                    // Each part writes only its own slot of `partials`; the buffers are read-only here.
+                    nonisolated(unsafe) let (queryPointer, normsPointer, results) = (q.baseAddress!, norms.baseAddress!, partials)
+                    let scanPart: @Sendable (Int) -> Void = { part in
+                        let range = (rows * part / parts)..<(rows * (part + 1) / parts)
+                        self.scan(range, query: queryPointer, queryNorm: queryNorm, norms: normsPointer, into: &results[part])
+                    }
+                    if parts == 1 { scanPart(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: scanPart) }
                 }
             }
-            return best.sorted
+            return SubjectTopK.merged(Array(UnsafeBufferPointer(start: partials, count: parts)), k: topK)
+        }
+    }
+
+    /// Offers the rows of `range` to `best`, a block of distances at a time.
+    private func scan(_ range: Range<Int>, query: UnsafePointer<Float>, queryNorm: Float, norms: UnsafePointer<Float>,
+                      into best: inout SubjectTopK) {
+        let block = 4096
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { distances in
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
+                let rows = start..<min(range.upperBound, start + block)
+                SimilarityScan.squaredDistances(query: query, queryNorm: queryNorm, matrix: matrix, norms: norms,
+                                                rows: rows, into: distances.baseAddress!)
+                for offset in 0..<rows.count where distances[offset] < best.bound {
+                    best.offer(subjectID: subjectIDs[start + offset], faceID: faceIDs[start + offset],
+                               squaredDistance: distances[offset])
+                }
+            }
         }
     }
 
@@ -119,21 +168,44 @@ public final class FaceIndex: @unchecked Sendable {
             let block = 8192
             var dots = [Float](repeating: 0, count: queries.count * block)
             packed.withUnsafeBufferPointer { q in
-                for start in stride(from: 0, to: rows, by: block) {
-                    let length = min(block, rows - start)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queries.count), Int32(length), Int32(Self.dimension),
-                                1, q.baseAddress, Int32(Self.dimension), matrix + start * Self.dimension, Int32(Self.dimension),
-                                0, &dots, Int32(block))
-                    for query in queries.indices {
-                        for offset in 0..<length {
-                            let row = start + offset
-                            let squared = queryNorms[query] + squaredNorms[row] - 2 * dots[query * block + offset]
-                            best[query].offer(subjectID: subjectIDs[row], faceID: faceIDs[row], squaredDistance: squared)
+                squaredNorms.withUnsafeBufferPointer { norms in
+                    dots.withUnsafeMutableBufferPointer { dots in
+                        for start in stride(from: 0, to: rows, by: block) {
+                            let length = min(block, rows - start)
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queries.count), Int32(length),
+                                        Int32(Self.dimension), 1, q.baseAddress, Int32(Self.dimension),
+                                        matrix + start * Self.dimension, Int32(Self.dimension), 0, dots.baseAddress, Int32(block))
+                            for query in queries.indices {
+                                let queryDots = dots.baseAddress! + query * block
+                                let queryNorm = queryNorms[query]
+                                var bound = best[query].bound
+                                for offset in 0..<length {
+                                    let squared = queryNorm + norms[start + offset] - 2 * queryDots[offset]
+                                    if squared < bound {
+                                        best[query].offer(subjectID: subjectIDs[start + offset], faceID: faceIDs[start + offset],
+                                                          squaredDistance: squared)
+                                        bound = best[query].bound
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
             return best.map(\.sorted)
+        }
+    }
+
+    /// One sequential read of the whole matrix (a sum), the memory-bandwidth floor any exact
+    /// scan is measured against in `netra bench index`.
+    public func sequentialPass() -> Float {
+        reading {
+            var total = SIMD16<Float>()
+            let raw = UnsafeRawPointer(matrix)
+            for offset in stride(from: 0, to: faceIDs.count * Self.dimension * 4, by: 64) {
+                total += raw.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+            }
+            return total.sum()
         }
     }
 
@@ -180,15 +252,14 @@ struct SubjectTopK {
     let k: Int
     /// Squared distances at or beyond this never enter.
     private(set) var bound: Float
-    private var entries: [(subjectID: Int64, faceID: Int64, squaredDistance: Float)] = []
+    private(set) var entries: [(subjectID: Int64, faceID: Int64, squaredDistance: Float)] = []
 
     init(k: Int, limit: Float) {
         self.k = max(1, k)
         bound = limit
     }
 
-    /// Offers a row; cheap when it is not among the best (one comparison).
-    @inline(__always)
+    /// Offers a row that may be among the best (callers skip rows at or beyond `bound`).
     mutating func offer(subjectID: Int64, faceID: Int64, squaredDistance: Float) {
         guard squaredDistance < bound else { return }
         if let index = entries.firstIndex(where: { $0.subjectID == subjectID }) {
@@ -201,6 +272,18 @@ struct SubjectTopK {
         if entries.count == k {
             bound = min(bound, entries.map(\.squaredDistance).max() ?? bound)
         }
+    }
+
+    /// The best `k` subjects of several partial results (each exact for its rows): exact overall.
+    static func merged(_ parts: [SubjectTopK], k: Int) -> [IndexCandidate] {
+        guard parts.count > 1 else { return parts.first?.sorted ?? [] }
+        var combined = SubjectTopK(k: k, limit: .infinity)
+        for part in parts {
+            for entry in part.entries {
+                combined.offer(subjectID: entry.subjectID, faceID: entry.faceID, squaredDistance: entry.squaredDistance)
+            }
+        }
+        return combined.sorted
     }
 
     var sorted: [IndexCandidate] {

@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure NETRA's speed.",
-        subcommands: [Vision.self]
+        subcommands: [Vision.self, Index.self, Load.self, Enroll.self]
     )
 
     struct Vision: AsyncParsableCommand {
@@ -133,16 +133,8 @@ struct BenchCommand: AsyncParsableCommand {
             return figures
         }
 
-        /// Median wall time of `body` in milliseconds over `repeat` runs after one warm-up.
         private func median(_ body: () throws -> Void) throws -> Double {
-            try body()
-            let clock = ContinuousClock()
-            var times: [Double] = []
-            for _ in 0..<`repeat` {
-                let elapsed = try clock.measure(body)
-                times.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
-            }
-            return times.sorted()[times.count / 2]
+            try Timing.median(runs: `repeat`, body)
         }
 
         private func table(_ report: Report) -> String {

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import NetraStore
+import NetraVision
+
+extension BenchCommand {
+    /// `netra bench index`: 1:N search speed against the memory-bandwidth floor.
+    struct Index: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "1:N search on synthetic vectors: single and batched query times, and the memory floor."
+        )
+        @Option(name: .long, help: "Gallery size.") var n = 1_000_000
+        @Option(name: .long, help: "Timed single queries.") var queries = 200
+        @Option(name: .long, help: "Queries per batch.") var batch = 64
+        @Option(name: .customLong("top-k"), help: "Subjects per query.") var topK = 10
+        @Option(name: .long, help: "OpenBLAS threads for the batched search.") var threads = 1
+        @Option(name: .customLong("search-threads"), help: "Threads splitting the rows of a single query.") var searchThreads = 1
+
+        func run() async throws {
+            ComputeEnvironment.setBLASThreads(threads)
+            var generator = SyntheticVectors(seed: 1)
+            let index = FaceIndex(capacity: n)
+            let fill = Timing.milliseconds {
+                for face in 0..<n {
+                    index.add(faceID: Int64(face), subjectID: Int64(face / 3), descriptor: generator.next())
+                }
+            }
+            let probes = (0..<max(queries, batch)).map { _ in generator.next() }
+            var floors: [Double] = []
+            for _ in 0..<5 { floors.append(Timing.milliseconds { _ = index.sequentialPass() }) }
+            var singles: [Double] = []
+            var singleResults: [[IndexCandidate]] = []
+            for probe in probes.prefix(queries) {
+                var result: [IndexCandidate] = []
+                singles.append(Timing.milliseconds { result = index.search(probe, topK: topK, threads: searchThreads) })
+                singleResults.append(result)
+            }
+            var perQuery: [Double] = []
+            var batchedResults: [[IndexCandidate]] = []
+            for start in stride(from: 0, to: probes.count - batch + 1, by: batch) {
+                let group = Array(probes[start..<(start + batch)])
+                perQuery.append(Timing.milliseconds { batchedResults += index.search(batch: group, topK: topK) } / Double(batch))
+            }
+            let agree = zip(singleResults, batchedResults).allSatisfy { $0.map(\.faceID) == $1.map(\.faceID) }
+            let floor = Timing.percentile(floors, 0.5), p50 = Timing.percentile(singles, 0.5)
+            print(String(format: "gallery %d x 128 float32 (%.0f MB), filled in %.0f ms", n, Double(n * 512) / 1e6, fill))
+            print(String(format: "memory floor (one sequential pass): %.2f ms", floor))
+            print(String(format: "single query top-%d, %d thread(s): p50 %.2f ms, p99 %.2f ms (%.2fx the floor)", topK,
+                         searchThreads, p50, Timing.percentile(singles, 0.99), p50 / floor))
+            print(String(format: "batched, %d per batch, %d BLAS thread(s): p50 %.3f ms per query, p99 %.3f ms", batch, threads,
+                         Timing.percentile(perQuery, 0.5), Timing.percentile(perQuery, 0.99)))
+            print("batched results identical to single-query results: \(agree ? "yes" : "NO")")
+            if !agree { throw ExitCode.failure }
+        }
+    }
+
+    /// `netra bench load`: time from open to ready with N encrypted rows.
+    struct Load: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a store with N encrypted synthetic faces, then time opening it (decrypt + index)."
+        )
+        @Option(name: .long, help: "Stored faces.") var n = 100_000
+        @Option(name: .long, help: "Database to create (default: a temporary file, removed afterwards).") var db: String?
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("netra-bench-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: folder) }
+                let path = db ?? folder.appendingPathComponent("bench.db").path
+                let key = KeySource.raw(try EncryptionKey.generate())
+                let version = StoreSession.modelVersion
+                var generator = SyntheticVectors(seed: 2)
+                let create = try Timing.milliseconds {
+                    let store = try FaceStore(path: path, key: key, modelVersion: version)
+                    for start in stride(from: 0, to: n, by: 30_000) {
+                        let count = min(n, start + 30_000) - start
+                        let subjects = try store.createSubjects(names: (0..<((count + 2) / 3)).map { "bench \(start / 3 + $0)" })
+                        _ = try store.addFaces((0..<count).map { offset in
+                            (subjects[offset / 3].id, FaceDescriptor(values: generator.next()),
+                             FaceQuality(width: 120, height: 120, detectorConfidence: 0.9))
+                        })
+                    }
+                }
+                var store: FaceStore?
+                let open = try Timing.milliseconds { store = try FaceStore(path: path, key: key, modelVersion: version) }
+                let loaded = store?.index.count ?? 0
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+                print(String(format: "%d faces written in %.1f s (%.0f MB database)", n, create / 1000, Double(size) / 1e6))
+                print(String(format: "open to ready (decrypt and index %d faces): %.2f s, %.0f faces/s; RSS %.0f MB", loaded, open / 1000,
+                             Double(loaded) / (open / 1000), MemoryUsage.residentMegabytes()))
+            }
+        }
+    }
+
+    /// `netra bench enroll`: store-side enrollment throughput with per-enrollment durability.
+    struct Enroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store-side enrollment rate (seal + durable commit per face), without the vision work."
+        )
+        @Option(name: .long, help: "Faces to enroll.") var n = 2000
+        @Option(name: .long, help: "Database to use (default: a temporary file, removed afterwards).") var db: String?
+        @Flag(name: .long, help: "Print each face id once its enrollment is durable (for crash tests).") var acknowledge = false
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("netra-bench-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: folder) }
+                let path = db ?? folder.appendingPathComponent("bench.db").path
+                let key = db == nil ? KeySource.raw(try EncryptionKey.generate())
+                    : try StoreSession.key(for: path, configuration: try NetraConfiguration.load(path: nil))
+                let store = try FaceStore(path: path, key: key, modelVersion: StoreSession.modelVersion)
+                let subject = try store.createSubject(name: "bench")
+                var generator = SyntheticVectors(seed: UInt64(ProcessInfo.processInfo.processIdentifier))
+                var times: [Double] = []
+                for _ in 0..<n {
+                    let descriptor = FaceDescriptor(values: generator.next())
+                    var face: StoredFace?
+                    times.append(try Timing.milliseconds {
+                        face = try store.addFace(subjectID: subject.id, descriptor: descriptor,
+                                                 quality: FaceQuality(width: 120, height: 120, detectorConfidence: 0.9))
+                    })
+                    if acknowledge, let face {
+                        FileHandle.standardOutput.write(Data("acknowledged \(face.id)\n".utf8))
+                    }
+                }
+                let total = times.reduce(0, +)
+                print(String(format: "%d enrollments, each durable: %.0f faces/s; p50 %.2f ms, p99 %.2f ms", n,
+                             Double(n) / (total / 1000), Timing.percentile(times, 0.5), Timing.percentile(times, 0.99)))
+            }
+        }
+    }
+}
+
+/// Fast deterministic pseudo-random 128-d vectors in the range of real descriptors.
+struct SyntheticVectors {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+    }
+
+    mutating func next() -> [Float] {
+        (0..<FaceIndex.dimension).map { _ in
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return (Float(state >> 40) / Float(1 << 24) - 0.5) * 0.3
+        }
+    }
+}
