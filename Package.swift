@@ -62,7 +62,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "NetraVisionTests", dependencies: ["NetraVision", "NetraTestSupport"]),
-        .testTarget(name: "NetraStoreTests", dependencies: ["NetraStore", "NetraTestSupport"]),
-        .testTarget(name: "NetraCLITests", dependencies: ["NetraTestSupport"]),
+        .testTarget(
+            name: "NetraStoreTests",
+            dependencies: ["NetraStore", "NetraTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "NetraCLITests", dependencies: ["NetraStore", "NetraTestSupport"]),
     ]
 )

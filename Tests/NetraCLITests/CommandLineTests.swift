@@ -97,13 +97,19 @@ enum Netra {
         let error: String
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
-        let binary = try #require(["debug", "release"].lazy
-            .map { SharedData.repositoryRoot.appendingPathComponent(".build/\($0)/netra") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }, "build netra first")
+    static var binary: URL {
+        get throws {
+            try #require(["debug", "release"].lazy
+                .map { SharedData.repositoryRoot.appendingPathComponent(".build/\($0)/netra") }
+                .first { FileManager.default.isExecutableFile(atPath: $0.path) }, "build netra first")
+        }
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = try binary
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.currentDirectoryURL = SharedData.repositoryRoot
         let output = Pipe(), error = Pipe()
         process.standardOutput = output

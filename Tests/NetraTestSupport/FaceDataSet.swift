@@ -39,7 +39,7 @@ public enum FaceDataSet {
     }
 
     /// CSV rows after the header; fields may be double-quoted (with commas inside).
-    static func rows(of url: URL) throws -> [[String]] {
+    public static func rows(of url: URL) throws -> [[String]] {
         let text = try String(contentsOf: url, encoding: .utf8)
         return text.split(whereSeparator: \.isNewline).dropFirst().map { line in
             var fields: [String] = [], field = "", quoted = false
