@@ -64,10 +64,8 @@ extension BenchCommand {
 
         func run() async throws {
             try await Self.reportingFailures {
-                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("netra-bench-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                defer { try? FileManager.default.removeItem(at: folder) }
-                let path = db ?? folder.appendingPathComponent("bench.db").path
+                let scratch = try ScratchFolder()
+                let path = db ?? scratch.path("bench.db")
                 let key = KeySource.raw(try EncryptionKey.generate())
                 let version = StoreSession.modelVersion
                 var generator = SyntheticVectors(seed: 2)
@@ -104,10 +102,8 @@ extension BenchCommand {
 
         func run() async throws {
             try await Self.reportingFailures {
-                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("netra-bench-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                defer { try? FileManager.default.removeItem(at: folder) }
-                let path = db ?? folder.appendingPathComponent("bench.db").path
+                let scratch = try ScratchFolder()
+                let path = db ?? scratch.path("bench.db")
                 let key = db == nil ? KeySource.raw(try EncryptionKey.generate())
                     : try StoreSession.key(for: path, configuration: try NetraConfiguration.load(path: nil))
                 let store = try FaceStore(path: path, key: key, modelVersion: StoreSession.modelVersion)
@@ -149,4 +145,17 @@ struct SyntheticVectors {
             return (Float(state >> 40) / Float(1 << 24) - 0.5) * 0.3
         }
     }
+}
+
+/// A temporary folder for a benchmark's database, removed when the benchmark ends.
+final class ScratchFolder {
+    private let url = FileManager.default.temporaryDirectory.appendingPathComponent("netra-bench-\(UUID().uuidString)")
+
+    init() throws {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 }

@@ -58,6 +58,19 @@ enum StoreSession {
         return store
     }
 
+    /// Opens the store and runs `body`, reporting a missing subject or face as exit code 5.
+    static func with(_ options: StoreOptions, _ global: GlobalOptions, _ body: (FaceStore) throws -> Void) throws {
+        let store = try open(options, configuration: try global.loadConfiguration())
+        do {
+            try body(store)
+        } catch let error as StoreError {
+            switch error {
+            case .subjectNotFound, .faceNotFound: throw CommandFailure(message: "\(error)", exitCode: .notFound)
+            default: throw CommandFailure(message: "\(error)", exitCode: .failure)
+            }
+        }
+    }
+
     static func reportLoadProblems(_ report: LoadReport) {
         var lines: [String] = []
         if !report.tamperedFaceIDs.isEmpty {

@@ -21,11 +21,12 @@ struct SubjectsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Self.reportingFailures {
-                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
-                let subjects = try store.subjects(nameContaining: name, limit: max(1, limit), offset: max(0, offset))
-                if json { return try printJSON(subjects.map(SubjectReport.init), asArray: true) }
-                for subject in subjects {
-                    print("\(subject.id)\t\(subject.name)\t\(subject.faceCount) face\(subject.faceCount == 1 ? "" : "s")")
+                try StoreSession.with(storeOptions, global) { store in
+                    let subjects = try store.subjects(nameContaining: name, limit: max(1, limit), offset: max(0, offset))
+                    if json { return try printJSON(subjects.map(SubjectReport.init), asArray: true) }
+                    for subject in subjects {
+                        print("\(subject.id)\t\(subject.name)\t\(subject.faceCount) face\(subject.faceCount == 1 ? "" : "s")")
+                    }
                 }
             }
         }
@@ -40,19 +41,20 @@ struct SubjectsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Self.reportingFailures {
-                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
-                guard let subject = try store.subject(id: id) else {
-                    throw CommandFailure(message: "subject \(id) does not exist", exitCode: .notFound)
-                }
-                let faces = try store.faces(ofSubject: id)
-                if json {
-                    var report = SubjectReport(subject)
-                    report.faces = faces.map(FaceRecordReport.init)
-                    return try printJSON([report], asArray: false)
-                }
-                print("subject \(subject.id): \(subject.name)\nmetadata: \(subject.metadata)\ncreated \(subject.createdAt), updated \(subject.updatedAt)")
-                for face in faces {
-                    print("  face \(face.id): \(face.faceWidth) x \(face.faceHeight) px, confidence \(String(format: "%.2f", face.detectorConfidence)), \(face.createdAt)")
+                try StoreSession.with(storeOptions, global) { store in
+                    guard let subject = try store.subject(id: id) else { throw StoreError.subjectNotFound(id) }
+                    let faces = try store.faces(ofSubject: id)
+                    if json {
+                        var report = SubjectReport(subject)
+                        report.faces = faces.map(FaceRecordReport.init)
+                        return try printJSON([report], asArray: false)
+                    }
+                    print("subject \(subject.id): \(subject.name)\nmetadata: \(subject.metadata)")
+                    print("created \(subject.createdAt), updated \(subject.updatedAt)")
+                    for face in faces {
+                        let confidence = String(format: "%.2f", face.detectorConfidence)
+                        print("  face \(face.id): \(face.faceWidth) x \(face.faceHeight) px, confidence \(confidence), \(face.createdAt)")
+                    }
                 }
             }
         }
@@ -67,12 +69,9 @@ struct SubjectsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Self.reportingFailures {
-                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
-                do {
+                try StoreSession.with(storeOptions, global) { store in
                     let subject = try store.updateSubject(id: id, name: name)
                     print("subject \(subject.id) is now \(subject.name)")
-                } catch StoreError.subjectNotFound(let id) {
-                    throw CommandFailure(message: "subject \(id) does not exist", exitCode: .notFound)
                 }
             }
         }
@@ -86,12 +85,9 @@ struct SubjectsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Self.reportingFailures {
-                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
-                do {
+                try StoreSession.with(storeOptions, global) { store in
                     try store.deleteSubject(id: id)
                     print("deleted subject \(id)")
-                } catch StoreError.subjectNotFound(let id) {
-                    throw CommandFailure(message: "subject \(id) does not exist", exitCode: .notFound)
                 }
             }
         }
@@ -114,12 +110,9 @@ struct FacesCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Self.reportingFailures {
-                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
-                do {
+                try StoreSession.with(storeOptions, global) { store in
                     try store.deleteFace(id: id)
                     print("deleted face \(id)")
-                } catch StoreError.faceNotFound(let id) {
-                    throw CommandFailure(message: "face \(id) does not exist", exitCode: .notFound)
                 }
             }
         }
