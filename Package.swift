@@ -14,12 +14,19 @@ let package = Package(
         .library(name: "NetraImaging", targets: ["NetraImaging"]),
         .library(name: "NetraVision", targets: ["NetraVision"]),
         .library(name: "NetraStore", targets: ["NetraStore"]),
+        .library(name: "NetraService", targets: ["NetraService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -42,12 +49,27 @@ let package = Package(
             dependencies: ["NetraVision", "CLibcrypto", "CBLAS", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Migrations")]
         ),
+        .target(
+            name: "NetraService",
+            dependencies: [
+                "NetraImaging", "NetraVision", "NetraStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources")]
+        ),
         .executableTarget(
             name: "netra",
             dependencies: [
                 "NetraImaging",
                 "NetraVision",
                 "NetraStore",
+                "NetraService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -65,6 +87,10 @@ let package = Package(
         .testTarget(
             name: "NetraStoreTests",
             dependencies: ["NetraStore", "NetraTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "NetraServiceTests",
+            dependencies: ["NetraService", "NetraTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
         .testTarget(name: "NetraCLITests", dependencies: ["NetraStore", "NetraTestSupport"]),
     ]

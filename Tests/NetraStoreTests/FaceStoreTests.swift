@@ -57,9 +57,10 @@ struct FaceStoreTests {
                 faces.append(try store.addFace(subjectID: subject.id, descriptor: generator.descriptor(), quality: quality))
             }
             try store.databasePool.write { db in
-                // Flip a ciphertext byte of face 0.
-                try db.execute(sql: "UPDATE faces SET ciphertext = (substr(ciphertext, 1, 10) || x'FF' || substr(ciphertext, 12)) WHERE id = ?",
-                               arguments: [faces[0].id])
+                // Flip one bit of face 0's ciphertext.
+                var ciphertext = try #require(try Data.fetchOne(db, sql: "SELECT ciphertext FROM faces WHERE id = ?", arguments: [faces[0].id]))
+                ciphertext[10] ^= 0x01
+                try db.execute(sql: "UPDATE faces SET ciphertext = ? WHERE id = ?", arguments: [ciphertext, faces[0].id])
                 // Swap the sealed payloads of faces 1 and 2 (another row's ciphertext).
                 try db.execute(sql: """
                     UPDATE faces SET (nonce, ciphertext, tag) = (SELECT nonce, ciphertext, tag FROM faces WHERE id = ?) WHERE id = ?

@@ -24,6 +24,8 @@ public struct EnrollmentPolicy: Sendable, Equatable {
 /// A stored enrollment.
 public struct Enrollment: Sendable {
     public let face: StoredFace
+    /// Where the enrolled face was found in the image.
+    public let detection: FaceDetection
     /// Other subjects this face resembles at or above `duplicateThreshold`, best first.
     public let similarSubjects: [IndexCandidate]
     /// Best similarity to the subject's earlier faces, if it had any.
@@ -112,7 +114,7 @@ public struct Enroller: Sendable {
             let stored = try store.addFace(subjectID: subjectID, descriptor: face.descriptor,
                                            quality: FaceQuality(width: width, height: height,
                                                                 detectorConfidence: face.detection.confidence))
-            return Enrollment(face: stored, similarSubjects: similarSubjects, similarityToSubject: similarity)
+            return Enrollment(face: stored, detection: face.detection, similarSubjects: similarSubjects, similarityToSubject: similarity)
         } catch {
             throw .store(error)
         }

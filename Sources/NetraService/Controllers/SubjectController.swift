@@ -1,0 +1,332 @@
+import Foundation
+import Hummingbird
+import NetraImaging
+import NetraStore
+import NetraVision
+
+/// Subjects and their faces: create, list, read, update, delete, enroll.
+struct SubjectController: Sendable {
+    let state: ServiceState
+    let configuration: ServiceConfiguration
+    let workers: VisionWorkers
+    var analysis: ImageAnalysis { ImageAnalysis(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
+
+    var handlers: [String: @Sendable (Request, NetraRequestContext) async throws -> Response] {
+        [
+            "POST /api/v1/subjects": create,
+            "GET /api/v1/subjects": list,
+            "GET /api/v1/subjects/{id}": show,
+            "PATCH /api/v1/subjects/{id}": update,
+            "DELETE /api/v1/subjects/{id}": delete,
+            "POST /api/v1/subjects/{id}/faces": addFace,
+            "DELETE /api/v1/subjects/{id}/faces/{face_id}": deleteFace,
+            "POST /api/v1/enroll": enroll,
+        ]
+    }
+
+    struct SubjectBody: Encodable {
+        let id: Int64
+        let name: String
+        let metadata: JSONObject
+        let createdAt: String
+        let updatedAt: String
+        let faceCount: Int
+        var faces: [FaceBody]?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, metadata, faces
+            case createdAt = "created_at", updatedAt = "updated_at", faceCount = "face_count"
+        }
+
+        init(_ subject: Subject, faces: [StoredFace]? = nil) {
+            id = subject.id
+            name = subject.name
+            metadata = JSONObject(text: subject.metadata)
+            createdAt = subject.createdAt
+            updatedAt = subject.updatedAt
+            faceCount = subject.faceCount
+            self.faces = faces?.map(FaceBody.init)
+        }
+    }
+
+    struct FaceBody: Encodable {
+        let id: Int64
+        let subjectId: Int64
+        let modelVersion: String
+        let faceWidth: Int
+        let faceHeight: Int
+        let detectorConfidence: Double
+        let createdAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case subjectId = "subject_id", modelVersion = "model_version", faceWidth = "face_width"
+            case faceHeight = "face_height", detectorConfidence = "detector_confidence", createdAt = "created_at"
+        }
+
+        init(_ face: StoredFace) {
+            id = face.id
+            subjectId = face.subjectID
+            modelVersion = face.modelVersion
+            faceWidth = face.faceWidth
+            faceHeight = face.faceHeight
+            detectorConfidence = face.detectorConfidence
+            createdAt = face.createdAt
+        }
+    }
+
+    /// The JSON body of create and update: `{"name": ..., "metadata": {...}}`.
+    private func subjectFields(_ request: Request) async throws -> (name: String?, metadata: String?) {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
+            throw APIError.badRequest("invalid_json", #"send a JSON object such as {"name": "Ada", "metadata": {}}"#)
+        }
+        var name: String?
+        if let value = object["name"] {
+            guard let text = value as? String else { throw APIError.badRequest("invalid_field", "'name' must be a string") }
+            name = text
+        }
+        var metadata: String?
+        if let value = object["metadata"] {
+            guard value is [String: Any], let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else {
+                throw APIError.badRequest("invalid_field", "'metadata' must be a JSON object")
+            }
+            metadata = String(decoding: data, as: UTF8.self)
+        }
+        return (name, metadata)
+    }
+
+    func create(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        let fields = try await subjectFields(request)
+        guard let name = fields.name else { throw APIError.badRequest("missing_field", "'name' is required") }
+        let subject = try await storeCall { try store.createSubject(name: name, metadata: fields.metadata ?? "{}") }
+        return try JSONResponse.make(SubjectBody(subject), status: .created, snakeCase: false)
+    }
+
+    struct SubjectPage: Encodable {
+        let subjects: [SubjectBody]
+        let total: Int
+        let limit: Int
+        let offset: Int
+    }
+
+    func list(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        let query = request.uri.queryParameters
+        let limit = try integer(query.get("limit"), name: "limit", in: 1...1000) ?? 100
+        let offset = try integer(query.get("offset"), name: "offset", in: 0...Int(Int32.max)) ?? 0
+        let name = query.get("name")
+        let (subjects, total) = try await storeCall {
+            (try store.subjects(nameContaining: name, limit: limit, offset: offset), try store.subjectCount())
+        }
+        return try JSONResponse.make(SubjectPage(subjects: subjects.map { SubjectBody($0) }, total: total, limit: limit, offset: offset),
+                                     snakeCase: false)
+    }
+
+    func show(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        let id = try context.parameters.require("id", as: Int64.self)
+        let (subject, faces) = try await storeCall { (try store.subject(id: id), try store.faces(ofSubject: id)) }
+        guard let subject else { throw APIError.notFound("subject \(id) does not exist") }
+        return try JSONResponse.make(SubjectBody(subject, faces: faces), snakeCase: false)
+    }
+
+    func update(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        let id = try context.parameters.require("id", as: Int64.self)
+        let fields = try await subjectFields(request)
+        let subject = try await storeCall { try store.updateSubject(id: id, name: fields.name, metadata: fields.metadata) }
+        return try JSONResponse.make(SubjectBody(subject), snakeCase: false)
+    }
+
+    struct Deleted: Encodable {
+        let status = "success"
+        let deleted: String
+        let id: Int64
+    }
+
+    func delete(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        let id = try context.parameters.require("id", as: Int64.self)
+        try await storeCall { try store.deleteSubject(id: id) }
+        return try JSONResponse.make(Deleted(deleted: "subject", id: id))
+    }
+
+    func deleteFace(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        let subjectID = try context.parameters.require("id", as: Int64.self)
+        let faceID = try context.parameters.require("face_id", as: Int64.self)
+        try await storeCall {
+            guard try store.faces(ofSubject: subjectID).contains(where: { $0.id == faceID }) else {
+                throw StoreError.faceNotFound(faceID)
+            }
+            try store.deleteFace(id: faceID)
+        }
+        return try JSONResponse.make(Deleted(deleted: "face", id: faceID))
+    }
+
+    struct Similar: Encodable {
+        let subjectId: Int64
+        let similarityScore: Float
+
+        enum CodingKeys: String, CodingKey {
+            case subjectId = "subject_id", similarityScore = "similarity_score"
+        }
+    }
+
+    struct EnrollResponse: Encodable {
+        let status = "success"
+        let subject: SubjectBody
+        let face: FaceBody
+        let bbox: [Int]
+        let similarSubjects: [Similar]
+
+        enum CodingKeys: String, CodingKey {
+            case status, subject, face, bbox
+            case similarSubjects = "similar_subjects"
+        }
+    }
+
+    func addFace(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id", as: Int64.self)
+        let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image"])
+        return try await enroll(form, subject: .existing(id))
+    }
+
+    func enroll(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image"])
+        if let id = form.string("subject_id"), !id.isEmpty {
+            guard let subjectID = Int64(id) else { throw APIError.badRequest("invalid_field", "'subject_id' must be a number") }
+            return try await enroll(form, subject: .existing(subjectID))
+        }
+        guard let name = form.string("name"), !name.isEmpty else {
+            throw APIError.badRequest("missing_field", "give 'name' (creates the subject when needed) or 'subject_id'")
+        }
+        return try await enroll(form, subject: .named(name))
+    }
+
+    private enum SubjectChoice: Sendable {
+        case existing(Int64)
+        case named(String)
+    }
+
+    private func enroll(_ form: RequestForm, subject choice: SubjectChoice) async throws -> Response {
+        let loaded = try state.ready()
+        let bytes = try form.image("image")
+        let force = try form.bool("force"), largest = try form.bool("largest")
+        let (analysis, configuration) = (analysis, configuration)
+        let result = try await workers.run { () throws -> EnrollResponse in
+            let image = try analysis.decode(bytes, field: "image")
+            let store = loaded.store
+            var subject: Subject
+            switch choice {
+            case let .existing(id):
+                guard let found = try store.subject(id: id) else { throw StoreError.subjectNotFound(id) }
+                subject = found
+            case let .named(name):
+                let matches = try store.subjects(named: name)
+                guard matches.count <= 1 else {
+                    throw APIError(.conflict, "ambiguous_name", "\(matches.count) subjects are named \(name); use subject_id")
+                }
+                subject = try matches.first ?? store.createSubject(name: name)
+            }
+            let enroller = Enroller(analyzer: loaded.analyzer, store: store, policy: configuration.enrollment,
+                                    detection: configuration.detection)
+            do {
+                let enrollment = try enroller.enroll(image, subjectID: subject.id, force: force, largestFace: largest)
+                ServiceMetrics.acceptedEnrollment()
+                subject.faceCount += 1
+                let face = enrollment.face
+                return EnrollResponse(subject: SubjectBody(subject), face: FaceBody(face),
+                                      bbox: boundingBox(enrollment.detection.rect, in: image),
+                                      similarSubjects: enrollment.similarSubjects.map { Similar(subjectId: $0.subjectID, similarityScore: $0.similarity) })
+            } catch let error as EnrollmentError {
+                ServiceMetrics.rejectedEnrollment(reason: error.reason)
+                switch error {
+                case let .store(storeError): throw storeError
+                case let .vision(visionError): throw visionError
+                case .doesNotMatchSubject: throw APIError(.conflict, error.reason, error.description)
+                default: throw APIError.unprocessable(error.reason, error.description)
+                }
+            }
+        }
+        return try JSONResponse.make(result, status: .created, snakeCase: false)
+    }
+
+    /// Runs a store call off the event loop, mapping store errors to HTTP ones.
+    private func storeCall<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await blocking(body)
+        } catch let error as StoreError {
+            throw APIError(storeError: error)
+        }
+    }
+
+    private func integer(_ text: String?, name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw APIError.badRequest("invalid_parameter", "'\(name)' must be a whole number between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return value
+    }
+}
+
+extension APIError {
+    /// The HTTP form of a store refusal.
+    init(storeError error: StoreError) {
+        switch error {
+        case .subjectNotFound, .faceNotFound: self.init(.notFound, "not_found", error.description)
+        case .invalidName: self.init(.badRequest, "invalid_field", error.description)
+        case .invalidMetadata: self.init(.badRequest, "invalid_field", error.description)
+        default: self.init(.internalServerError, "store_error", error.description)
+        }
+    }
+}
+
+/// A JSON object stored as text, embedded as an object in responses.
+struct JSONObject: Encodable {
+    let text: String
+
+    func encode(to encoder: Encoder) throws {
+        let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        try AnyJSON(object).encode(to: encoder)
+    }
+}
+
+/// Encodes values from `JSONSerialization` (objects, arrays, strings, numbers, booleans, null).
+struct AnyJSON: Encodable {
+    let value: Any
+
+    init(_ value: Any) {
+        self.value = value
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch value {
+        case let object as [String: Any]:
+            var keyed = encoder.container(keyedBy: AnyKey.self)
+            for (key, element) in object { try keyed.encode(AnyJSON(element), forKey: AnyKey(key)) }
+        case let array as [Any]:
+            var unkeyed = encoder.unkeyedContainer()
+            for element in array { try unkeyed.encode(AnyJSON(element)) }
+        case let text as String: try container.encode(text)
+        case let number as NSNumber:
+            if let integer = Int64(exactly: number.doubleValue), !"\(number)".contains(".") {
+                try container.encode(integer)
+            } else {
+                try container.encode(number.doubleValue)
+            }
+        default: try container.encodeNil()
+        }
+    }
+
+    struct AnyKey: CodingKey {
+        let stringValue: String
+        let intValue: Int? = nil
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}

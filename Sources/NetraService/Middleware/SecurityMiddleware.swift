@@ -1,0 +1,50 @@
+import HTTPTypes
+import Hummingbird
+
+/// Security headers on every response, and the `Host` check when allowed hosts are configured.
+struct SecurityMiddleware: RouterMiddleware {
+    typealias Context = NetraRequestContext
+    let allowedHosts: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if !allowedHosts.isEmpty {
+            let host = (request.head.authority ?? "").split(separator: ":").first.map(String.init) ?? ""
+            guard allowedHosts.contains(host.lowercased()) else {
+                throw APIError(.badRequest, "host_not_allowed", "the Host header '\(host)' is not served here")
+            }
+        }
+        var response = try await next(request, context)
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.referrerPolicy] = "no-referrer"
+        if request.uri.path.hasPrefix("/api/") { response.headers[.cacheControl] = "no-store" }
+        return response
+    }
+}
+
+/// Turns every error into NETRA's JSON error shape; unexpected errors become a logged 500.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = NetraRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return try error.response(from: request, context: context)
+        } catch let error as HTTPError {
+            let code: String
+            switch error.status {
+            case .notFound: code = "not_found"
+            case .methodNotAllowed: code = "method_not_allowed"
+            case .contentTooLarge: code = "body_too_large"
+            default: code = "http_\(error.status.code)"
+            }
+            var response = try APIError(error.status, code, error.body ?? error.status.reasonPhrase).response(from: request, context: context)
+            for field in error.headers where field.name != .contentLength && field.name != .contentType { response.headers.append(field) }
+            return response
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": "\(error)"])
+            return try APIError(.internalServerError, "internal_error", "the request failed inside NETRA; see the server log")
+                .response(from: request, context: context)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import NetraImaging
+import NetraStore
+import NetraVision
+
+/// Everything the HTTP service needs to know, assembled by the command line from
+/// `configs/config.yaml`, `NETRA_*` variables and flags.
+public struct ServiceConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8000
+    /// Requests with a larger body are refused with 413.
+    public var maxBodyBytes = 10 * 1024 * 1024
+    public var decodingLimits = DecodingLimits.default
+    /// Default similarity threshold for verify and identify.
+    public var threshold: Float = FaceComparison.defaultThreshold
+    public var detection = DetectionOptions()
+    public var identifyTopK = 5
+    public var enrollment = EnrollmentPolicy()
+    /// When false, requests need no API key (allowed only on loopback addresses).
+    public var requireAPIKey = false
+    /// Token bucket per API key (or client address): sustained requests per second and burst.
+    public var rateLimitPerSecond = 10.0
+    public var rateLimitBurst = 20
+    /// Requests analysed at once, and how many more may wait before the service answers 503.
+    public var visionWorkers = 2
+    public var queueDepth = 8
+    /// Accepted `Host` header names (without port); empty accepts any.
+    public var allowedHosts: [String] = []
+
+    public init() {}
+
+    /// Whether `host` only accepts connections from this machine.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// An error answered to the client as `{"status":"error","error":{"code","message"}}`.
+///
+/// Every refusal of bad input is one of these, with a 4xx status; anything else that escapes
+/// a handler becomes a 500 `internal_error` (and is logged), so bad input never reaches that path.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    /// A stable machine-readable code, e.g. `no_face`, `image_too_large`.
+    public let code: String
+    public let message: String
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try JSONResponse.make(ErrorBody(error: .init(code: code, message: message)), status: status)
+        for field in headers { response.headers.append(field) }
+        return response
+    }
+
+    static func badRequest(_ code: String, _ message: String) -> APIError { APIError(.badRequest, code, message) }
+    static func unprocessable(_ code: String, _ message: String) -> APIError { APIError(.unprocessableContent, code, message) }
+    static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
+}
+
+/// `{"status":"error","error":{"code","message"}}`.
+private struct ErrorBody: Encodable {
+    struct Detail: Encodable {
+        let code: String
+        let message: String
+    }
+
+    let status = "error"
+    let error: Detail
+}
+
+/// JSON bodies in NETRA's style: snake_case keys, sorted, no escaped slashes.
+enum JSONResponse {
+    /// - Parameter snakeCase: convert Swift property names to snake_case; types that embed
+    ///   client-supplied JSON (subject metadata) spell their keys out and pass false.
+    static func make<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok, noStore: Bool = false,
+                                       snakeCase: Bool = true) throws -> Response {
+        let encoder = JSONEncoder()
+        if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if noStore { headers[.cacheControl] = "no-store" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
+    }
+}

@@ -1,0 +1,23 @@
+import Hummingbird
+import NetraStore
+import NIOCore
+
+/// Per-request state: who is calling (API key or client address).
+public struct NetraRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The client's address, for rate limiting requests without a key.
+    public let remoteAddress: SocketAddress?
+    /// The authenticated API key, when one was presented.
+    public var apiKey: APIKeyRecord?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Whom rate limits and audit entries are about.
+    var caller: String {
+        if let apiKey { return "key:\(apiKey.id)" }
+        return "ip:\(remoteAddress?.ipAddress ?? "local")"
+    }
+}

@@ -1,0 +1,38 @@
+import Metrics
+import Prometheus
+
+/// NETRA's Prometheus metrics: one registry per process, fed through swift-metrics.
+///
+/// Request counts and latency by route and status come from Hummingbird's
+/// `MetricsMiddleware` (`hb_requests_total`, `hb_request_duration_seconds`,
+/// `hb_request_errors_total`); the vision, search, store and enrollment figures are here.
+public enum ServiceMetrics {
+    /// The process-wide registry (`MetricsSystem` can be bootstrapped only once).
+    public static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    static let detectDuration = Timer(label: "netra_detect_duration_seconds")
+    static let embedDuration = Timer(label: "netra_embed_duration_seconds")
+    static let searchDuration = Timer(label: "netra_search_duration_seconds")
+    static let indexSize = Gauge(label: "netra_index_size")
+    static let subjects = Gauge(label: "netra_subjects")
+    static let faces = Gauge(label: "netra_faces")
+    static let visionQueue = Gauge(label: "netra_vision_jobs")
+
+    static func rejectedEnrollment(reason: String) {
+        Counter(label: "netra_enrollments_rejected_total", dimensions: [("reason", reason)]).increment()
+    }
+
+    static func acceptedEnrollment() {
+        Counter(label: "netra_enrollments_total").increment()
+    }
+
+    /// The metrics in Prometheus's text format.
+    public static func render() -> String {
+        _ = registry
+        return registry.emitToString()
+    }
+}

@@ -1,0 +1,51 @@
+import Dispatch
+import Foundation
+import NetraStore
+import NetraVision
+
+/// What the service has loaded: the models and the store arrive after the server starts
+/// listening (loading a large store takes seconds), so `/health` answers at once and
+/// `/ready` turns 200 when everything is in place.
+public final class ServiceState: Sendable {
+    public struct Loaded: Sendable {
+        public let analyzer: FaceAnalyzer
+        public let store: FaceStore
+
+        public init(analyzer: FaceAnalyzer, store: FaceStore) {
+            self.analyzer = analyzer
+            self.store = store
+        }
+    }
+
+    private let state = Mutex<Result<Loaded, Error>?>(nil)
+
+    public init() {}
+
+    /// A state that is ready from the start (tests, tools).
+    public convenience init(_ loaded: Loaded) {
+        self.init()
+        finishLoading(.success(loaded))
+    }
+
+    public func finishLoading(_ result: Result<Loaded, Error>) {
+        state.withLock { $0 = result }
+    }
+
+    public var isReady: Bool { state.withLock { (try? $0?.get()) != nil } }
+
+    /// The loaded models and store, or 503 while loading (or after loading failed).
+    func ready() throws -> Loaded {
+        switch state.withLock({ $0 }) {
+        case let .success(loaded)?: return loaded
+        case .failure?: throw APIError(.serviceUnavailable, "not_ready", "NETRA failed to load its models or store; see the server log")
+        case nil: throw APIError(.serviceUnavailable, "not_ready", "NETRA is still loading", headers: [.retryAfter: "2"])
+        }
+    }
+}
+
+/// Runs a blocking call (SQLite, file I/O) off the event loop.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
