@@ -8,9 +8,9 @@ struct NetraCommand: AsyncParsableCommand {
         commandName: "netra",
         abstract: "NETRA face-identity service and tools.",
         subcommands: [
-            DetectCommand.self, EmbedCommand.self, VerifyCommand.self,
+            ServeCommand.self, DetectCommand.self, EmbedCommand.self, VerifyCommand.self,
             EnrollCommand.self, IdentifyCommand.self, SubjectsCommand.self, FacesCommand.self,
-            DatabaseCommand.self, KeysCommand.self,
+            DatabaseCommand.self, KeysCommand.self, APIKeysCommand.self,
             BenchCommand.self, ModelsCommand.self,
         ]
     )

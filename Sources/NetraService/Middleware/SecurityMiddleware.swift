@@ -16,6 +16,7 @@ struct SecurityMiddleware: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "no-referrer"
+        response.headers[.requestID] = context.id
         if request.uri.path.hasPrefix("/api/") { response.headers[.cacheControl] = "no-store" }
         return response
     }

@@ -11,6 +11,23 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
     var data = DataSection()
 
     struct App: Codable, Equatable, Sendable {
+        /// Address and port `netra serve` listens on.
+        var host = "127.0.0.1"
+        var port = 8000
+        /// Requests analysed at once (0 = one per core) and how many more may wait before 503.
+        var workers = 0
+        var queueDepth = 8
+        /// Larger request bodies are refused with 413.
+        var maxBodyBytes = 10 * 1024 * 1024
+        /// Whether every API request needs an X-API-Key (required off loopback).
+        var requireApiKey = false
+        /// Token bucket per API key or client address.
+        var rateLimitPerSecond = 10.0
+        var rateLimitBurst = 20
+        /// Comma-separated Host names the service answers; empty answers any.
+        var allowedHosts = ""
+        /// Candidates per face from identify.
+        var identifyTopK = 5
         /// swift-log level name: trace, debug, info, notice, warning, error, critical.
         var logLevel = "info"
         /// Largest accepted encoded image, bytes.
@@ -19,6 +36,14 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
         var maxImageMegapixels = Double(DecodingLimits.default.maxPixels) / 1_000_000
 
         enum CodingKeys: String, CodingKey {
+            case host, port, workers
+            case queueDepth = "queue_depth"
+            case maxBodyBytes = "max_body_bytes"
+            case requireApiKey = "require_api_key"
+            case rateLimitPerSecond = "rate_limit_per_second"
+            case rateLimitBurst = "rate_limit_burst"
+            case allowedHosts = "allowed_hosts"
+            case identifyTopK = "identify_top_k"
             case logLevel = "log_level"
             case maxImageBytes = "max_image_bytes"
             case maxImageMegapixels = "max_image_megapixels"
@@ -73,7 +98,7 @@ extension NetraConfiguration {
         guard var merged = try Yams.compose(yaml: YAMLEncoder().encode(NetraConfiguration())) else {
             preconditionFailure("the default configuration always encodes to a mapping")
         }
-        let filePath = path ?? environment["NETRA_CONFIG"] ?? (FileManager.default.fileExists(atPath: defaultPath) ? defaultPath : nil)
+        let filePath = path ?? environment["NETRA_CONFIG"] ?? environment["CONFIG_PATH"] ?? (FileManager.default.fileExists(atPath: defaultPath) ? defaultPath : nil)
         if let filePath {
             let text: String
             do {
@@ -90,6 +115,11 @@ extension NetraConfiguration {
             if let file { try overlay(file, onto: &merged, source: filePath) }
         }
         try overlayEnvironment(environment, onto: &merged)
+        if let hosts = environment["NETRA_ALLOWED_HOSTS"], var sections = merged.mapping, var app = sections["app"]?.mapping {
+            app["allowed_hosts"] = Node(hosts)
+            sections["app"] = .mapping(app)
+            merged = .mapping(sections)
+        }
         do {
             return try YAMLDecoder().decode(NetraConfiguration.self, from: merged)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
