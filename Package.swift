@@ -90,7 +90,11 @@ let package = Package(
         ),
         .testTarget(
             name: "NetraServiceTests",
-            dependencies: ["NetraService", "NetraTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: [
+                "NetraService", "NetraTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .testTarget(name: "NetraCLITests", dependencies: ["NetraStore", "NetraTestSupport"]),
     ]

@@ -20,6 +20,9 @@ public struct ImageDecoder: Sendable {
             throw .encodedSizeTooLarge(bytes: data.count, limit: limits.maxEncodedBytes)
         }
         guard let format = ImageFormat.detect(data) else { throw .unrecognizedFormat }
+        if let declared = ImageHeader.dimensions(of: data, format: format), declared.width * declared.height > limits.maxPixels {
+            throw .tooManyPixels(width: declared.width, height: declared.height, limit: limits.maxPixels)
+        }
         let image = try decodePixels(data, format: format)
         switch format {
         case .jpeg: return image.applying(ExifOrientation.read(fromJPEG: data))

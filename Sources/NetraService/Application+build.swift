@@ -11,7 +11,11 @@ public func buildApplication(configuration: ServiceConfiguration, state: Service
     let router = buildRouter(configuration: configuration, state: state)
     return Application(router: router,
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "NETRA"),
-                       services: services, logger: logger)
+                       services: services,
+                       onServerRunning: { channel in
+                           logger.notice("NETRA listening on \(channel.localAddress?.description ?? "?")")
+                       },
+                       logger: logger)
 }
 
 /// The router with every endpoint of `APIRoutes` and NETRA's middleware.

@@ -5,10 +5,13 @@ import Hummingbird
 struct SecurityMiddleware: RouterMiddleware {
     typealias Context = NetraRequestContext
     let allowedHosts: Set<String>
+    /// HTTP/1 requests carry the host as the request's authority; a plain header is read as a fallback.
+    private static let hostHeader = HTTPField.Name("Host")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if !allowedHosts.isEmpty {
-            let host = (request.head.authority ?? "").split(separator: ":").first.map(String.init) ?? ""
+            let authority = request.head.authority ?? request.headers[Self.hostHeader] ?? ""
+            let host = authority.split(separator: ":").first.map(String.init) ?? ""
             guard allowedHosts.contains(host.lowercased()) else {
                 throw APIError(.badRequest, "host_not_allowed", "the Host header '\(host)' is not served here")
             }

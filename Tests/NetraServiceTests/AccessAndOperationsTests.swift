@@ -1,0 +1,132 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+@testable import NetraService
+import NetraStore
+import NetraTestSupport
+import Testing
+import Yams
+
+@Suite("API keys, rate limits, health, metrics and documentation")
+struct AccessAndOperationsTests {
+    @Test("no key 401, wrong scope 403, revoked key 401, right key 200")
+    func apiKeys() async throws {
+        let fixture = try ServiceFixture { $0.requireAPIKey = true }
+        let recognize = try fixture.store.createAPIKey(name: "door", scopes: [.recognize])
+        let manage = try fixture.store.createAPIKey(name: "hr", scopes: [.manage])
+        let revoked = try fixture.store.createAPIKey(name: "old", scopes: [.admin])
+        try fixture.store.revokeAPIKey(id: revoked.record.id)
+        try await fixture.test { client in
+            let cases: [(String?, HTTPResponse.Status, String?)] = [
+                (nil, .unauthorized, "missing_api_key"), (recognize.key, .forbidden, "insufficient_scope"),
+                (revoked.key, .unauthorized, "invalid_api_key"), ("netra_000000000000_guess", .unauthorized, "invalid_api_key"),
+                (manage.key, .ok, nil),
+            ]
+            for (key, status, code) in cases {
+                var headers: HTTPFields = [:]
+                if let key { headers[HTTPField.Name("X-API-Key")!] = key }
+                try await client.execute(uri: "/api/v1/subjects", method: .get, headers: headers) { response in
+                    #expect(response.status == status)
+                    #expect(response.errorCode == code)
+                }
+            }
+            try await client.execute(uri: "/health", method: .get) { response in #expect(response.status == .ok) }
+        }
+    }
+
+    @Test("over the rate a caller gets 429 with Retry-After")
+    func rateLimit() async throws {
+        let fixture = try ServiceFixture {
+            $0.rateLimitPerSecond = 0.01
+            $0.rateLimitBurst = 3
+        }
+        try await fixture.test { client in
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<5 {
+                try await client.execute(uri: "/api/v1/subjects", method: .get) { response in
+                    statuses.append(response.status)
+                    if response.status == .tooManyRequests {
+                        let wait = Int(response.headers[.retryAfter] ?? "") ?? 0
+                        #expect(wait > 90 && wait <= 100)
+                        #expect(response.errorCode == "rate_limited")
+                    }
+                }
+            }
+            #expect(statuses == [.ok, .ok, .ok, .tooManyRequests, .tooManyRequests])
+        }
+    }
+
+    @Test("health answers while loading; ready is 503 until loaded, then 200")
+    func readiness() async throws {
+        let fixture = try ServiceFixture()
+        try await fixture.test(loaded: false) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.json["status"] as? String == "healthy")
+                #expect(response.json["model_loaded"] as? Bool == false)
+            }
+            try await client.execute(uri: "/ready", method: .get) { response in #expect(response.status == .serviceUnavailable) }
+            try await client.execute(uri: "/api/v1/subjects", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.errorCode == "not_ready")
+            }
+        }
+        try await fixture.test { client in
+            try await client.execute(uri: "/ready", method: .get) { response in #expect(response.status == .ok) }
+        }
+    }
+
+    @Test("security headers, Host check, metrics text, documentation with a CSP")
+    func operations() async throws {
+        try await ServiceFixture { $0.allowedHosts = ["netra.example"] }.test { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.errorCode == "host_not_allowed")
+            }
+        }
+        // The test client sends requests for localhost.
+        try await ServiceFixture { $0.allowedHosts = ["localhost"] }.test { client in
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                let text = String(buffer: response.body)
+                #expect(text.contains("netra_index_size"))
+                #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+            }
+            try await client.execute(uri: "/docs", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
+                #expect(String(buffer: response.body).contains("/api/v1/identify"))
+            }
+        }
+    }
+
+    @Test("openapi.yaml parses and describes exactly the service's routes")
+    func openAPIMatchesRoutes() async throws {
+        try await ServiceFixture().test { client in
+            try await client.execute(uri: "/openapi.yaml", method: .get) { response in
+                #expect(response.status == .ok)
+                let document = try #require(try Yams.load(yaml: String(buffer: response.body)) as? [String: Any])
+                #expect(document["openapi"] as? String == "3.1.0")
+                let paths = try #require(document["paths"] as? [String: [String: Any]])
+                let documented = Set(paths.flatMap { path, operations in
+                    operations.keys.filter { $0 != "parameters" }.map { "\($0.uppercased()) \(path)" }
+                })
+                let served = Set(APIRoutes.endpoints.map { "\($0.method.rawValue) \($0.path)" })
+                #expect(documented == served)
+            }
+        }
+    }
+
+    @Test("a saturated worker pool refuses at once with 503 and Retry-After")
+    func overload() async throws {
+        let workers = VisionWorkers(workers: 1, queueDepth: 0)
+        let release = DispatchSemaphore(value: 0)
+        async let busy: Void = workers.run { release.wait() }
+        while workers.load == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        await #expect(throws: APIError.self) { try await workers.run { () } }
+        release.signal()
+        try await busy
+        try await workers.run { () }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NetraService
+import NetraStore
+import NetraTestSupport
+import NetraVision
+
+/// A service over a temporary store with the real models, driven in-process.
+final class ServiceFixture: @unchecked Sendable {
+    static let analyzer = Result { try FaceAnalyzer(modelDirectory: SharedData.models, threads: 1) }
+
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("netra-service-\(UUID().uuidString)")
+    let store: FaceStore
+    var configuration = ServiceConfiguration()
+
+    init(configure: (inout ServiceConfiguration) -> Void = { _ in }) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        store = try FaceStore(path: folder.appendingPathComponent("netra.db").path,
+                              key: .raw(try EncryptionKey.generate()), modelVersion: "test")
+        configuration.rateLimitPerSecond = 1000
+        configuration.rateLimitBurst = 1000
+        configure(&configuration)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: folder) }
+
+    func test(loaded: Bool = true, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let state = loaded ? ServiceState(.init(analyzer: try Self.analyzer.get(), store: store)) : ServiceState()
+        let app = Application(router: buildRouter(configuration: configuration, state: state))
+        try await app.test(.router, body)
+    }
+}
+
+/// Request bodies the way clients send them.
+enum Body {
+    static let boundary = "netra-test-boundary-1234"
+    static let multipartType = "multipart/form-data; boundary=\(boundary)"
+
+    /// A multipart form: file fields and plain fields.
+    static func multipart(files: [String: [UInt8]] = [:], fields: [String: String] = [:]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        for (name, bytes) in files.sorted(by: { $0.key < $1.key }) {
+            buffer.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(name).jpg\"\r\n"
+                + "Content-Type: application/octet-stream\r\n\r\n")
+            buffer.writeBytes(bytes)
+            buffer.writeString("\r\n")
+        }
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            buffer.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n")
+        }
+        buffer.writeString("--\(boundary)--\r\n")
+        return buffer
+    }
+
+    static func json(_ object: [String: Any]) -> ByteBuffer {
+        ByteBuffer(data: try! JSONSerialization.data(withJSONObject: object))
+    }
+
+    static func image(_ relative: String) -> [UInt8] {
+        [UInt8](FileManager.default.contents(atPath: SharedData.faces.appendingPathComponent(relative).path) ?? Data())
+    }
+}
+
+extension TestResponse {
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:]
+    }
+
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+}
+
+let multipartHeaders: HTTPFields = [.contentType: Body.multipartType]
+let jsonHeaders: HTTPFields = [.contentType: "application/json"]

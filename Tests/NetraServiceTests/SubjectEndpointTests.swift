@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NetraTestSupport
+import Testing
+
+@Suite("subjects, faces, enroll and identify over HTTP")
+struct SubjectEndpointTests {
+    @Test("create, enroll, identify, update, list, delete; unknown ids are 404")
+    func lifecycle() async throws {
+        try await ServiceFixture().test { client in
+            var subjectID = 0
+            try await client.execute(uri: "/api/v1/subjects", method: .post, headers: jsonHeaders,
+                                     body: Body.json(["name": "Barack Obama", "metadata": ["badgeNumber": 44]])) { response in
+                #expect(response.status == .created)
+                subjectID = response.json["id"] as? Int ?? 0
+                #expect((response.json["metadata"] as? [String: Int]) == ["badgeNumber": 44])
+            }
+            try await client.execute(uri: "/api/v1/subjects/\(subjectID)/faces", method: .post, headers: multipartHeaders,
+                                     body: Body.multipart(files: ["image": RecognitionEndpointTests.obama])) { response in
+                #expect(response.status == .created)
+                #expect((response.json["subject"] as? [String: Any])?["face_count"] as? Int == 1)
+                #expect((response.json["bbox"] as? [Int])?.count == 4)
+            }
+            try await client.execute(uri: "/api/v1/subjects/\(subjectID)/faces", method: .post, headers: multipartHeaders,
+                                     body: Body.multipart(files: ["image": RecognitionEndpointTests.biden])) { response in
+                #expect(response.status == .conflict)
+                #expect(response.errorCode == "does_not_match_subject")
+            }
+            try await client.execute(uri: "/api/v1/enroll", method: .post, headers: multipartHeaders,
+                                     body: Body.multipart(files: ["image": RecognitionEndpointTests.biden], fields: ["name": "Joe Biden"])) { response in
+                #expect(response.status == .created)
+            }
+            let group = Body.image("multi/images/fr_obama_and_biden.jpg")
+            try await client.execute(uri: "/api/v1/enroll", method: .post, headers: multipartHeaders,
+                                     body: Body.multipart(files: ["image": group], fields: ["name": "Joe Biden"])) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect(response.errorCode == "multiple_faces")
+            }
+            try await client.execute(uri: "/api/v1/identify", method: .post, headers: multipartHeaders,
+                                     body: Body.multipart(files: ["image": group])) { response in
+                #expect(response.status == .ok)
+                let names = (response.json["faces"] as? [[String: Any]] ?? []).compactMap {
+                    ($0["candidates"] as? [[String: Any]])?.first?["name"] as? String
+                }
+                #expect(Set(names) == ["Barack Obama", "Joe Biden"])
+            }
+            try await client.execute(uri: "/api/v1/subjects/\(subjectID)", method: .patch, headers: jsonHeaders,
+                                     body: Body.json(["name": "Barack H. Obama"])) { response in
+                #expect(response.status == .ok)
+                #expect(response.json["name"] as? String == "Barack H. Obama")
+            }
+            var faceID = 0
+            try await client.execute(uri: "/api/v1/subjects/\(subjectID)", method: .get) { response in
+                #expect(response.status == .ok)
+                faceID = (response.json["faces"] as? [[String: Any]])?.first?["id"] as? Int ?? 0
+            }
+            try await client.execute(uri: "/api/v1/subjects?name=Biden", method: .get) { response in
+                #expect(response.json["total"] as? Int == 2)
+                #expect((response.json["subjects"] as? [[String: Any]])?.map { $0["name"] as? String } == ["Joe Biden"])
+            }
+            try await client.execute(uri: "/api/v1/subjects/\(subjectID)/faces/\(faceID)", method: .delete) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/api/v1/subjects/\(subjectID)", method: .delete) { response in
+                #expect(response.status == .ok)
+            }
+            for (uri, method) in [("/api/v1/subjects/\(subjectID)", HTTPRequest.Method.get), ("/api/v1/subjects/\(subjectID)", .delete),
+                                  ("/api/v1/subjects/\(subjectID)/faces/\(faceID)", .delete)] {
+                try await client.execute(uri: uri, method: method) { response in
+                    #expect(response.status == .notFound)
+                    #expect(response.errorCode == "not_found")
+                }
+            }
+            try await client.execute(uri: "/api/v1/subjects", method: .post, headers: jsonHeaders, body: Body.json(["metadata": [:]])) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.errorCode == "missing_field")
+            }
+        }
+    }
+}
