@@ -35,9 +35,10 @@ struct ImageAnalysis: Sendable {
         return try ServiceMetrics.embedDuration.measure { try analyzer.describe(largest, in: image) }
     }
 
-    /// Every face of an image, detected and described (timed separately for the metrics).
+    /// Every face of an image, detected (retrying a small image at double resolution, see
+    /// `FaceAnalyzer.detectFacesExpectingOne`) and described, timed separately for the metrics.
     func allFaces(_ image: RGBImage, analyzer: FaceAnalyzer, options: DetectionOptions) throws -> [AnalyzedFace] {
-        let detections = try ServiceMetrics.detectDuration.measure { try analyzer.detectFaces(in: image, options: options) }
+        let detections = try ServiceMetrics.detectDuration.measure { try analyzer.detectFacesExpectingOne(in: image, options: options) }
         return try detections.map { detection in
             try ServiceMetrics.embedDuration.measure { try analyzer.describe(detection, in: image) }
         }

@@ -43,7 +43,10 @@ struct IdentifyCommand: AsyncParsableCommand {
             let store = try StoreSession.open(storeOptions, configuration: session.configuration)
             let threshold = threshold ?? Float(session.configuration.model.threshold)
             let picture = try session.image(at: image)
-            let faces = try session.analyzer.analyze(picture, options: session.detectionOptions(upsample: upsample, minFace: nil))
+            let options = session.detectionOptions(upsample: upsample, minFace: nil)
+            let faces = try session.analyzer.detectFacesExpectingOne(in: picture, options: options).map { detection in
+                try session.analyzer.describe(detection, in: picture)
+            }
             let results = try faces.enumerated().map { index, face in
                 let candidates = store.index.search(face.descriptor.values, topK: topK,
                                                     maxDistance: FaceDescriptor.distance(forSimilarity: threshold))

@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
                 return ServiceState.Loaded(analyzer: analyzer, store: store)
             }
             let application = buildApplication(configuration: service, state: state, services: [loader], logger: logger)
-            logger.info("NETRA listening on http://\(service.host):\(service.port) (API keys \(service.requireAPIKey ? "required" : "optional"))")
+            logger.info("NETRA starting on \(service.host):\(service.port) (API keys \(service.requireAPIKey ? "required" : "optional"))")
             try await application.runService()
         }
     }
