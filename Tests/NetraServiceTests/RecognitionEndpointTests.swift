@@ -80,7 +80,7 @@ struct RecognitionEndpointTests {
         case "empty file": files["image2"] = []
         case "not an image": files["image2"] = Array("just some text".utf8)
         case "truncated JPEG": files["image2"] = Array(Self.obama2.prefix(Self.obama2.count / 2))
-        case "50000 x 50000 PNG header": files["image2"] = Self.hugePNGHeader()
+        case "50000 x 50000 PNG header": files["image2"] = HostileImages.pngHeader(width: 50_000, height: 50_000)
         case "no face": files["image2"] = Body.image("multi/images/dlib_dogs.jpg")
         default: fields["threshold"] = "seven"
         }
@@ -111,23 +111,5 @@ struct RecognitionEndpointTests {
                 #expect(response.errorCode == "unsupported_content_type")
             }
         }
-    }
-
-    /// A valid PNG header and IDAT declaring 50000 x 50000 pixels.
-    static func hugePNGHeader() -> [UInt8] {
-        var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        let header: [UInt8] = Array("IHDR".utf8) + [0, 0, 0xC3, 0x50, 0, 0, 0xC3, 0x50, 8, 2, 0, 0, 0]
-        png += [0, 0, 0, 13] + header + crc(header)
-        return png
-    }
-
-    static func crc(_ bytes: [UInt8]) -> [UInt8] {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        crc ^= 0xFFFF_FFFF
-        return [UInt8(crc >> 24), UInt8((crc >> 16) & 0xFF), UInt8((crc >> 8) & 0xFF), UInt8(crc & 0xFF)]
     }
 }

@@ -54,7 +54,7 @@ struct RecognitionController: Sendable {
                 let analyseStart = ContinuousClock.now
                 let face = try analysis.largestFace(image, field: field, analyzer: loaded.analyzer, options: options)
                 timings["analyze_\(field)"] = milliseconds(since: analyseStart)
-                faces[field] = boundingBox(face.detection.rect, in: image)
+                faces[field] = FaceJSON.boundingBox(face.detection.rect, in: image)
                 descriptors.append(face.descriptor)
             }
             return (FaceComparison(descriptors[0], descriptors[1], threshold: threshold), faces, timings)
@@ -114,7 +114,7 @@ struct RecognitionController: Sendable {
                     Candidate(subjectId: hit.subjectID, name: try store.subject(id: hit.subjectID)?.name ?? "",
                               similarityScore: hit.similarity, distance: hit.distance)
                 }
-                return IdentifiedFace(id: index, bbox: boundingBox(face.detection.rect, in: image),
+                return IdentifiedFace(id: index, bbox: FaceJSON.boundingBox(face.detection.rect, in: image),
                                       confidence: face.detection.confidence, candidates: candidates)
             }
         }
@@ -127,18 +127,9 @@ struct RecognitionController: Sendable {
         return try JSONResponse.make(IdentifyResponse(faceCount: faces.count, faces: faces, thresholdUsed: threshold), noStore: true)
     }
 
-    struct DetectedFace: Encodable {
-        let id: Int
-        let bbox: [Int]
-        let confidence: Double
-        let detectorScore: Float
-        let area: Int
-        let landmarks: [[Int]]
-    }
-
     struct DetectResponse: Encodable {
         let faceCount: Int
-        let faces: [DetectedFace]
+        let faces: [FaceJSON]
         let width: Int
         let height: Int
         let status = "success"
@@ -157,10 +148,7 @@ struct RecognitionController: Sendable {
                 try loaded.analyzer.detectFaces(in: image, options: DetectionOptions(upsample: upsample, minFaceSize: minFace))
             }
             let faces = detections.enumerated().map { index, detection in
-                let box = boundingBox(detection.rect, in: image)
-                return DetectedFace(id: index, bbox: box, confidence: detection.confidence, detectorScore: detection.score,
-                                    area: max(0, box[2] - box[0]) * max(0, box[3] - box[1]),
-                                    landmarks: loaded.analyzer.align(detection, in: image).landmarks.map { [$0.x, $0.y] })
+                FaceJSON(id: index, detection: detection, landmarks: loaded.analyzer.align(detection, in: image).landmarks, in: image)
             }
             return DetectResponse(faceCount: faces.count, faces: faces, width: image.width, height: image.height)
         }

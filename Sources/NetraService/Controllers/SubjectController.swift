@@ -24,57 +24,6 @@ struct SubjectController: Sendable {
         ]
     }
 
-    struct SubjectBody: Encodable {
-        let id: Int64
-        let name: String
-        let metadata: JSONObject
-        let createdAt: String
-        let updatedAt: String
-        let faceCount: Int
-        var faces: [FaceBody]?
-
-        enum CodingKeys: String, CodingKey {
-            case id, name, metadata, faces
-            case createdAt = "created_at", updatedAt = "updated_at", faceCount = "face_count"
-        }
-
-        init(_ subject: Subject, faces: [StoredFace]? = nil) {
-            id = subject.id
-            name = subject.name
-            metadata = JSONObject(text: subject.metadata)
-            createdAt = subject.createdAt
-            updatedAt = subject.updatedAt
-            faceCount = subject.faceCount
-            self.faces = faces?.map(FaceBody.init)
-        }
-    }
-
-    struct FaceBody: Encodable {
-        let id: Int64
-        let subjectId: Int64
-        let modelVersion: String
-        let faceWidth: Int
-        let faceHeight: Int
-        let detectorConfidence: Double
-        let createdAt: String
-
-        enum CodingKeys: String, CodingKey {
-            case id
-            case subjectId = "subject_id", modelVersion = "model_version", faceWidth = "face_width"
-            case faceHeight = "face_height", detectorConfidence = "detector_confidence", createdAt = "created_at"
-        }
-
-        init(_ face: StoredFace) {
-            id = face.id
-            subjectId = face.subjectID
-            modelVersion = face.modelVersion
-            faceWidth = face.faceWidth
-            faceHeight = face.faceHeight
-            detectorConfidence = face.detectorConfidence
-            createdAt = face.createdAt
-        }
-    }
-
     /// The JSON body of create and update: `{"name": ..., "metadata": {...}}`.
     private func subjectFields(_ request: Request) async throws -> (name: String?, metadata: String?) {
         let body = try await request.body.collect(upTo: 64 * 1024)
@@ -101,11 +50,11 @@ struct SubjectController: Sendable {
         let fields = try await subjectFields(request)
         guard let name = fields.name else { throw APIError.badRequest("missing_field", "'name' is required") }
         let subject = try await storeCall { try store.createSubject(name: name, metadata: fields.metadata ?? "{}") }
-        return try JSONResponse.make(SubjectBody(subject), status: .created, snakeCase: false)
+        return try JSONResponse.make(SubjectJSON(subject), status: .created, snakeCase: false)
     }
 
     struct SubjectPage: Encodable {
-        let subjects: [SubjectBody]
+        let subjects: [SubjectJSON]
         let total: Int
         let limit: Int
         let offset: Int
@@ -120,7 +69,7 @@ struct SubjectController: Sendable {
         let (subjects, total) = try await storeCall {
             (try store.subjects(nameContaining: name, limit: limit, offset: offset), try store.subjectCount())
         }
-        return try JSONResponse.make(SubjectPage(subjects: subjects.map { SubjectBody($0) }, total: total, limit: limit, offset: offset),
+        return try JSONResponse.make(SubjectPage(subjects: subjects.map { SubjectJSON($0) }, total: total, limit: limit, offset: offset),
                                      snakeCase: false)
     }
 
@@ -129,7 +78,7 @@ struct SubjectController: Sendable {
         let id = try context.parameters.require("id", as: Int64.self)
         let (subject, faces) = try await storeCall { (try store.subject(id: id), try store.faces(ofSubject: id)) }
         guard let subject else { throw APIError.notFound("subject \(id) does not exist") }
-        return try JSONResponse.make(SubjectBody(subject, faces: faces), snakeCase: false)
+        return try JSONResponse.make(SubjectJSON(subject, faces: faces), snakeCase: false)
     }
 
     func update(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
@@ -137,7 +86,7 @@ struct SubjectController: Sendable {
         let id = try context.parameters.require("id", as: Int64.self)
         let fields = try await subjectFields(request)
         let subject = try await storeCall { try store.updateSubject(id: id, name: fields.name, metadata: fields.metadata) }
-        return try JSONResponse.make(SubjectBody(subject), snakeCase: false)
+        return try JSONResponse.make(SubjectJSON(subject), snakeCase: false)
     }
 
     struct Deleted: Encodable {
@@ -177,8 +126,8 @@ struct SubjectController: Sendable {
 
     struct EnrollResponse: Encodable {
         let status = "success"
-        let subject: SubjectBody
-        let face: FaceBody
+        let subject: SubjectJSON
+        let face: StoredFaceJSON
         let bbox: [Int]
         let similarSubjects: [Similar]
 
@@ -238,8 +187,8 @@ struct SubjectController: Sendable {
                 ServiceMetrics.acceptedEnrollment()
                 subject.faceCount += 1
                 let face = enrollment.face
-                return EnrollResponse(subject: SubjectBody(subject), face: FaceBody(face),
-                                      bbox: boundingBox(enrollment.detection.rect, in: image),
+                return EnrollResponse(subject: SubjectJSON(subject), face: StoredFaceJSON(face),
+                                      bbox: FaceJSON.boundingBox(enrollment.detection.rect, in: image),
                                       similarSubjects: enrollment.similarSubjects.map { Similar(subjectId: $0.subjectID, similarityScore: $0.similarity) })
             } catch let error as EnrollmentError {
                 ServiceMetrics.rejectedEnrollment(reason: error.reason)
@@ -284,49 +233,3 @@ extension APIError {
     }
 }
 
-/// A JSON object stored as text, embedded as an object in responses.
-struct JSONObject: Encodable {
-    let text: String
-
-    func encode(to encoder: Encoder) throws {
-        let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-        try AnyJSON(object).encode(to: encoder)
-    }
-}
-
-/// Encodes values from `JSONSerialization` (objects, arrays, strings, numbers, booleans, null).
-struct AnyJSON: Encodable {
-    let value: Any
-
-    init(_ value: Any) {
-        self.value = value
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch value {
-        case let object as [String: Any]:
-            var keyed = encoder.container(keyedBy: AnyKey.self)
-            for (key, element) in object { try keyed.encode(AnyJSON(element), forKey: AnyKey(key)) }
-        case let array as [Any]:
-            var unkeyed = encoder.unkeyedContainer()
-            for element in array { try unkeyed.encode(AnyJSON(element)) }
-        case let text as String: try container.encode(text)
-        case let number as NSNumber:
-            if let integer = Int64(exactly: number.doubleValue), !"\(number)".contains(".") {
-                try container.encode(integer)
-            } else {
-                try container.encode(number.doubleValue)
-            }
-        default: try container.encodeNil()
-        }
-    }
-
-    struct AnyKey: CodingKey {
-        let stringValue: String
-        let intValue: Int? = nil
-        init(_ string: String) { stringValue = string }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-}

@@ -45,11 +45,6 @@ struct ImageAnalysis: Sendable {
     }
 }
 
-/// A face box in the API's form: `[x1, y1, x2, y2]`, clipped to the image, x2 and y2 exclusive.
-func boundingBox(_ rect: PixelRect, in image: RGBImage) -> [Int] {
-    [max(0, rect.left), max(0, rect.top), min(image.width, rect.right + 1), min(image.height, rect.bottom + 1)]
-}
-
 /// Milliseconds since `start`.
 func milliseconds(since start: ContinuousClock.Instant) -> Double {
     let elapsed = ContinuousClock.now - start

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NetraService
 import NetraVision
 
 /// `netra detect`: the faces in each image.
@@ -24,7 +25,7 @@ struct DetectCommand: AsyncParsableCommand {
                 let image = try session.image(at: path)
                 let detections = try session.analyzer.detectFaces(in: image, options: options)
                 let faces = detections.enumerated().map { index, detection in
-                    FaceReport(id: index, detection: detection, landmarks: session.analyzer.align(detection, in: image).landmarks, in: image)
+                    FaceJSON(id: index, detection: detection, landmarks: session.analyzer.align(detection, in: image).landmarks, in: image)
                 }
                 return ImageReport(file: path, image: image, faces: faces)
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NetraService
 import NetraVision
 
 /// `netra embed`: the 128-d descriptor of every face.
@@ -44,7 +45,7 @@ struct EmbedCommand: AsyncParsableCommand {
             let batch = try ImageBatch(images) { path in
                 let image = try session.image(at: path)
                 let faces = try session.analyzer.analyze(image, options: options).enumerated().map { index, face in
-                    FaceReport(id: index, detection: face.detection, landmarks: face.landmarks, in: image,
+                    FaceJSON(id: index, detection: face.detection, landmarks: face.landmarks, in: image,
                                embedding: face.descriptor.values)
                 }
                 return ImageReport(file: path, image: image, faces: faces)

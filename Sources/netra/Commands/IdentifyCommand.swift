@@ -1,4 +1,5 @@
 import ArgumentParser
+import NetraService
 import NetraStore
 import NetraVision
 
@@ -50,7 +51,7 @@ struct IdentifyCommand: AsyncParsableCommand {
             let results = try faces.enumerated().map { index, face in
                 let candidates = store.index.search(face.descriptor.values, topK: topK,
                                                     maxDistance: FaceDescriptor.distance(forSimilarity: threshold))
-                let box = FaceReport(id: index, detection: face.detection, landmarks: face.landmarks, in: picture)
+                let box = FaceJSON(id: index, detection: face.detection, landmarks: face.landmarks, in: picture)
                 return FaceResult(id: index, bbox: box.bbox, confidence: box.confidence,
                                   candidates: try candidates.map { try CandidateReport($0, store: store) })
             }

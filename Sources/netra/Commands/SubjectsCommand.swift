@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetraService
 import NetraStore
 
 /// `netra subjects`: the enrolled people.
@@ -23,7 +24,7 @@ struct SubjectsCommand: AsyncParsableCommand {
             try await Self.reportingFailures {
                 try StoreSession.with(storeOptions, global) { store in
                     let subjects = try store.subjects(nameContaining: name, limit: max(1, limit), offset: max(0, offset))
-                    if json { return try printJSON(subjects.map(SubjectReport.init), asArray: true) }
+                    if json { return try printJSON(subjects.map { SubjectJSON($0) }, asArray: true, snakeCase: false) }
                     for subject in subjects {
                         print("\(subject.id)\t\(subject.name)\t\(subject.faceCount) face\(subject.faceCount == 1 ? "" : "s")")
                     }
@@ -45,9 +46,7 @@ struct SubjectsCommand: AsyncParsableCommand {
                     guard let subject = try store.subject(id: id) else { throw StoreError.subjectNotFound(id) }
                     let faces = try store.faces(ofSubject: id)
                     if json {
-                        var report = SubjectReport(subject)
-                        report.faces = faces.map(FaceRecordReport.init)
-                        return try printJSON([report], asArray: false)
+                        return try printJSON([SubjectJSON(subject, faces: faces)], asArray: false, snakeCase: false)
                     }
                     print("subject \(subject.id): \(subject.name)\nmetadata: \(subject.metadata)")
                     print("created \(subject.createdAt), updated \(subject.updatedAt)")
@@ -116,45 +115,6 @@ struct FacesCommand: AsyncParsableCommand {
                 }
             }
         }
-    }
-}
-
-/// A subject as printed.
-struct SubjectReport: Encodable {
-    let id: Int64
-    let name: String
-    let metadata: String
-    let createdAt: String
-    let updatedAt: String
-    let faceCount: Int
-    var faces: [FaceRecordReport]?
-
-    init(_ subject: Subject) {
-        id = subject.id
-        name = subject.name
-        metadata = subject.metadata
-        createdAt = subject.createdAt
-        updatedAt = subject.updatedAt
-        faceCount = subject.faceCount
-    }
-}
-
-/// An enrolled face as printed (never its embedding).
-struct FaceRecordReport: Encodable {
-    let id: Int64
-    let modelVersion: String
-    let faceWidth: Int
-    let faceHeight: Int
-    let detectorConfidence: Double
-    let createdAt: String
-
-    init(_ face: StoredFace) {
-        id = face.id
-        modelVersion = face.modelVersion
-        faceWidth = face.faceWidth
-        faceHeight = face.faceHeight
-        detectorConfidence = face.detectorConfidence
-        createdAt = face.createdAt
     }
 }
 

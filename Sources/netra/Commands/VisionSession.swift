@@ -66,10 +66,11 @@ struct ImageBatch<Result> {
 }
 
 /// Prints one JSON document: the single element, or an array when several paths were given.
-func printJSON<Value: Encodable>(_ values: [Value], asArray: Bool) throws {
+/// `snakeCase: false` for types that spell their keys out (they embed client JSON).
+func printJSON<Value: Encodable>(_ values: [Value], asArray: Bool, snakeCase: Bool = true) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
+    if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
     let data = asArray ? try encoder.encode(values) : try encoder.encode(values.first)
     print(String(decoding: data, as: UTF8.self))
 }
