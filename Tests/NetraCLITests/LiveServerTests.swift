@@ -77,6 +77,14 @@ struct LiveServerTests {
         #expect(verified["is_match"] as? Bool == true)
         #expect(verified["threshold_used"] as? Double == 0.7)
 
+        let client = try Netra.run(["client", "verify", "--url", server.url(""), server.folder.appendingPathComponent("person1.jpg").path,
+                                    server.folder.appendingPathComponent("person2.jpg").path])
+        #expect(client.exitCode == 0)
+        #expect(Self.json(client.output)["is_match"] as? Bool == true)
+        let refused = try Netra.run(["client", "detect", "--url", server.url(""), SharedData.repositoryRoot.appendingPathComponent("README.md").path])
+        #expect(refused.exitCode == 1)
+        #expect(refused.error == "netra: HTTP 422: image: not a JPEG or PNG image\n")
+
         var subjectOf: [String: Int] = [:]
         var later: [(file: String, identity: String)] = []
         for photo in try FaceDataSet.manifest() {

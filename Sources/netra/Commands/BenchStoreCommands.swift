@@ -60,13 +60,14 @@ extension BenchCommand {
             abstract: "Create a store with N encrypted synthetic faces, then time opening it (decrypt + index)."
         )
         @Option(name: .long, help: "Stored faces.") var n = 100_000
-        @Option(name: .long, help: "Database to create (default: a temporary file, removed afterwards).") var db: String?
+        @Option(name: .long, help: "Database to create, with the configured key (default: a temporary file and key, removed afterwards).")
+        var db: String?
 
         func run() async throws {
             try await Self.reportingFailures {
                 let scratch = try ScratchFolder()
                 let path = db ?? scratch.path("bench.db")
-                let key = KeySource.raw(try EncryptionKey.generate())
+                let key = try benchKey(databasePath: db)
                 let version = StoreSession.modelVersion
                 var generator = SyntheticVectors(seed: 2)
                 let create = try Timing.milliseconds {
@@ -104,8 +105,7 @@ extension BenchCommand {
             try await Self.reportingFailures {
                 let scratch = try ScratchFolder()
                 let path = db ?? scratch.path("bench.db")
-                let key = db == nil ? KeySource.raw(try EncryptionKey.generate())
-                    : try StoreSession.key(for: path, configuration: try NetraConfiguration.load(path: nil))
+                let key = try benchKey(databasePath: db)
                 let store = try FaceStore(path: path, key: key, modelVersion: StoreSession.modelVersion)
                 let subject = try store.createSubject(name: "bench")
                 var generator = SyntheticVectors(seed: UInt64(ProcessInfo.processInfo.processIdentifier))
@@ -145,6 +145,13 @@ struct SyntheticVectors {
             return (Float(state >> 40) / Float(1 << 24) - 0.5) * 0.3
         }
     }
+}
+
+/// A throwaway key for a temporary benchmark store; the configured key for a named one
+/// (so `netra serve` can open it afterwards).
+private func benchKey(databasePath: String?) throws -> KeySource {
+    guard let databasePath else { return .raw(try EncryptionKey.generate()) }
+    return try StoreSession.key(for: databasePath, configuration: try NetraConfiguration.load(path: nil))
 }
 
 /// A temporary folder for a benchmark's database, removed when the benchmark ends.
