@@ -73,6 +73,19 @@ struct SubjectEndpointTests {
                     #expect(response.errorCode == "not_found")
                 }
             }
+            // Found by schemathesis: enrolling for an unknown subject id was a 500.
+            try await client.execute(uri: "/api/v1/enroll", method: .post, headers: multipartHeaders,
+                                     body: Body.multipart(files: ["image": RecognitionEndpointTests.obama], fields: ["subject_id": "424242"])) { response in
+                #expect(response.status == .notFound)
+                #expect(response.errorCode == "not_found")
+            }
+            try await client.execute(uri: "/api/v1/subjects/\(subjectID)", method: .put) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "DELETE, GET, PATCH")
+            }
+            try await client.execute(uri: "/api/v1/subjects/abc", method: .get) { response in
+                #expect(response.status == .badRequest)
+            }
             try await client.execute(uri: "/api/v1/subjects", method: .post, headers: jsonHeaders, body: Body.json(["metadata": [:]])) { response in
                 #expect(response.status == .badRequest)
                 #expect(response.errorCode == "missing_field")

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import NetraStore
 
 /// Security headers on every response, and the `Host` check when allowed hosts are configured.
 struct SecurityMiddleware: RouterMiddleware {
@@ -34,6 +35,17 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return try error.response(from: request, context: context)
+        } catch let error as StoreError {
+            return try APIError(storeError: error).response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .notFound {
+            // A known path with another method is 405, with the methods it has.
+            let methods = APIRoutes.endpoints.filter { APIRoutes.match(method: $0.method, path: request.uri.path) != nil }.map(\.method)
+            guard !methods.isEmpty else {
+                return try APIError(.notFound, "not_found", "no endpoint at \(request.uri.path)").response(from: request, context: context)
+            }
+            let allowed = Set(methods.map(\.rawValue)).sorted().joined(separator: ", ")
+            return try APIError(.methodNotAllowed, "method_not_allowed", "\(request.method.rawValue) is not allowed here; use \(allowed)",
+                                headers: [.allow: allowed]).response(from: request, context: context)
         } catch let error as HTTPError {
             let code: String
             switch error.status {
