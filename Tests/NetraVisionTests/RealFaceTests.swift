@@ -33,6 +33,17 @@ struct RealFaceTests {
         let accuracy = Double(correct) / Double(pairs.count)
         print("pair accuracy: \(correct)/\(pairs.count) = \(accuracy)")
         #expect(accuracy >= 0.995)
+
+        // The evaluation report agrees with the direct count above.
+        let scored = pairs.map { pair in
+            ScoredPair(a: pair.a, b: pair.b, same: pair.same, similarity: descriptors[pair.a]!.similarity(to: descriptors[pair.b]!))
+        }
+        let report = VerificationReport(pairs: scored, threshold: FaceComparison.defaultThreshold)
+        #expect(report.accuracy == accuracy)
+        #expect(report.genuinePairs == 222 && report.impostorPairs == 559)
+        #expect(report.bestAccuracy >= report.accuracy)
+        #expect(report.rocAUC ?? 0 > 0.999)
+        #expect(report.tarAtFAR.first { $0.far == 1e-3 }?.tar == nil)
     }
 
     @Test("group photos at upsample 1: at least 41 of the 43 annotated faces found, none on the dogs")

@@ -74,18 +74,11 @@ struct RecognitionController: Sendable {
                                                     faces: faces, timingsMs: timings), noStore: true)
     }
 
-    struct Candidate: Encodable {
-        let subjectId: Int64
-        let name: String
-        let similarityScore: Float
-        let distance: Float
-    }
-
     struct IdentifiedFace: Encodable {
         let id: Int
         let bbox: [Int]
         let confidence: Double
-        let candidates: [Candidate]
+        let candidates: [CandidateJSON]
     }
 
     struct IdentifyResponse: Encodable {
@@ -110,10 +103,7 @@ struct RecognitionController: Sendable {
                 let hits = ServiceMetrics.searchDuration.measure {
                     store.index.search(face.descriptor.values, topK: topK, maxDistance: FaceDescriptor.distance(forSimilarity: threshold))
                 }
-                let candidates = try hits.map { hit in
-                    Candidate(subjectId: hit.subjectID, name: try store.subject(id: hit.subjectID)?.name ?? "",
-                              similarityScore: hit.similarity, distance: hit.distance)
-                }
+                let candidates = try hits.map { hit throws(StoreError) in try CandidateJSON(hit, store: store) }
                 return IdentifiedFace(id: index, bbox: FaceJSON.boundingBox(face.detection.rect, in: image),
                                       confidence: face.detection.confidence, candidates: candidates)
             }

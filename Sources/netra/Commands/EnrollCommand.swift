@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NetraImaging
+import NetraService
 import NetraStore
 import NetraVision
 
@@ -34,7 +35,7 @@ struct EnrollCommand: AsyncParsableCommand {
         let subjectId: Int64
         let name: String
         let faceId: Int64
-        let similarSubjects: [CandidateReport]
+        let similarSubjects: [CandidateJSON]
     }
 
     struct Rejected: Encodable {
@@ -69,10 +70,11 @@ struct EnrollCommand: AsyncParsableCommand {
             let session = try VisionSession(global: global)
             let store = try StoreSession.open(storeOptions, configuration: session.configuration)
             let model = session.configuration.model
+            let threshold = try session.configuration.matchThreshold
             let enroller = Enroller(
                 analyzer: session.analyzer, store: store,
                 policy: EnrollmentPolicy(minFaceSize: model.enrollMinFace, minConfidence: model.enrollMinConfidence,
-                                         matchThreshold: Float(model.threshold), duplicateThreshold: Float(model.threshold)),
+                                         matchThreshold: threshold, duplicateThreshold: threshold),
                 detection: session.detectionOptions(upsample: nil, minFace: nil))
 
             let work = try plan(store: store)
@@ -92,7 +94,7 @@ struct EnrollCommand: AsyncParsableCommand {
                 do {
                     let subject = try item.subject()
                     let enrollment = try enroller.enroll(image, subjectID: subject.id, force: force, largestFace: largest)
-                    let similar = try enrollment.similarSubjects.map { try CandidateReport($0, store: store) }
+                    let similar = try enrollment.similarSubjects.map { try CandidateJSON($0, store: store) }
                     report.accepted.append(Accepted(file: item.file, subjectId: subject.id, name: subject.name,
                                                     faceId: enrollment.face.id, similarSubjects: similar))
                 } catch let error as EnrollmentError {
@@ -185,21 +187,6 @@ final class SubjectResolver {
         let subject = try matches.first ?? store.createSubject(name: name)
         resolved = subject
         return subject
-    }
-}
-
-/// A 1:N candidate as printed.
-struct CandidateReport: Encodable {
-    let subjectId: Int64
-    let name: String
-    let similarityScore: Float
-    let distance: Float
-
-    init(_ candidate: IndexCandidate, store: FaceStore) throws {
-        subjectId = candidate.subjectID
-        name = try store.subject(id: candidate.subjectID)?.name ?? ""
-        similarityScore = candidate.similarity
-        distance = candidate.distance
     }
 }
 

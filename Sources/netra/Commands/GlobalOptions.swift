@@ -33,6 +33,9 @@ extension ParsableCommand {
         } catch let failure as CommandFailure {
             FileHandle.standardError.write(Data("netra: \(failure.message)\n".utf8))
             throw failure.exitCode
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("netra: \(error)\n".utf8))
+            throw ExitCode.failure
         }
     }
 }

@@ -28,7 +28,7 @@ struct IdentifyCommand: AsyncParsableCommand {
         let id: Int
         let bbox: [Int]
         let confidence: Double
-        let candidates: [CandidateReport]
+        let candidates: [CandidateJSON]
     }
 
     struct Report: Encodable {
@@ -42,7 +42,7 @@ struct IdentifyCommand: AsyncParsableCommand {
         try await Self.reportingFailures {
             let session = try VisionSession(global: global)
             let store = try StoreSession.open(storeOptions, configuration: session.configuration)
-            let threshold = threshold ?? Float(session.configuration.model.threshold)
+            let threshold = try threshold ?? session.configuration.matchThreshold
             let picture = try session.image(at: image)
             let options = session.detectionOptions(upsample: upsample, minFace: nil)
             let faces = try session.analyzer.detectFacesExpectingOne(in: picture, options: options).map { detection in
@@ -53,7 +53,7 @@ struct IdentifyCommand: AsyncParsableCommand {
                                                     maxDistance: FaceDescriptor.distance(forSimilarity: threshold))
                 let box = FaceJSON(id: index, detection: face.detection, landmarks: face.landmarks, in: picture)
                 return FaceResult(id: index, bbox: box.bbox, confidence: box.confidence,
-                                  candidates: try candidates.map { try CandidateReport($0, store: store) })
+                                  candidates: try candidates.map { try CandidateJSON($0, store: store) })
             }
             let best = results.compactMap { $0.candidates.first?.subjectId }
             try store.recordEvent(action: "identify", subjectID: best.first,

@@ -21,7 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await Self.reportingFailures {
             let configuration = try global.loadConfiguration()
-            let service = serviceConfiguration(configuration)
+            let service: ServiceConfiguration
+            do { service = try serviceConfiguration(configuration) } catch { throw CommandFailure(message: "\(error)", exitCode: .failure) }
             let path = db ?? configuration.data.db
             let key = try startupKey(configuration, service: service, databasePath: path)
 
@@ -45,18 +46,19 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func serviceConfiguration(_ configuration: NetraConfiguration) -> ServiceConfiguration {
+    private func serviceConfiguration(_ configuration: NetraConfiguration) throws -> ServiceConfiguration {
         var service = ServiceConfiguration()
         let app = configuration.app, model = configuration.model
         service.host = host ?? app.host
         service.port = port ?? app.port
         service.maxBodyBytes = app.maxBodyBytes
         service.decodingLimits = configuration.decodingLimits
-        service.threshold = Float(model.threshold)
+        let threshold = try configuration.matchThreshold
+        service.threshold = threshold
         service.detection = DetectionOptions(upsample: model.upsample)
         service.identifyTopK = app.identifyTopK
         service.enrollment = EnrollmentPolicy(minFaceSize: model.enrollMinFace, minConfidence: model.enrollMinConfidence,
-                                              matchThreshold: Float(model.threshold), duplicateThreshold: Float(model.threshold))
+                                              matchThreshold: threshold, duplicateThreshold: threshold)
         service.requireAPIKey = app.requireApiKey
         service.rateLimitPerSecond = app.rateLimitPerSecond
         service.rateLimitBurst = app.rateLimitBurst

@@ -61,6 +61,9 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
         var threshold = 0.7
         /// Detector upsampling: each step finds faces half as large, at four times the cost.
         var upsample = 0
+        /// Calibration file written by `netra evaluate --calibrate-far`; when set, its threshold
+        /// replaces `threshold`.
+        var calibration = ""
         /// Enrollment quality gate: smallest face box side, pixels.
         var enrollMinFace = 80
         /// Enrollment quality gate: smallest detector confidence.
@@ -69,7 +72,7 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey {
             case dir
             case cacheDir = "cache_dir"
-            case threads, threshold, upsample
+            case threads, threshold, upsample, calibration
             case enrollMinFace = "enroll_min_face"
             case enrollMinConfidence = "enroll_min_confidence"
         }
@@ -136,6 +139,20 @@ extension NetraConfiguration {
     var logLevel: Logger.Level { Logger.Level(rawValue: app.logLevel) ?? .info }
 
     var modelDirectory: URL { URL(fileURLWithPath: model.dir) }
+
+    /// The match threshold in force: the calibration file's when one is configured.
+    var matchThreshold: Float {
+        get throws {
+            guard !model.calibration.isEmpty else { return Float(model.threshold) }
+            guard let data = FileManager.default.contents(atPath: model.calibration),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let threshold = (object["threshold"] as? NSNumber)?.floatValue, (0...1).contains(threshold)
+            else {
+                throw ConfigurationError(source: model.calibration, problem: "is not a NETRA calibration file (model.calibration)")
+            }
+            return threshold
+        }
+    }
 
     /// Compute threads per call, with 0 resolved to the number of cores.
     var computeThreads: Int { model.threads > 0 ? model.threads : ProcessInfo.processInfo.activeProcessorCount }

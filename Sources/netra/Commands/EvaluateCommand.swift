@@ -1,0 +1,289 @@
+import ArgumentParser
+import Foundation
+import NetraStore
+import NetraVision
+
+/// `netra evaluate`: how accurate NETRA is on the operator's own labelled photos.
+struct EvaluateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Measure verification (or 1:N identification) accuracy on labelled photos; calibrate a threshold.",
+        usage: "netra evaluate --pairs PAIRS.csv --images DIR [options]\n       netra evaluate --dataset DIR [--identification] [options]"
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "CSV with columns a, b, same (1/0) and optional fold; paths relative to --images.") var pairs: String?
+    @Option(name: .long, help: "Folder the pair paths are relative to.") var images: String?
+    @Option(name: .long, help: "A folder with one subfolder of photos per person.") var dataset: String?
+    @Option(name: .long, help: "Impostor pairs to sample in --dataset mode (default: all up to 20 per genuine pair).") var impostors: Int?
+    @Option(name: .long, help: "Threshold to report accuracy at (default: the configured one).") var threshold: Float?
+    @Option(name: .customLong("calibrate-far"), help: "Write the threshold giving at most this false-accept rate.") var calibrateFAR: Double?
+    @Option(name: .long, help: "Calibration file to write (default: models/calibration.json).") var calibration = "models/calibration.json"
+    @Flag(name: .long, help: "1:N mode (needs --dataset): enroll each person's first photo, query with the others.") var identification = false
+    @Option(name: .long, help: "Folder for report.json and the SVG plots.") var out: String?
+    @Flag(name: .long, help: "Print the JSON report instead of a summary.") var json = false
+
+    func validate() throws {
+        guard (pairs != nil) != (dataset != nil) else { throw ValidationError("give --pairs (with --images) or --dataset") }
+        if pairs != nil, images == nil { throw ValidationError("--pairs needs --images") }
+        if identification, dataset == nil { throw ValidationError("--identification needs --dataset") }
+        if let calibrateFAR, !(calibrateFAR > 0 && calibrateFAR < 1) { throw ValidationError("--calibrate-far must be between 0 and 1") }
+    }
+
+    func run() async throws {
+        try await Self.reportingFailures {
+            let session = try VisionSession(global: global)
+            let threshold = try threshold ?? session.configuration.matchThreshold
+            let embedder = CachedEmbeddings(session: session)
+            if identification, let dataset {
+                return try runIdentification(people: try Self.people(in: dataset), embedder: embedder, threshold: threshold)
+            }
+            let labelled = try pairs.map { try Self.readPairs($0, images: images ?? ".") } ?? Self.datasetPairs(try Self.people(in: dataset ?? ""), impostors: impostors)
+            let progress = ProgressBar(total: Set(labelled.flatMap { [$0.a, $0.b] }).count, label: "embedding", enabled: !json)
+            var scored: [ScoredPair] = []
+            for pair in labelled {
+                guard let a = embedder.descriptor(pair.a, progress: progress), let b = embedder.descriptor(pair.b, progress: progress) else { continue }
+                scored.append(ScoredPair(a: pair.a, b: pair.b, same: pair.same, fold: pair.fold, similarity: a.similarity(to: b)))
+            }
+            progress.finish()
+            let report = Report(verification: VerificationReport(pairs: scored, threshold: threshold), images: embedder.attempted,
+                                failedToEnroll: embedder.failures.count, failureToEnrollRate: embedder.failureRate,
+                                skippedPairs: labelled.count - scored.count, sampledImpostors: dataset == nil ? nil : scored.filter { !$0.same }.count)
+            if let out { try write(report, pairs: scored, threshold: threshold, to: URL(fileURLWithPath: out)) }
+            if let calibrateFAR { try writeCalibration(far: calibrateFAR, pairs: scored, report: report) }
+            if json { try printJSON([report], asArray: false) } else { print(summary(report)) }
+        }
+    }
+
+    struct Report: Encodable {
+        let verification: VerificationReport
+        let images: Int
+        let failedToEnroll: Int
+        let failureToEnrollRate: Double
+        let skippedPairs: Int
+        let sampledImpostors: Int?
+    }
+
+    // MARK: Input
+
+    struct LabelledPair {
+        let a: String
+        let b: String
+        let same: Bool
+        let fold: Int?
+    }
+
+    static func readPairs(_ path: String, images: String) throws -> [LabelledPair] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CommandFailure(message: "\(path) cannot be read", exitCode: .failure)
+        }
+        let rows = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        guard let header = rows.first, let a = header.firstIndex(of: "a"), let b = header.firstIndex(of: "b"),
+              let same = header.firstIndex(of: "same")
+        else { throw CommandFailure(message: "\(path) needs a header with columns a, b and same", exitCode: .failure) }
+        let fold = header.firstIndex(of: "fold")
+        let base = URL(fileURLWithPath: images)
+        return try rows.dropFirst().enumerated().map { index, row in
+            guard row.count > max(a, b, same), ["0", "1"].contains(row[same]) else {
+                throw CommandFailure(message: "\(path) line \(index + 2): expected a, b and same (0 or 1)", exitCode: .failure)
+            }
+            return LabelledPair(a: base.appendingPathComponent(row[a]).path, b: base.appendingPathComponent(row[b]).path,
+                                same: row[same] == "1", fold: fold.flatMap { $0 < row.count ? Int(row[$0]) : nil })
+        }
+    }
+
+    /// Photos per person, in name order.
+    static func people(in folder: String) throws -> [(name: String, photos: [String])] {
+        let root = URL(fileURLWithPath: folder)
+        guard let entries = try? FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: [.isDirectoryKey]) else {
+            throw CommandFailure(message: "\(folder) is not a readable folder", exitCode: .failure)
+        }
+        return entries.filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+            .map { person in
+                let photos = ((try? FileManager.default.contentsOfDirectory(at: person, includingPropertiesForKeys: nil)) ?? [])
+                    .filter { ["jpg", "jpeg", "png"].contains($0.pathExtension.lowercased()) }
+                    .map(\.path).sorted()
+                return (person.lastPathComponent, photos)
+            }
+            .filter { !$0.photos.isEmpty }
+    }
+
+    /// Every genuine pair, and impostor pairs sampled with a fixed seed (reported in the output).
+    static func datasetPairs(_ people: [(name: String, photos: [String])], impostors: Int?) -> [LabelledPair] {
+        var pairs: [LabelledPair] = []
+        for person in people {
+            for i in person.photos.indices {
+                for j in person.photos.indices where j > i {
+                    pairs.append(LabelledPair(a: person.photos[i], b: person.photos[j], same: true, fold: nil))
+                }
+            }
+        }
+        var all: [LabelledPair] = []
+        for (p, first) in people.enumerated() {
+            for second in people[(p + 1)...] {
+                for a in first.photos { for b in second.photos { all.append(LabelledPair(a: a, b: b, same: false, fold: nil)) } }
+            }
+        }
+        let wanted = min(all.count, impostors ?? max(20 * pairs.count, 100))
+        var generator = SeededGenerator(seed: 20_261_130)
+        all.shuffle(using: &generator)
+        return pairs + all.prefix(wanted)
+    }
+
+    // MARK: 1:N
+
+    struct IdentificationReport: Encodable {
+        let enrolled: Int
+        let queries: Int
+        let top1Accuracy: Double
+        let top5Accuracy: Double
+        /// Queries whose best candidate at or above the threshold is the wrong person.
+        let falsePositiveIdentificationRate: Double
+        let threshold: Float
+        let failedToEnroll: Int
+    }
+
+    private func runIdentification(people: [(name: String, photos: [String])], embedder: CachedEmbeddings, threshold: Float) throws {
+        let index = FaceIndex()
+        var queries: [(person: Int64, descriptor: FaceDescriptor)] = []
+        let progress = ProgressBar(total: people.reduce(0) { $0 + $1.photos.count }, label: "embedding", enabled: !json)
+        for (number, person) in people.enumerated() {
+            var enrolled = false
+            for photo in person.photos {
+                guard let descriptor = embedder.descriptor(photo, progress: progress) else { continue }
+                if enrolled {
+                    queries.append((Int64(number), descriptor))
+                } else {
+                    index.add(faceID: Int64(number), subjectID: Int64(number), descriptor: descriptor.values)
+                    enrolled = true
+                }
+            }
+        }
+        progress.finish()
+        var top1 = 0, top5 = 0, falsePositives = 0
+        for query in queries {
+            let candidates = index.search(query.descriptor.values, topK: 5)
+            if candidates.first?.subjectID == query.person { top1 += 1 }
+            if candidates.contains(where: { $0.subjectID == query.person }) { top5 += 1 }
+            if let best = candidates.first, best.subjectID != query.person, best.similarity >= threshold { falsePositives += 1 }
+        }
+        let count = Double(max(1, queries.count))
+        let report = IdentificationReport(enrolled: index.count, queries: queries.count, top1Accuracy: Double(top1) / count,
+                                          top5Accuracy: Double(top5) / count, falsePositiveIdentificationRate: Double(falsePositives) / count,
+                                          threshold: threshold, failedToEnroll: embedder.failures.count)
+        if json { return try printJSON([report], asArray: false) }
+        print(String(format: "1:N: %d people enrolled, %d queries: top-1 %.2f %%, top-5 %.2f %%, false-positive identification rate %.2f %% at threshold %.3f; %d images without a usable face",
+                     report.enrolled, report.queries, 100 * report.top1Accuracy, 100 * report.top5Accuracy,
+                     100 * report.falsePositiveIdentificationRate, threshold, report.failedToEnroll))
+    }
+
+    // MARK: Output
+
+    private func summary(_ report: Report) -> String {
+        let v = report.verification
+        var lines = [
+            "\(v.pairs) pairs (\(v.genuinePairs) same, \(v.impostorPairs) different) from \(report.images) images; "
+                + "\(report.failedToEnroll) without a usable face (failure to enroll \(String(format: "%.2f", 100 * report.failureToEnrollRate)) %), "
+                + "\(report.skippedPairs) pairs skipped",
+            String(format: "accuracy at threshold %.3f: %.2f %%  (TP %d, FN %d, FP %d, TN %d)", v.threshold, 100 * v.accuracy,
+                   v.confusion.truePositives, v.confusion.falseNegatives, v.confusion.falsePositives, v.confusion.trueNegatives),
+            String(format: "best threshold %.3f: %.2f %%", v.bestThreshold, 100 * v.bestAccuracy),
+        ]
+        if let mean = v.foldAccuracyMean, let std = v.foldAccuracyStd, let folds = v.folds {
+            lines.append(String(format: "%d-fold accuracy: %.2f %% ± %.2f", folds, 100 * mean, 100 * std))
+        }
+        if let auc = v.rocAUC { lines.append(String(format: "ROC AUC %.5f", auc)) }
+        if let eer = v.equalErrorRate, let at = v.equalErrorThreshold { lines.append(String(format: "EER %.2f %% at threshold %.3f", 100 * eer, at)) }
+        for point in v.tarAtFAR {
+            if let tar = point.tar, let at = point.threshold {
+                lines.append(String(format: "TAR at FAR %g: %.2f %% (threshold %.3f)", point.far, 100 * tar, at))
+            } else {
+                lines.append("TAR at FAR \(point.far): \(point.note ?? "not measurable")")
+            }
+        }
+        for pair in v.worstGenuine.prefix(3) {
+            lines.append(String(format: "worst same-person pair: %@ / %@ similarity %.3f", pair.a, pair.b, pair.similarity))
+        }
+        for pair in v.worstImpostor.prefix(3) {
+            lines.append(String(format: "worst different-person pair: %@ / %@ similarity %.3f", pair.a, pair.b, pair.similarity))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func write(_ report: Report, pairs: [ScoredPair], threshold: Float, to folder: URL) throws {
+        try EvaluationPlots.write(pairs, threshold: threshold, to: folder)
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(report).write(to: folder.appendingPathComponent("report.json"))
+    }
+
+    private func writeCalibration(far: Double, pairs: [ScoredPair], report: Report) throws {
+        guard let threshold = VerificationMetrics.threshold(forFAR: far, pairs) else {
+            throw CommandFailure(message: "\(report.verification.impostorPairs) impostor pairs are too few to calibrate a FAR of \(far)",
+                                 exitCode: .failure)
+        }
+        let counts = VerificationMetrics.confusion(pairs, threshold: threshold)
+        let record: [String: Any] = [
+            "threshold": Double(threshold), "far_target": far, "far_measured": counts.falseAcceptRate, "tar": counts.trueAcceptRate,
+            "genuine_pairs": report.verification.genuinePairs, "impostor_pairs": report.verification.impostorPairs,
+            "data": self.pairs ?? dataset ?? "",
+            "model_version": StoreSession.modelVersion, "created_at": ISO8601DateFormatter().string(from: Date()),
+        ]
+        let data = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try data.write(to: URL(fileURLWithPath: calibration), options: .atomic)
+        FileHandle.standardError.write(Data("netra: threshold \(threshold) gives FAR \(counts.falseAcceptRate) <= \(far) on this data; written to \(calibration) (set model.calibration to use it)\n".utf8))
+    }
+}
+
+/// Descriptors of the largest face per image, computed once per distinct file content.
+final class CachedEmbeddings {
+    private let session: VisionSession
+    private var byContent: [String: FaceDescriptor?] = [:]
+    private var byPath: [String: FaceDescriptor?] = [:]
+    private(set) var failures: [String] = []
+
+    init(session: VisionSession) {
+        self.session = session
+    }
+
+    var attempted: Int { byPath.count }
+    var failureRate: Double { byPath.isEmpty ? 0 : Double(failures.count) / Double(byPath.count) }
+
+    func descriptor(_ path: String, progress: ProgressBar) -> FaceDescriptor? {
+        if let known = byPath[path] { return known }
+        progress.update(byPath.count)
+        var result: FaceDescriptor?
+        if let bytes = FileManager.default.contents(atPath: path) {
+            let key = (try? SHA256Digest.hex(of: [UInt8](bytes))) ?? path
+            if let cached = byContent[key] {
+                result = cached
+            } else {
+                let image = try? session.decoder.decode(bytes)
+                result = image.flatMap { try? session.analyzer.analyzeLargestFace(in: $0, options: session.detectionOptions(upsample: nil, minFace: nil)) }?.descriptor
+                byContent[key] = result
+            }
+        }
+        if result == nil { failures.append(path) }
+        byPath[path] = result
+        return result
+    }
+}
+
+/// A small seeded generator so sampled pairs are the same on every run.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
