@@ -17,3 +17,23 @@ struct FaceEmbedderTests {
         #expect(maxDifference <= 1e-4, "max abs difference \(maxDifference) for \(face.chipPNG)")
     }
 }
+
+@Suite("The flip-averaged descriptor lever")
+struct FlipAveragedDescriptorTests {
+    @Test("mirroring twice is the identity, and flip averaging is the mean of the two descriptors")
+    func flipAveraging() throws {
+        let face = try GoldenImage.load("obama").faces[0]
+        let chip = try ImageDecoder().decode(contentsOf: SharedData.golden.appendingPathComponent(face.chipPNG))
+        #expect(chip.mirrored() != chip)
+        #expect(chip.mirrored().mirrored() == chip)
+        #expect(chip.mirrored()[0, 0] == chip[chip.width - 1, 0])
+        let embedder = try FaceEmbedderTests.embedder.get()
+        let plain = try embedder.descriptor(ofChip: chip), mirrored = try embedder.descriptor(ofChip: chip.mirrored())
+        let averaged = try embedder.descriptor(ofChip: chip, flipAveraged: true)
+        for index in averaged.values.indices {
+            #expect(abs(averaged.values[index] - (plain.values[index] + mirrored.values[index]) / 2) < 1e-6)
+        }
+        // The same person, mirrored: close, but not identical.
+        #expect(plain.distance(to: mirrored) > 0 && plain.distance(to: mirrored) < 0.4)
+    }
+}

@@ -22,10 +22,13 @@ public final class FaceAnalyzer: Sendable {
     public let shapePredictor: ShapePredictor
     public let embedder: FaceEmbedder
     public let threads: Int
+    /// Describe each face by the mean of its chip's and the mirrored chip's descriptors.
+    public let flipAveraged: Bool
 
     /// Loads the three model files from `modelDirectory` (see `ModelCatalog`).
-    public init(modelDirectory: URL, threads: Int = 1) throws(VisionError) {
+    public init(modelDirectory: URL, threads: Int = 1, flipAveraged: Bool = false) throws(VisionError) {
         self.threads = max(1, threads)
+        self.flipAveraged = flipAveraged
         ComputeEnvironment.setBLASThreads(self.threads)
         detector = try FaceDetector(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.detector.fileName),
                                     threads: self.threads)
@@ -77,7 +80,7 @@ public final class FaceAnalyzer: Sendable {
     public func describe(_ detection: FaceDetection, in image: RGBImage) throws(VisionError) -> AnalyzedFace {
         let (landmarks, chip) = align(detection, in: image)
         return AnalyzedFace(detection: detection, landmarks: landmarks, chip: chip,
-                            descriptor: try embedder.descriptor(ofChip: chip))
+                            descriptor: try embedder.descriptor(ofChip: chip, flipAveraged: flipAveraged))
     }
 }
 

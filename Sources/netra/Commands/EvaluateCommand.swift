@@ -20,6 +20,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(name: .customLong("calibrate-far"), help: "Write the threshold giving at most this false-accept rate.") var calibrateFAR: Double?
     @Option(name: .long, help: "Calibration file to write (default: models/calibration.json).") var calibration = "models/calibration.json"
     @Flag(name: .long, help: "1:N mode (needs --dataset): enroll each person's first photo, query with the others.") var identification = false
+    @Flag(name: .customLong("flip-average"), help: "Describe faces by the mean of the chip's and its mirror's descriptors (2x embedding cost).")
+    var flipAverage = false
     @Option(name: .long, help: "Folder for report.json and the SVG plots.") var out: String?
     @Flag(name: .long, help: "Print the JSON report instead of a summary.") var json = false
 
@@ -32,7 +34,7 @@ struct EvaluateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Self.reportingFailures {
-            let session = try VisionSession(global: global)
+            let session = try VisionSession(global: global, flipAveraged: flipAverage)
             let threshold = try threshold ?? session.configuration.matchThreshold
             let embedder = CachedEmbeddings(session: session)
             if identification, let dataset {

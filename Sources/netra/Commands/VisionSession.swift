@@ -10,10 +10,11 @@ struct VisionSession {
     let analyzer: FaceAnalyzer
     let decoder: ImageDecoder
 
-    init(global: GlobalOptions) throws {
+    init(global: GlobalOptions, flipAveraged: Bool = false) throws {
         configuration = try global.loadConfiguration()
         do {
-            analyzer = try FaceAnalyzer(modelDirectory: configuration.modelDirectory, threads: configuration.computeThreads)
+            analyzer = try FaceAnalyzer(modelDirectory: configuration.modelDirectory, threads: configuration.computeThreads,
+                                        flipAveraged: flipAveraged)
         } catch {
             throw CommandFailure(message: "\(error)", exitCode: .failure)
         }

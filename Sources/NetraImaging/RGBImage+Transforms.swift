@@ -32,3 +32,19 @@ extension RGBImage {
         return RGBImage(width: outWidth, height: outHeight, pixels: output)
     }
 }
+
+extension RGBImage {
+    /// The image mirrored left to right.
+    public func mirrored() -> RGBImage {
+        var output = [UInt8](repeating: 0, count: pixels.count)
+        for y in 0..<height {
+            for x in 0..<width {
+                let from = (y * width + x) * 3, to = (y * width + width - 1 - x) * 3
+                output[to] = pixels[from]
+                output[to + 1] = pixels[from + 1]
+                output[to + 2] = pixels[from + 2]
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: output)
+    }
+}
