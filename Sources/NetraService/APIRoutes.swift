@@ -1,13 +1,18 @@
 import Hummingbird
 import NetraStore
 
-/// One endpoint: method, OpenAPI-style path (`{id}`), the scope an API key needs, and its handler.
-struct Route: Sendable {
+/// One endpoint: method, OpenAPI-style path (`{id}`) and the scope an API key needs.
+struct Endpoint: Sendable {
     let method: HTTPRequest.Method
     let path: String
     /// `nil` for public endpoints (health, readiness, metrics, documentation).
     let scope: APIScope?
-    let handler: @Sendable (Request, NetraRequestContext) async throws -> Response
+
+    init(_ method: HTTPRequest.Method, _ path: String, _ scope: APIScope?) {
+        self.method = method
+        self.path = path
+        self.scope = scope
+    }
 
     /// Hummingbird's path syntax (`:id`).
     var routerPath: String {
@@ -16,8 +21,8 @@ struct Route: Sendable {
         }.joined(separator: "/")
     }
 
-    func matches(method: HTTPRequest.Method, path requested: String) -> Bool {
-        guard method == self.method else { return false }
+    /// Whether a request path fits this endpoint's path (any value in a `{parameter}` segment).
+    func matches(path requested: String) -> Bool {
         let pattern = path.split(separator: "/"), actual = requested.split(separator: "/")
         return pattern.count == actual.count && zip(pattern, actual).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
     }
@@ -27,31 +32,28 @@ struct Route: Sendable {
 /// compared with `openapi.yaml` by the tests.
 enum APIRoutes {
     /// Method and path of every endpoint (the handlers need the running service).
-    static let endpoints: [(method: HTTPRequest.Method, path: String, scope: APIScope?)] = [
-        (.post, "/api/v1/verify", .recognize),
-        (.post, "/api/v1/similarity", .recognize),
-        (.post, "/api/v1/detect", .recognize),
-        (.post, "/api/v1/identify", .recognize),
-        (.post, "/api/v1/enroll", .manage),
-        (.post, "/api/v1/subjects", .manage),
-        (.get, "/api/v1/subjects", .manage),
-        (.get, "/api/v1/subjects/{id}", .manage),
-        (.patch, "/api/v1/subjects/{id}", .manage),
-        (.delete, "/api/v1/subjects/{id}", .manage),
-        (.post, "/api/v1/subjects/{id}/faces", .manage),
-        (.delete, "/api/v1/subjects/{id}/faces/{face_id}", .manage),
-        (.get, "/health", nil),
-        (.get, "/ready", nil),
-        (.get, "/metrics", nil),
-        (.get, "/openapi.yaml", nil),
-        (.get, "/docs", nil),
+    static let endpoints: [Endpoint] = [
+        Endpoint(.post, "/api/v1/verify", .recognize),
+        Endpoint(.post, "/api/v1/similarity", .recognize),
+        Endpoint(.post, "/api/v1/detect", .recognize),
+        Endpoint(.post, "/api/v1/identify", .recognize),
+        Endpoint(.post, "/api/v1/enroll", .manage),
+        Endpoint(.post, "/api/v1/subjects", .manage),
+        Endpoint(.get, "/api/v1/subjects", .manage),
+        Endpoint(.get, "/api/v1/subjects/{id}", .manage),
+        Endpoint(.patch, "/api/v1/subjects/{id}", .manage),
+        Endpoint(.delete, "/api/v1/subjects/{id}", .manage),
+        Endpoint(.post, "/api/v1/subjects/{id}/faces", .manage),
+        Endpoint(.delete, "/api/v1/subjects/{id}/faces/{face_id}", .manage),
+        Endpoint(.get, "/health", nil),
+        Endpoint(.get, "/ready", nil),
+        Endpoint(.get, "/metrics", nil),
+        Endpoint(.get, "/openapi.yaml", nil),
+        Endpoint(.get, "/docs", nil),
     ]
 
-    static func match(method: HTTPRequest.Method, path: String) -> (path: String, scope: APIScope?)? {
-        let probe = endpoints.first { endpoint in
-            Route(method: endpoint.method, path: endpoint.path, scope: endpoint.scope) { _, _ in Response(status: .ok) }
-                .matches(method: method, path: path)
-        }
-        return probe.map { ($0.path, $0.scope) }
+    /// The endpoint serving `method` at `path`, if any.
+    static func endpoint(method: HTTPRequest.Method, path: String) -> Endpoint? {
+        endpoints.first { $0.method == method && $0.matches(path: path) }
     }
 }

@@ -40,10 +40,7 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     for endpoint in APIRoutes.endpoints {
         let key = "\(endpoint.method.rawValue) \(endpoint.path)"
         guard let handler = handlers.removeValue(forKey: key) else { preconditionFailure("no handler for \(key)") }
-        let route = Route(method: endpoint.method, path: endpoint.path, scope: endpoint.scope, handler: handler)
-        router.on(RouterPath(stringLiteral: route.routerPath), method: route.method) { request, context in
-            try await route.handler(request, context)
-        }
+        router.on(RouterPath(stringLiteral: endpoint.routerPath), method: endpoint.method, use: handler)
     }
     precondition(handlers.isEmpty, "handlers without an endpoint: \(handlers.keys.sorted())")
     return router

@@ -15,7 +15,7 @@ struct AccessMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        guard let route = APIRoutes.match(method: request.method, path: request.uri.path) else {
+        guard let route = APIRoutes.endpoint(method: request.method, path: request.uri.path) else {
             return try await next(request, context)
         }
         if let presented = request.headers[.apiKey] {

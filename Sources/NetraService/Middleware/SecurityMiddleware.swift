@@ -39,7 +39,7 @@ struct ErrorMiddleware: RouterMiddleware {
             return try APIError(storeError: error).response(from: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {
             // A known path with another method is 405, with the methods it has.
-            let methods = APIRoutes.endpoints.filter { APIRoutes.match(method: $0.method, path: request.uri.path) != nil }.map(\.method)
+            let methods = APIRoutes.endpoints.filter { $0.matches(path: request.uri.path) }.map(\.method)
             guard !methods.isEmpty else {
                 return try APIError(.notFound, "not_found", "no endpoint at \(request.uri.path)").response(from: request, context: context)
             }

@@ -69,7 +69,6 @@ public enum KeyError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidBase64
     case keyFileUnreadable(path: String)
     case keyFileTooOpen(path: String, mode: String)
-    case noKeyConfigured
 
     public var description: String {
         switch self {
@@ -80,7 +79,6 @@ public enum KeyError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .keyFileUnreadable(path): "the key file \(path) cannot be read"
         case let .keyFileTooOpen(path, mode):
             "the key file \(path) is readable by group or others (mode \(mode)); run: chmod 600 \(path)"
-        case .noKeyConfigured: "no key configured: set NETRA_SECRET_KEY or NETRA_KEY_FILE"
         }
     }
 }

@@ -85,10 +85,6 @@ extension FaceStore {
         }
     }
 
-    public func apiKeyCount() throws(StoreError) -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL") ?? 0 }
-    }
-
     private static func hash(_ secret: String) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
