@@ -96,6 +96,6 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "NetraCLITests", dependencies: ["NetraStore", "NetraTestSupport"]),
+        .testTarget(name: "NetraCLITests", dependencies: ["NetraVision", "NetraStore", "NetraTestSupport"]),
     ]
 )

@@ -4,11 +4,12 @@ import Testing
 
 @Suite("netra evaluate")
 struct EvaluateCommandTests {
-    /// face_recognition's labelled photos as a folder per person (links, not copies).
-    static func dataset() throws -> URL {
+    /// The public photos of the people `keep` selects (default: face_recognition's) as a folder
+    /// per person (links, not copies).
+    static func dataset(keep: (String) -> Bool = { $0.hasPrefix("face_recognition/") }) throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("netra-eval-\(UUID().uuidString)")
-        for (file, identity) in try FaceDataSet.manifest() where identity.hasPrefix("face_recognition/") {
-            let person = folder.appendingPathComponent(String(identity.dropFirst("face_recognition/".count)))
+        for (file, identity) in try FaceDataSet.manifest() where keep(identity) {
+            let person = folder.appendingPathComponent(identity.replacingOccurrences(of: "face_recognition/", with: "").replacingOccurrences(of: "/", with: "_"))
             try FileManager.default.createDirectory(at: person, withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(at: person.appendingPathComponent((file as NSString).lastPathComponent),
                                                        withDestinationURL: FaceDataSet.publicFolder.appendingPathComponent(file))

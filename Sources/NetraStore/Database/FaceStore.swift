@@ -40,9 +40,10 @@ public final class FaceStore: Sendable {
         loadReport = try Self.load(pool, sealers: sealers, modelVersion: modelVersion, into: index)
     }
 
-    /// The embedder version string recorded with each face (model file hash prefix).
-    public static func modelVersion(embedderSHA256: String) -> String {
-        "dlib-resnet-v1-" + embedderSHA256.prefix(12)
+    /// The embedder version string recorded with each face: the backbone file's hash prefix,
+    /// and the trained head's when there is one. Faces of other versions are never searched.
+    public static func modelVersion(embedderSHA256: String, headSHA256: String? = nil) -> String {
+        "dlib-resnet-v1-" + embedderSHA256.prefix(12) + (headSHA256.map { "-head-" + $0.prefix(12) } ?? "")
     }
 
     // MARK: Opening

@@ -9,17 +9,20 @@ import NetraImaging
 public final class FaceEmbedder: Sendable {
     public static let chipSize = ResNetArchitecture.inputSize
 
+    /// The trained head applied after the backbone (`netra train`); `nil` is dlib's model as is.
+    public let head: EmbeddingHead?
     private let plan: NetworkPlan
     private let means: [Float]
     private let workspaces: WorkspacePool
 
     /// Loads `dlib_face_recognition_resnet_model_v1.dat` and builds its convolutions for `threads` compute threads.
-    public convenience init(modelFile: URL, threads: Int = 1) throws(VisionError) {
+    public convenience init(modelFile: URL, head: EmbeddingHead? = nil, threads: Int = 1) throws(VisionError) {
         let file = try ModelFileReader.network(at: modelFile, layout: ResNetArchitecture.layers)
-        try self.init(network: file, threads: threads)
+        try self.init(network: file, head: head, threads: threads)
     }
 
-    init(network: DlibNetworkFile, threads: Int) throws(VisionError) {
+    init(network: DlibNetworkFile, head: EmbeddingHead? = nil, threads: Int) throws(VisionError) {
+        self.head = head
         let size = ResNetArchitecture.inputSize
         plan = try NetworkPlan(layers: network.layers,
                                input: TensorShape(batch: 1, height: size, width: size, channels: 3), threads: threads)
@@ -33,14 +36,21 @@ public final class FaceEmbedder: Sendable {
     /// The descriptor of an aligned 150x150 chip (see `FaceAligner`); with `flipAveraged`, the
     /// mean of the chip's and its mirror image's descriptors (an accuracy lever at twice the cost).
     public func descriptor(ofChip chip: RGBImage, flipAveraged: Bool) throws(VisionError) -> FaceDescriptor {
-        let plain = try descriptor(ofChip: chip)
-        guard flipAveraged else { return plain }
-        let mirrored = try descriptor(ofChip: chip.mirrored())
-        return FaceDescriptor(values: zip(plain.values, mirrored.values).map { ($0 + $1) / 2 })
+        var backbone = try backboneDescriptor(ofChip: chip)
+        if flipAveraged {
+            let mirrored = try backboneDescriptor(ofChip: chip.mirrored())
+            backbone = FaceDescriptor(values: zip(backbone.values, mirrored.values).map { ($0 + $1) / 2 })
+        }
+        return head?.apply(backbone) ?? backbone
     }
 
-    /// The descriptor of an aligned 150x150 chip (see `FaceAligner`).
+    /// The descriptor of an aligned 150x150 chip (see `FaceAligner`), through the head if there is one.
     public func descriptor(ofChip chip: RGBImage) throws(VisionError) -> FaceDescriptor {
+        try descriptor(ofChip: chip, flipAveraged: false)
+    }
+
+    /// The ResNet's own descriptor of an aligned 150x150 chip, without the head: what the head is trained on.
+    public func backboneDescriptor(ofChip chip: RGBImage) throws(VisionError) -> FaceDescriptor {
         let size = ResNetArchitecture.inputSize
         guard chip.width == size, chip.height == size else {
             throw .invalidInput("a face chip must be \(size) x \(size) pixels, not \(chip.width) x \(chip.height)")

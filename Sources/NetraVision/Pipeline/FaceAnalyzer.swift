@@ -25,8 +25,9 @@ public final class FaceAnalyzer: Sendable {
     /// Describe each face by the mean of its chip's and the mirrored chip's descriptors.
     public let flipAveraged: Bool
 
-    /// Loads the three model files from `modelDirectory` (see `ModelCatalog`).
-    public init(modelDirectory: URL, threads: Int = 1, flipAveraged: Bool = false) throws(VisionError) {
+    /// Loads the three model files from `modelDirectory` (see `ModelCatalog`); `head` is a
+    /// trained embedding head applied after the ResNet.
+    public init(modelDirectory: URL, head: EmbeddingHead? = nil, threads: Int = 1, flipAveraged: Bool = false) throws(VisionError) {
         self.threads = max(1, threads)
         self.flipAveraged = flipAveraged
         ComputeEnvironment.setBLASThreads(self.threads)
@@ -34,7 +35,7 @@ public final class FaceAnalyzer: Sendable {
                                     threads: self.threads)
         shapePredictor = try ShapePredictor(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.landmarks.fileName))
         embedder = try FaceEmbedder(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.embedder.fileName),
-                                    threads: self.threads)
+                                    head: head, threads: self.threads)
     }
 
     /// The faces in `image`, best detector score first, without describing them.

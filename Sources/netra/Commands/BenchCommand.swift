@@ -62,7 +62,7 @@ struct BenchCommand: AsyncParsableCommand {
                     return try output(report)
                 }
                 for threadCount in threads {
-                    let analyzer = try FaceAnalyzer(modelDirectory: configuration.modelDirectory, threads: threadCount)
+                    let analyzer = try ModelSelection(configuration).makeAnalyzer(threads: threadCount)
                     report.rssAfterLoadMb = max(report.rssAfterLoadMb, MemoryUsage.residentMegabytes())
                     var perImage: [String: [String: Double]] = [:]
                     for (path, bytes) in zip(images, files) {

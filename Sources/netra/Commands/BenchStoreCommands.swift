@@ -68,7 +68,7 @@ extension BenchCommand {
                 let scratch = try ScratchFolder()
                 let path = db ?? scratch.path("bench.db")
                 let key = try benchKey(databasePath: db)
-                let version = StoreSession.modelVersion
+                let version = StoreSession.syntheticModelVersion
                 var generator = SyntheticVectors(seed: 2)
                 let create = try Timing.milliseconds {
                     let store = try FaceStore(path: path, key: key, modelVersion: version)
@@ -106,7 +106,7 @@ extension BenchCommand {
                 let scratch = try ScratchFolder()
                 let path = db ?? scratch.path("bench.db")
                 let key = try benchKey(databasePath: db)
-                let store = try FaceStore(path: path, key: key, modelVersion: StoreSession.modelVersion)
+                let store = try FaceStore(path: path, key: key, modelVersion: StoreSession.syntheticModelVersion)
                 let subject = try store.createSubject(name: "bench")
                 var generator = SyntheticVectors(seed: UInt64(ProcessInfo.processInfo.processIdentifier))
                 var times: [Double] = []

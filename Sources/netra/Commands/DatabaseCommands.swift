@@ -83,7 +83,7 @@ struct KeysCommand: AsyncParsableCommand {
                 }
                 let path = StoreSession.databasePath(storeOptions, configuration)
                 let oldKey = try StoreSession.key(for: path, configuration: configuration)
-                let modelVersion = StoreSession.modelVersion
+                let modelVersion = try ModelSelection(configuration).modelVersion
                 let store: FaceStore
                 do {
                     store = try FaceStore(path: path, key: oldKey, additionalKeys: [newKey], modelVersion: modelVersion)

@@ -70,7 +70,7 @@ struct EnrollCommand: AsyncParsableCommand {
             let session = try VisionSession(global: global)
             let store = try StoreSession.open(storeOptions, configuration: session.configuration)
             let model = session.configuration.model
-            let threshold = try session.configuration.matchThreshold
+            let threshold = session.models.matchThreshold
             let enroller = Enroller(
                 analyzer: session.analyzer, store: store,
                 policy: EnrollmentPolicy(minFaceSize: model.enrollMinFace, minConfidence: model.enrollMinConfidence,

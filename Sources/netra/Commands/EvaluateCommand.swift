@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetraImaging
 import NetraStore
 import NetraVision
 
@@ -35,12 +36,12 @@ struct EvaluateCommand: AsyncParsableCommand {
     func run() async throws {
         try await Self.reportingFailures {
             let session = try VisionSession(global: global, flipAveraged: flipAverage)
-            let threshold = try threshold ?? session.configuration.matchThreshold
+            let threshold = threshold ?? session.models.matchThreshold
             let embedder = CachedEmbeddings(session: session)
             if identification, let dataset {
-                return try runIdentification(people: try Self.people(in: dataset), embedder: embedder, threshold: threshold)
+                return try runIdentification(people: try PersonFolders.read(dataset), embedder: embedder, threshold: threshold)
             }
-            let labelled = try pairs.map { try Self.readPairs($0, images: images ?? ".") } ?? Self.datasetPairs(try Self.people(in: dataset ?? ""), impostors: impostors)
+            let labelled = try pairs.map { try Self.readPairs($0, images: images ?? ".") } ?? Self.datasetPairs(try PersonFolders.read(dataset ?? ""), impostors: impostors)
             let progress = ProgressBar(total: Set(labelled.flatMap { [$0.a, $0.b] }).count, label: "embedding", enabled: !json)
             var scored: [ScoredPair] = []
             for pair in labelled {
@@ -52,7 +53,7 @@ struct EvaluateCommand: AsyncParsableCommand {
                                 failedToEnroll: embedder.failures.count, failureToEnrollRate: embedder.failureRate,
                                 skippedPairs: labelled.count - scored.count, sampledImpostors: dataset == nil ? nil : scored.filter { !$0.same }.count)
             if let out { try write(report, pairs: scored, threshold: threshold, to: URL(fileURLWithPath: out)) }
-            if let calibrateFAR { try writeCalibration(far: calibrateFAR, pairs: scored, report: report) }
+            if let calibrateFAR { try writeCalibration(far: calibrateFAR, pairs: scored, report: report, modelVersion: session.models.modelVersion) }
             if json { try printJSON([report], asArray: false) } else { print(summary(report)) }
         }
     }
@@ -94,25 +95,8 @@ struct EvaluateCommand: AsyncParsableCommand {
         }
     }
 
-    /// Photos per person, in name order.
-    static func people(in folder: String) throws -> [(name: String, photos: [String])] {
-        let root = URL(fileURLWithPath: folder)
-        guard let entries = try? FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: [.isDirectoryKey]) else {
-            throw CommandFailure(message: "\(folder) is not a readable folder", exitCode: .failure)
-        }
-        return entries.filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
-            .map { person in
-                let photos = ((try? FileManager.default.contentsOfDirectory(at: person, includingPropertiesForKeys: nil)) ?? [])
-                    .filter { ["jpg", "jpeg", "png"].contains($0.pathExtension.lowercased()) }
-                    .map(\.path).sorted()
-                return (person.lastPathComponent, photos)
-            }
-            .filter { !$0.photos.isEmpty }
-    }
-
     /// Every genuine pair, and impostor pairs sampled with a fixed seed (reported in the output).
-    static func datasetPairs(_ people: [(name: String, photos: [String])], impostors: Int?) -> [LabelledPair] {
+    static func datasetPairs(_ people: [PersonPhotos], impostors: Int?) -> [LabelledPair] {
         var pairs: [LabelledPair] = []
         for person in people {
             for i in person.photos.indices {
@@ -146,7 +130,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         let failedToEnroll: Int
     }
 
-    private func runIdentification(people: [(name: String, photos: [String])], embedder: CachedEmbeddings, threshold: Float) throws {
+    private func runIdentification(people: [PersonPhotos], embedder: CachedEmbeddings, threshold: Float) throws {
         let index = FaceIndex()
         var queries: [(person: Int64, descriptor: FaceDescriptor)] = []
         let progress = ProgressBar(total: people.reduce(0) { $0 + $1.photos.count }, label: "embedding", enabled: !json)
@@ -221,7 +205,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         try encoder.encode(report).write(to: folder.appendingPathComponent("report.json"))
     }
 
-    private func writeCalibration(far: Double, pairs: [ScoredPair], report: Report) throws {
+    private func writeCalibration(far: Double, pairs: [ScoredPair], report: Report, modelVersion: String) throws {
         guard let threshold = VerificationMetrics.threshold(forFAR: far, pairs) else {
             throw CommandFailure(message: "\(report.verification.impostorPairs) impostor pairs are too few to calibrate a FAR of \(far)",
                                  exitCode: .failure)
@@ -231,7 +215,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             "threshold": Double(threshold), "far_target": far, "far_measured": counts.falseAcceptRate, "tar": counts.trueAcceptRate,
             "genuine_pairs": report.verification.genuinePairs, "impostor_pairs": report.verification.impostorPairs,
             "data": self.pairs ?? dataset ?? "",
-            "model_version": StoreSession.modelVersion, "created_at": ISO8601DateFormatter().string(from: Date()),
+            "model_version": modelVersion, "created_at": ISO8601DateFormatter().string(from: Date()),
         ]
         let data = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try data.write(to: URL(fileURLWithPath: calibration), options: .atomic)
@@ -242,12 +226,15 @@ struct EvaluateCommand: AsyncParsableCommand {
 /// Descriptors of the largest face per image, computed once per distinct file content.
 final class CachedEmbeddings {
     private let session: VisionSession
+    private let backboneOnly: Bool
     private var byContent: [String: FaceDescriptor?] = [:]
     private var byPath: [String: FaceDescriptor?] = [:]
     private(set) var failures: [String] = []
 
-    init(session: VisionSession) {
+    /// With `backboneOnly`, the ResNet's own descriptors, without the configured head (what training needs).
+    init(session: VisionSession, backboneOnly: Bool = false) {
         self.session = session
+        self.backboneOnly = backboneOnly
     }
 
     var attempted: Int { byPath.count }
@@ -262,8 +249,7 @@ final class CachedEmbeddings {
             if let cached = byContent[key] {
                 result = cached
             } else {
-                let image = try? session.decoder.decode(bytes)
-                result = image.flatMap { try? session.analyzer.analyzeLargestFace(in: $0, options: session.detectionOptions(upsample: nil, minFace: nil)) }?.descriptor
+                result = (try? session.decoder.decode(bytes)).flatMap { try? describeLargestFace(in: $0) }
                 byContent[key] = result
             }
         }
@@ -271,21 +257,13 @@ final class CachedEmbeddings {
         byPath[path] = result
         return result
     }
-}
 
-/// A small seeded generator so sampled pairs are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+    private func describeLargestFace(in image: RGBImage) throws -> FaceDescriptor? {
+        let analyzer = session.analyzer
+        let detections = try analyzer.detectFacesExpectingOne(in: image, options: session.detectionOptions(upsample: nil, minFace: nil))
+        guard let largest = detections.max(by: { $0.rect.area < $1.rect.area }) else { return nil }
+        let chip = analyzer.align(largest, in: image).chip
+        return backboneOnly ? try analyzer.embedder.backboneDescriptor(ofChip: chip)
+            : try analyzer.embedder.descriptor(ofChip: chip, flipAveraged: analyzer.flipAveraged)
     }
 }

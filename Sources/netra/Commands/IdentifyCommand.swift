@@ -42,7 +42,7 @@ struct IdentifyCommand: AsyncParsableCommand {
         try await Self.reportingFailures {
             let session = try VisionSession(global: global)
             let store = try StoreSession.open(storeOptions, configuration: session.configuration)
-            let threshold = try threshold ?? session.configuration.matchThreshold
+            let threshold = threshold ?? session.models.matchThreshold
             let picture = try session.image(at: image)
             let options = session.detectionOptions(upsample: upsample, minFace: nil)
             let faces = try session.analyzer.detectFacesExpectingOne(in: picture, options: options).map { detection in

@@ -21,8 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await Self.reportingFailures {
             let configuration = try global.loadConfiguration()
-            let service: ServiceConfiguration
-            do { service = try serviceConfiguration(configuration) } catch { throw CommandFailure(message: "\(error)", exitCode: .failure) }
+            let models = try ModelSelection(configuration)
+            let service = serviceConfiguration(configuration, threshold: models.matchThreshold)
             let path = db ?? configuration.data.db
             let key = try startupKey(configuration, service: service, databasePath: path)
 
@@ -34,8 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
             let logger = Logger(label: "netra")
             let state = ServiceState()
             let loader = LoaderService(state: state, logger: logger) {
-                let analyzer = try FaceAnalyzer(modelDirectory: configuration.modelDirectory, threads: 1)
-                let store = try FaceStore(path: path, key: key, modelVersion: StoreSession.modelVersion, actor: "api")
+                let analyzer = try models.makeAnalyzer(threads: 1)
+                let store = try FaceStore(path: path, key: key, modelVersion: models.modelVersion, actor: "api")
                 StoreSession.reportLoadProblems(store.loadReport)
                 logger.info("loaded \(store.index.count) faces from \(path)")
                 return ServiceState.Loaded(analyzer: analyzer, store: store)
@@ -46,14 +46,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func serviceConfiguration(_ configuration: NetraConfiguration) throws -> ServiceConfiguration {
+    private func serviceConfiguration(_ configuration: NetraConfiguration, threshold: Float) -> ServiceConfiguration {
         var service = ServiceConfiguration()
         let app = configuration.app, model = configuration.model
         service.host = host ?? app.host
         service.port = port ?? app.port
         service.maxBodyBytes = app.maxBodyBytes
         service.decodingLimits = configuration.decodingLimits
-        let threshold = try configuration.matchThreshold
         service.threshold = threshold
         service.detection = DetectionOptions(upsample: model.upsample)
         service.identifyTopK = app.identifyTopK

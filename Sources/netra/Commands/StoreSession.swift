@@ -41,13 +41,14 @@ enum StoreSession {
         }
     }
 
-    /// The embedder version stored with each face.
-    static var modelVersion: String { FaceStore.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256) }
+    /// The model version the store benchmarks record with their synthetic vectors.
+    static var syntheticModelVersion: String { FaceStore.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256) }
 
     /// Opens the store, reporting damaged rows on stderr.
     static func open(_ options: StoreOptions, configuration: NetraConfiguration, additionalKeys: [KeySource] = []) throws -> FaceStore {
         let path = databasePath(options, configuration)
         let key = try key(for: path, configuration: configuration)
+        let modelVersion = try ModelSelection(configuration).modelVersion
         let store: FaceStore
         do {
             store = try FaceStore(path: path, key: key, additionalKeys: additionalKeys, modelVersion: modelVersion)

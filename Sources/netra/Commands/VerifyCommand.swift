@@ -42,7 +42,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 descriptors.append(face.descriptor)
             }
             let comparison = FaceComparison(descriptors[0], descriptors[1],
-                                            threshold: try threshold ?? session.configuration.matchThreshold)
+                                            threshold: threshold ?? session.models.matchThreshold)
             let report = Report(similarityScore: comparison.similarity, distance: comparison.distance,
                                 isMatch: comparison.isMatch, thresholdUsed: comparison.threshold)
             if json {

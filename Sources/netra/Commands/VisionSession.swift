@@ -7,17 +7,14 @@ import NetraVision
 /// with the command line's error conventions (unreadable image: exit 2).
 struct VisionSession {
     let configuration: NetraConfiguration
+    let models: ModelSelection
     let analyzer: FaceAnalyzer
     let decoder: ImageDecoder
 
     init(global: GlobalOptions, flipAveraged: Bool = false) throws {
         configuration = try global.loadConfiguration()
-        do {
-            analyzer = try FaceAnalyzer(modelDirectory: configuration.modelDirectory, threads: configuration.computeThreads,
-                                        flipAveraged: flipAveraged)
-        } catch {
-            throw CommandFailure(message: "\(error)", exitCode: .failure)
-        }
+        models = try ModelSelection(configuration)
+        analyzer = try models.makeAnalyzer(threads: configuration.computeThreads, flipAveraged: flipAveraged)
         decoder = ImageDecoder(limits: configuration.decodingLimits)
     }
 

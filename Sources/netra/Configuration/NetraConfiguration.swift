@@ -9,6 +9,7 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
     var app = App()
     var model = Model()
     var data = DataSection()
+    var training = Training()
 
     struct App: Codable, Equatable, Sendable {
         /// Address and port `netra serve` listens on.
@@ -62,19 +63,49 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
         /// Detector upsampling: each step finds faces half as large, at four times the cost.
         var upsample = 0
         /// Calibration file written by `netra evaluate --calibrate-far`; when set, its threshold
-        /// replaces `threshold`.
+        /// replaces `threshold` (and a trained head's own).
         var calibration = ""
         /// Enrollment quality gate: smallest face box side, pixels.
         var enrollMinFace = 80
         /// Enrollment quality gate: smallest detector confidence.
         var enrollMinConfidence = 0.5
+        /// Embedding head file written by `netra train`; empty runs dlib's model unchanged.
+        var head = ""
 
         enum CodingKeys: String, CodingKey {
             case dir
             case cacheDir = "cache_dir"
-            case threads, threshold, upsample, calibration
+            case threads, threshold, upsample, calibration, head
             case enrollMinFace = "enroll_min_face"
             case enrollMinConfidence = "enroll_min_confidence"
+        }
+    }
+
+    /// `netra train`'s defaults (its flags override them).
+    struct Training: Codable, Equatable, Sendable {
+        /// Folder with one subfolder of photos per person.
+        var data = "data/train"
+        /// Validation folder of the same shape; empty holds out `valFraction` of the training people.
+        var val = ""
+        var valFraction = 0.2
+        var epochs = 30
+        var batchSize = 32
+        var learningRate = 0.0001
+        /// Contrastive loss margin: different people are pushed at least this far apart.
+        var margin = 1.0
+        /// Epochs without a better validation loss before stopping.
+        var patience = 5
+        /// Folder the trained head and its model card are written to.
+        var outputDir = "models"
+        /// Seed for the validation split and the batch order.
+        var seed = 1
+
+        enum CodingKeys: String, CodingKey {
+            case data, val, epochs, margin, patience, seed
+            case valFraction = "val_fraction"
+            case batchSize = "batch_size"
+            case learningRate = "learning_rate"
+            case outputDir = "output_dir"
         }
     }
 
@@ -139,20 +170,6 @@ extension NetraConfiguration {
     var logLevel: Logger.Level { Logger.Level(rawValue: app.logLevel) ?? .info }
 
     var modelDirectory: URL { URL(fileURLWithPath: model.dir) }
-
-    /// The match threshold in force: the calibration file's when one is configured.
-    var matchThreshold: Float {
-        get throws {
-            guard !model.calibration.isEmpty else { return Float(model.threshold) }
-            guard let data = FileManager.default.contents(atPath: model.calibration),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let threshold = (object["threshold"] as? NSNumber)?.floatValue, (0...1).contains(threshold)
-            else {
-                throw ConfigurationError(source: model.calibration, problem: "is not a NETRA calibration file (model.calibration)")
-            }
-            return threshold
-        }
-    }
 
     /// Compute threads per call, with 0 resolved to the number of cores.
     var computeThreads: Int { model.threads > 0 ? model.threads : ProcessInfo.processInfo.activeProcessorCount }
