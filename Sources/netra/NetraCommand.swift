@@ -10,7 +10,7 @@ struct NetraCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, DetectCommand.self, EmbedCommand.self, VerifyCommand.self,
             EnrollCommand.self, IdentifyCommand.self, SubjectsCommand.self, FacesCommand.self,
-            EvaluateCommand.self, TrainCommand.self, DatabaseCommand.self, KeysCommand.self, APIKeysCommand.self, ConfigCommand.self, ClientCommand.self,
+            EvaluateCommand.self, TrainCommand.self, ExportCommand.self, DatabaseCommand.self, KeysCommand.self, APIKeysCommand.self, ConfigCommand.self, ClientCommand.self,
             BenchCommand.self, ModelsCommand.self,
         ]
     )

@@ -77,7 +77,7 @@ public struct EmbeddingHeadFile: Sendable, Equatable {
         withUnsafeBytes(of: UInt32(json.count).littleEndian) { bytes += $0 }
         bytes += json
         bytes += Self.littleEndianBytes(head.weights)
-        bytes += try Self.digest(bytes)
+        bytes += try SHA256Digest.bytes(of: bytes)
         return bytes
     }
 
@@ -100,7 +100,7 @@ public struct EmbeddingHeadFile: Sendable, Equatable {
             throw fail("it is not a NETRA embedding head (no NETRAHD1 header)")
         }
         let body = Array(bytes.dropLast(32))
-        guard let expected = try? digest(body), expected == Array(bytes.suffix(32)) else {
+        guard let expected = try? SHA256Digest.bytes(of: body), expected == Array(bytes.suffix(32)) else {
             throw fail("its checksum does not match: the file is damaged or was altered")
         }
         let jsonLength = Int(UInt32(littleEndian: body[magic.count..<(magic.count + 4)].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }))
@@ -124,17 +124,5 @@ public struct EmbeddingHeadFile: Sendable, Equatable {
         bytes.reserveCapacity(4 * values.count)
         for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
         return bytes
-    }
-
-    private static func digest(_ bytes: [UInt8]) throws -> [UInt8] {
-        let hex = try SHA256Digest.hex(of: bytes)
-        var result: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            result.append(UInt8(hex[index..<next], radix: 16)!)
-            index = next
-        }
-        return result
     }
 }

@@ -43,7 +43,7 @@ final class NetworkPlan: @unchecked Sendable {
             case var .convolution(weights):
                 var relu = false
                 if index + 1 < layers.count, case let .affine(scale, shift) = layers[index + 1] {
-                    weights = Self.folding(scale: scale, shift: shift, into: weights)
+                    weights = weights.folding(scale: scale, shift: shift)
                     index += 1
                 }
                 if index + 1 < layers.count, case .relu = layers[index + 1] {
@@ -109,19 +109,6 @@ final class NetworkPlan: @unchecked Sendable {
         steps.append(step)
         shapes.append(shape)
         return shapes.count - 1
-    }
-
-    /// `affine(conv(x))` as one convolution: filter f scaled by `scale[f]`, bias `scale[f] * b + shift[f]`.
-    private static func folding(scale: [Float], shift: [Float], into layer: ConvolutionWeights) -> ConvolutionWeights {
-        var folded = layer
-        let perFilter = layer.channels * layer.kernelHeight * layer.kernelWidth
-        for filter in 0..<layer.filters {
-            for index in (filter * perFilter)..<((filter + 1) * perFilter) {
-                folded.weights[index] *= scale[filter]
-            }
-            folded.bias[filter] = layer.bias[filter] * scale[filter] + shift[filter]
-        }
-        return folded
     }
 
     /// Runs the plan on `workspace`, whose slot 0 the caller has filled with the input.

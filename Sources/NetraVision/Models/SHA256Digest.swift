@@ -19,6 +19,15 @@ public enum SHA256Digest {
         }
     }
 
+    /// The raw 32-byte SHA-256 of `bytes`.
+    public static func bytes(of bytes: [UInt8]) throws -> [UInt8] {
+        let hex = try hex(of: bytes)
+        return stride(from: 0, to: hex.count, by: 2).map { offset in
+            let start = hex.index(hex.startIndex, offsetBy: offset)
+            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)!
+        }
+    }
+
     private static func digest(_ feed: ((_ bytes: [UInt8]) throws -> Void) throws -> Void) throws -> String {
         let context = EVP_MD_CTX_new()
         defer { EVP_MD_CTX_free(context) }

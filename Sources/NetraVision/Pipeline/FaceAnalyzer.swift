@@ -38,6 +38,20 @@ public final class FaceAnalyzer: Sendable {
                                     head: head, threads: self.threads)
     }
 
+    /// Loads the models of an exported bundle (`netra export`), head included.
+    public init(bundle: ModelBundle, threads: Int = 1, flipAveraged: Bool = false) throws(VisionError) {
+        self.threads = max(1, threads)
+        self.flipAveraged = flipAveraged
+        ComputeEnvironment.setBLASThreads(self.threads)
+        detector = try FaceDetector(network: bundle.detector, threads: self.threads)
+        do {
+            shapePredictor = try ShapePredictor(bytes: bundle.landmarks)
+        } catch {
+            throw .invalidModel(file: "bundle landmarks", reason: "\(error)")
+        }
+        embedder = try FaceEmbedder(network: bundle.embedder, head: bundle.head?.head, threads: self.threads)
+    }
+
     /// The faces in `image`, best detector score first, without describing them.
     public func detectFaces(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> [FaceDetection] {
         try detector.detect(in: image, options: options)

@@ -39,6 +39,19 @@ struct ConvolutionWeights: Sendable {
     let padding: Int
     var weights: [Float]
     var bias: [Float]
+
+    /// `affine(conv(x))` as one convolution: filter f scaled by `scale[f]`, bias `scale[f] * b + shift[f]`.
+    func folding(scale: [Float], shift: [Float]) -> ConvolutionWeights {
+        var folded = self
+        let perFilter = channels * kernelHeight * kernelWidth
+        for filter in 0..<filters {
+            for index in (filter * perFilter)..<((filter + 1) * perFilter) {
+                folded.weights[index] *= scale[filter]
+            }
+            folded.bias[filter] = bias[filter] * scale[filter] + shift[filter]
+        }
+        return folded
+    }
 }
 
 /// A parsed dlib network file (`add_loss_layer<...>`): loss options, input normalisation and
@@ -246,5 +259,21 @@ struct DlibNetworkFile: Sendable {
         case .tag, .skip:
             preconditionFailure("tags and skips have no fields")
         }
+    }
+}
+
+extension DlibNetworkFile {
+    /// The same network with each affine layer that follows a convolution folded into it:
+    /// what export stores, so that quantization sees the weights that are really applied.
+    func foldingAffineLayers() -> DlibNetworkFile {
+        var folded: [DlibLayer] = []
+        for layer in layers {
+            if case let .affine(scale, shift) = layer, case let .convolution(weights)? = folded.last {
+                folded[folded.count - 1] = .convolution(weights.folding(scale: scale, shift: shift))
+            } else {
+                folded.append(layer)
+            }
+        }
+        return DlibNetworkFile(loss: loss, input: input, layers: folded)
     }
 }

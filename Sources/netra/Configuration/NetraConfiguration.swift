@@ -71,11 +71,13 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
         var enrollMinConfidence = 0.5
         /// Embedding head file written by `netra train`; empty runs dlib's model unchanged.
         var head = ""
+        /// Model bundle written by `netra export`; when set it replaces `dir` and `head`.
+        var path = ""
 
         enum CodingKeys: String, CodingKey {
             case dir
             case cacheDir = "cache_dir"
-            case threads, threshold, upsample, calibration, head
+            case threads, threshold, upsample, calibration, head, path
             case enrollMinFace = "enroll_min_face"
             case enrollMinConfidence = "enroll_min_confidence"
         }
