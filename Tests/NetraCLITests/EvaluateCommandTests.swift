@@ -1,4 +1,5 @@
 import Foundation
+import NetraImaging
 import NetraTestSupport
 import Testing
 
@@ -33,6 +34,10 @@ struct EvaluateCommandTests {
         #expect(verification["accuracy"] as? Double ?? 0 >= 0.95)
         for plot in ["roc.svg", "det.svg", "scores.svg", "report.json"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(plot).path), "\(plot) missing")
+        }
+        for plot in ["roc.png", "det.png", "scores.png"] {
+            let image = try ImageDecoder().decode(contentsOf: out.appendingPathComponent(plot))
+            #expect(image.width == 560 && image.height == 420, "\(plot) is \(image.width) x \(image.height)")
         }
         let written = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: calibration)) as? [String: Any])
         #expect((written["far_measured"] as? Double ?? 1) <= 0.01)
