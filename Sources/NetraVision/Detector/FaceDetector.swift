@@ -14,6 +14,7 @@ public final class FaceDetector: Sendable {
     private let positionScale: Int
     private let positionOffset: Int
     private let plans = PlanCache()
+    private let recorder: ActivationRecorder?
 
     /// The detector's window: the size of the smallest face it finds at scale 1.
     public var windowSize: Int { options.windowWidth }
@@ -22,15 +23,17 @@ public final class FaceDetector: Sendable {
         try self.init(network: ModelFileReader.network(at: modelFile, layout: MMODArchitecture.layers), threads: threads)
     }
 
-    init(network: DlibNetworkFile, threads: Int) throws(VisionError) {
+    /// `recorder`, when given, collects each convolution's input range (int8 calibration).
+    init(network: DlibNetworkFile, threads: Int, recorder: ActivationRecorder? = nil) throws(VisionError) {
         guard case let .mmod(options) = network.loss else {
             throw .invalidModel(file: "detector", reason: "not an MMOD detector")
         }
         self.network = network
         self.options = options
         self.threads = threads
+        self.recorder = recorder
         var scale = 1, offset = 0
-        for case let .convolution(layer) in network.layers.reversed() {
+        for case let layer? in network.layers.reversed().map(\.convolutionGeometry) {
             offset = offset * layer.stride + (layer.kernelHeight / 2 - layer.padding)
             scale *= layer.stride
         }
@@ -58,7 +61,7 @@ public final class FaceDetector: Sendable {
         let pyramid = TiledPyramid(imageHeight: image.height, imageWidth: image.width,
                                    padding: network.input.pyramidPadding, outerPadding: network.input.pyramidOuterPadding)
         let (plan, pool) = try plans.plan(for: pyramid.shape) { shape throws(VisionError) in
-            try NetworkPlan(layers: network.layers, input: shape, threads: threads)
+            try NetworkPlan(layers: network.layers, input: shape, threads: threads, recorder: recorder)
         }
         let workspace = try pool.borrow()
         defer { pool.giveBack(workspace) }

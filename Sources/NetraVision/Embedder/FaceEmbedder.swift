@@ -21,11 +21,12 @@ public final class FaceEmbedder: Sendable {
         try self.init(network: file, head: head, threads: threads)
     }
 
-    init(network: DlibNetworkFile, head: EmbeddingHead? = nil, threads: Int) throws(VisionError) {
+    /// `recorder`, when given, collects each convolution's input range (int8 calibration).
+    init(network: DlibNetworkFile, head: EmbeddingHead? = nil, threads: Int, recorder: ActivationRecorder? = nil) throws(VisionError) {
         self.head = head
         let size = ResNetArchitecture.inputSize
-        plan = try NetworkPlan(layers: network.layers,
-                               input: TensorShape(batch: 1, height: size, width: size, channels: 3), threads: threads)
+        plan = try NetworkPlan(layers: network.layers, input: TensorShape(batch: 1, height: size, width: size, channels: 3),
+                               threads: threads, recorder: recorder)
         means = network.input.means
         workspaces = WorkspacePool(plan: plan)
         guard plan.outputShape.channels == ResNetArchitecture.descriptorLength else {

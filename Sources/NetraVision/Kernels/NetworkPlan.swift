@@ -9,6 +9,7 @@ import Foundation
 final class NetworkPlan: @unchecked Sendable {
     enum Step {
         case convolution(DNNLConvolution, input: Int, output: Int)
+        case quantizedConvolution(DNNLQuantizedConvolution, input: Int, output: Int)
         case singleFilterConvolution(SingleFilterConvolution, input: Int, output: Int)
         case maxPool(kernel: Int, stride: Int, input: Int, output: Int)
         case averagePool(kernel: Int, stride: Int, input: Int, output: Int)
@@ -26,9 +27,15 @@ final class NetworkPlan: @unchecked Sendable {
     private(set) var scratchpadByteCount = 0
     /// Floats of scratch memory for the kernels that are not oneDNN's.
     private(set) var scratchFloatCount = 0
+    /// Bytes of the u8 buffer int8 convolutions quantize their input into.
+    private(set) var quantizedInputByteCount = 0
+    private let recorder: ActivationRecorder?
+    /// For calibration: the layer index (in `layers`) of each convolution step's layer.
+    private var convolutionLayerOfStep: [Int: Int] = [:]
 
-    init(layers: [DlibLayer], input: TensorShape, threads: Int) throws(VisionError) {
+    init(layers: [DlibLayer], input: TensorShape, threads: Int, recorder: ActivationRecorder? = nil) throws(VisionError) {
         inputShape = input
+        self.recorder = recorder
         shapes = [input]
         var current = 0
         var tags: [Int: Int] = [:]
@@ -41,16 +48,17 @@ final class NetworkPlan: @unchecked Sendable {
                 guard let slot = tags[id] else { throw .invalidModel(file: "network", reason: "skip to unknown tag \(id)") }
                 current = slot
             case var .convolution(weights):
+                convolutionLayerOfStep[steps.count] = index
                 var relu = false
                 if index + 1 < layers.count, case let .affine(scale, shift) = layers[index + 1] {
                     weights = weights.folding(scale: scale, shift: shift)
                     index += 1
                 }
-                if index + 1 < layers.count, case .relu = layers[index + 1] {
+                if Self.isReLU(layers, at: index + 1) {
                     relu = true
                     index += 1
                 }
-                if weights.filters == 1, weights.stride == 1 {
+                if weights.isSingleFilter {
                     let convolution = SingleFilterConvolution(input: shapes[current], layer: weights, relu: relu)
                     scratchFloatCount = max(scratchFloatCount, convolution.scratchFloatCount)
                     current = append(.singleFilterConvolution(convolution, input: current, output: shapes.count),
@@ -60,6 +68,14 @@ final class NetworkPlan: @unchecked Sendable {
                     scratchpadByteCount = max(scratchpadByteCount, convolution.scratchpadByteCount)
                     current = append(.convolution(convolution, input: current, output: shapes.count), shape: convolution.outputShape)
                 }
+            case let .quantizedConvolution(weights):
+                convolutionLayerOfStep[steps.count] = index
+                let relu = Self.isReLU(layers, at: index + 1)
+                if relu { index += 1 }
+                let convolution = try DNNLQuantizedConvolution(input: shapes[current], layer: weights, fusedReLU: relu, threads: threads)
+                scratchpadByteCount = max(scratchpadByteCount, convolution.scratchpadByteCount)
+                quantizedInputByteCount = max(quantizedInputByteCount, convolution.quantizedInputByteCount)
+                current = append(.quantizedConvolution(convolution, input: current, output: shapes.count), shape: convolution.outputShape)
             case let .maxPool(kernel, stride, _):
                 current = append(.maxPool(kernel: kernel, stride: stride, input: current, output: shapes.count),
                                  shape: Self.pooledShape(shapes[current], kernel: kernel, stride: stride))
@@ -73,7 +89,7 @@ final class NetworkPlan: @unchecked Sendable {
             case let .addPrevious(tag):
                 guard let other = tags[tag] else { throw .invalidModel(file: "network", reason: "add to unknown tag \(tag)") }
                 var relu = false
-                if index + 1 < layers.count, case .relu = layers[index + 1] {
+                if Self.isReLU(layers, at: index + 1) {
                     relu = true
                     index += 1
                 }
@@ -100,6 +116,11 @@ final class NetworkPlan: @unchecked Sendable {
 
     var outputShape: TensorShape { shapes[outputSlot] }
 
+    private static func isReLU(_ layers: [DlibLayer], at index: Int) -> Bool {
+        guard index < layers.count, case .relu = layers[index] else { return false }
+        return true
+    }
+
     private static func pooledShape(_ input: TensorShape, kernel: Int, stride: Int) -> TensorShape {
         TensorShape(batch: input.batch, height: (input.height - kernel) / stride + 1,
                     width: (input.width - kernel) / stride + 1, channels: input.channels)
@@ -113,10 +134,16 @@ final class NetworkPlan: @unchecked Sendable {
 
     /// Runs the plan on `workspace`, whose slot 0 the caller has filled with the input.
     func run(in workspace: Workspace) throws(VisionError) {
-        for step in steps {
+        for (number, step) in steps.enumerated() {
             switch step {
             case let .convolution(convolution, input, output):
+                if let recorder, let layer = convolutionLayerOfStep[number] {
+                    recorder.record(layer: layer, workspace.buffer(input), count: shapes[input].elementCount)
+                }
                 try convolution.run(input: workspace.buffer(input), output: workspace.buffer(output),
+                                    scratchpad: workspace.scratchpad, stream: workspace.stream)
+            case let .quantizedConvolution(convolution, input, output):
+                try convolution.run(input: workspace.buffer(input), output: workspace.buffer(output), quantizedInput: workspace.quantizedInput,
                                     scratchpad: workspace.scratchpad, stream: workspace.stream)
             case let .singleFilterConvolution(convolution, input, output):
                 convolution.run(input: workspace.buffer(input), output: workspace.buffer(output), scratch: workspace.scratch)
@@ -147,12 +174,15 @@ final class NetworkPlan: @unchecked Sendable {
         let scratchpad: UnsafeMutableRawPointer
         /// Scratch for NETRA's own kernels.
         let scratch: UnsafeMutablePointer<Float>
+        /// Where int8 convolutions put their quantized input.
+        let quantizedInput: UnsafeMutablePointer<UInt8>
         let stream: dnnl_stream_t
 
         init(for plan: NetworkPlan) throws(VisionError) {
             buffers = plan.shapes.map { UnsafeMutablePointer<Float>.allocate(capacity: max(1, $0.elementCount)) }
             scratchpad = UnsafeMutableRawPointer.allocate(byteCount: max(64, plan.scratchpadByteCount), alignment: 64)
             scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, plan.scratchFloatCount))
+            quantizedInput = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, plan.quantizedInputByteCount))
             stream = try DNNLEngine.makeStream()
         }
 
@@ -160,6 +190,7 @@ final class NetworkPlan: @unchecked Sendable {
             buffers.forEach { $0.deallocate() }
             scratchpad.deallocate()
             scratch.deallocate()
+            quantizedInput.deallocate()
             dnnl_stream_destroy(stream)
         }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NetraImaging
 
 /// The weight format of an exported model bundle.
 public enum ExportFormat: String, Sendable, CaseIterable, Codable {
@@ -6,6 +7,9 @@ public enum ExportFormat: String, Sendable, CaseIterable, Codable {
     case f32
     /// float16 weights: half the file size, widened to float32 when loaded.
     case f16
+    /// int8 convolutions (u8 activations x s8 weights, per-channel weight scales, activation
+    /// scales calibrated on face images) wherever a convolution's input is non-negative.
+    case int8
 }
 
 /// One file holding everything `serve` needs: detector, landmark predictor, backbone, the
@@ -49,9 +53,11 @@ public struct ModelBundle: Sendable {
     static let magic = Array("NETRAMB1".utf8)
 
     /// A bundle of dlib's three models from `modelDirectory` (affine layers folded into the
-    /// convolutions), with `head` and the threshold in force.
+    /// convolutions), with `head` and the threshold in force. int8 needs `calibrationImages`:
+    /// face photos like those the service will see, to choose the activation scales.
     public static func exporting(modelDirectory: URL, head: EmbeddingHeadFile?, format: ExportFormat, baseModelVersion: String,
-                                 threshold: Double, thresholdSource: String) throws(VisionError) -> ModelBundle {
+                                 threshold: Double, thresholdSource: String, calibrationImages: [RGBImage] = [],
+                                 threads: Int = 1) throws(VisionError) -> ModelBundle {
         let detector = try ModelFileReader.network(at: modelDirectory.appendingPathComponent(ModelCatalog.detector.fileName),
                                                    layout: MMODArchitecture.layers)
         let embedder = try ModelFileReader.network(at: modelDirectory.appendingPathComponent(ModelCatalog.embedder.fileName),
@@ -60,8 +66,13 @@ public struct ModelBundle: Sendable {
         let header = Header(format: format, modelVersion: baseModelVersion + (format == .f32 ? "" : "-\(format.rawValue)"),
                             threshold: threshold, thresholdSource: thresholdSource,
                             createdAt: ISO8601DateFormatter().string(from: Date()), components: [])
-        return ModelBundle(header: header, detector: detector.foldingAffineLayers(), embedder: embedder.foldingAffineLayers(),
-                           landmarks: landmarks, head: head)
+        guard format == .int8 else {
+            return ModelBundle(header: header, detector: detector.foldingAffineLayers(), embedder: embedder.foldingAffineLayers(),
+                               landmarks: landmarks, head: head)
+        }
+        let quantized = try Int8Quantization.quantize(detector: detector.foldingAffineLayers(), embedder: embedder.foldingAffineLayers(),
+                                                      landmarks: landmarks, calibrationImages: calibrationImages, threads: threads)
+        return ModelBundle(header: header, detector: quantized.detector, embedder: quantized.embedder, landmarks: landmarks, head: head)
     }
 
     /// The bundle's bytes, checksum included.

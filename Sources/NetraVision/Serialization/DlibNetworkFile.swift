@@ -17,6 +17,8 @@ enum DlibLayerSpec: Equatable, Sendable {
 /// The parameters of one layer as read from a file, in forward order.
 enum DlibLayer: Sendable {
     case convolution(ConvolutionWeights)
+    /// A convolution exported as int8 (`netra export --format int8`); never in dlib's files.
+    case quantizedConvolution(QuantizedConvolutionWeights)
     /// `out = scale[k] * in + shift[k]` per channel (also frozen batch norm, already folded).
     case affine(scale: [Float], shift: [Float])
     case relu
@@ -39,6 +41,10 @@ struct ConvolutionWeights: Sendable {
     let padding: Int
     var weights: [Float]
     var bias: [Float]
+
+    /// A single-filter, stride-1 convolution (the detector's output layer) runs as one sgemm,
+    /// in float32 whatever the export format.
+    var isSingleFilter: Bool { filters == 1 && stride == 1 }
 
     /// `affine(conv(x))` as one convolution: filter f scaled by `scale[f]`, bias `scale[f] * b + shift[f]`.
     func folding(scale: [Float], shift: [Float]) -> ConvolutionWeights {
@@ -275,5 +281,16 @@ extension DlibNetworkFile {
             }
         }
         return DlibNetworkFile(loss: loss, input: input, layers: folded)
+    }
+}
+
+extension DlibLayer {
+    /// Stride, kernel height and padding of a convolution of either precision; `nil` for other layers.
+    var convolutionGeometry: (stride: Int, kernelHeight: Int, padding: Int)? {
+        switch self {
+        case let .convolution(weights): (weights.stride, weights.kernelHeight, weights.padding)
+        case let .quantizedConvolution(weights): (weights.stride, weights.kernelHeight, weights.padding)
+        default: nil
+        }
     }
 }

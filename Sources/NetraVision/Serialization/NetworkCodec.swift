@@ -3,7 +3,7 @@
 /// list. Used inside exported model bundles, where weights may be float16.
 enum NetworkCodec {
     private enum LayerKind: UInt8 {
-        case convolution = 0, affine, relu, maxPool, averagePool, addPrevious, fullyConnected, tag, skip
+        case convolution = 0, affine, relu, maxPool, averagePool, addPrevious, fullyConnected, tag, skip, quantizedConvolution
     }
 
     static func encode(_ network: DlibNetworkFile, precision: WeightPrecision) -> [UInt8] {
@@ -31,6 +31,15 @@ enum NetworkCodec {
                 }
                 writer.append(weights.weights, as: precision)
                 writer.append(weights.bias, as: .float32)
+            case let .quantizedConvolution(weights):
+                writer.append(LayerKind.quantizedConvolution.rawValue)
+                for value in [weights.filters, weights.channels, weights.kernelHeight, weights.kernelWidth, weights.stride, weights.padding] {
+                    writer.append(value)
+                }
+                writer.append(weights.weights)
+                writer.append(weights.weightScales, as: .float32)
+                writer.append(weights.bias, as: .float32)
+                writer.append([weights.inputScale], as: .float32)
             case let .affine(scale, shift):
                 writer.append(LayerKind.affine.rawValue)
                 writer.append(scale, as: .float32)
@@ -87,6 +96,16 @@ enum NetworkCodec {
                 }
                 layers.append(.convolution(ConvolutionWeights(filters: filters, channels: channels, kernelHeight: height, kernelWidth: width,
                                                               stride: stride, padding: padding, weights: weights, bias: bias)))
+            case .quantizedConvolution:
+                let (filters, channels, height, width) = (try reader.int(), try reader.int(), try reader.int(), try reader.int())
+                let (stride, padding) = (try reader.int(), try reader.int())
+                let weights = try reader.int8s(), scales = try reader.floats(), bias = try reader.floats(), inputScale = try reader.floats()
+                guard weights.count == filters * channels * height * width, scales.count == filters, bias.count == filters,
+                      inputScale.count == 1, stride > 0
+                else { throw reader.failure("an int8 convolution's weights do not match its shape") }
+                layers.append(.quantizedConvolution(QuantizedConvolutionWeights(
+                    filters: filters, channels: channels, kernelHeight: height, kernelWidth: width, stride: stride, padding: padding,
+                    weights: weights, weightScales: scales, bias: bias, inputScale: inputScale[0])))
             case .affine:
                 layers.append(.affine(scale: try reader.floats(), shift: try reader.floats()))
             case .relu:

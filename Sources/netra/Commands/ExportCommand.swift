@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetraImaging
 import NetraVision
 
 /// `netra export`: one self-describing model file for `serve` (config `model.path`).
@@ -9,7 +10,8 @@ struct ExportCommand: AsyncParsableCommand {
         abstract: "Write the models in use (dlib's three, the trained head, the threshold) as one checked bundle file.",
         discussion: """
             f32 computes exactly what dlib's files do; f16 halves the weights' size and widens them to float32 when
-            loaded. Serve the bundle by setting model.path (NETRA_MODEL_PATH). Bundles other than f32 form their own
+            loaded; int8 runs the convolutions on post-ReLU activations as u8 x s8 (oneDNN), with activation scales
+            calibrated on --calibration-images (face photos like those the service will see). Serve the bundle by setting model.path (NETRA_MODEL_PATH). Bundles other than f32 form their own
             model version: faces enrolled under another version must be re-enrolled.
             """
     )
@@ -17,6 +19,12 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Weight format: \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", ")).") var format: ExportFormat = .f32
     @Option(name: .long, help: "The bundle file to write.") var out: String
+    @Option(name: .customLong("calibration-images"), help: "Folder of face photos (searched recursively) to calibrate int8 activations on.")
+    var calibrationImages: String?
+
+    func validate() throws {
+        if format == .int8, calibrationImages == nil { throw ValidationError("--format int8 needs --calibration-images") }
+    }
 
     func run() async throws {
         try await Self.reportingFailures {
@@ -25,11 +33,13 @@ struct ExportCommand: AsyncParsableCommand {
             guard models.bundle == nil else {
                 throw CommandFailure(message: "export reads model.dir and model.head; unset model.path", exitCode: .failure)
             }
+            let samples = try calibrationImages.map { try Self.photos(in: $0, decoder: ImageDecoder(limits: configuration.decodingLimits)) } ?? []
             let bundle: ModelBundle
             do {
                 bundle = try ModelBundle.exporting(modelDirectory: models.directory, head: models.headFile, format: format,
                                                    baseModelVersion: models.modelVersion, threshold: Double(models.matchThreshold),
-                                                   thresholdSource: models.thresholdSource)
+                                                   thresholdSource: models.thresholdSource, calibrationImages: samples,
+                                                   threads: configuration.computeThreads)
                 try bundle.write(to: URL(fileURLWithPath: out))
             } catch {
                 throw CommandFailure(message: "cannot export to \(out): \(error)", exitCode: .failure)
@@ -38,6 +48,24 @@ struct ExportCommand: AsyncParsableCommand {
             print(String(format: "wrote %@: %@ bundle, %.1f MB, model version %@, threshold %.3f (%@)", out, format.rawValue,
                          Double(size) / 1_000_000, bundle.header.modelVersion, bundle.header.threshold, bundle.header.thresholdSource))
         }
+    }
+
+    /// Every JPEG or PNG under `folder`, decoded; unreadable files are reported and skipped.
+    private static func photos(in folder: String, decoder: ImageDecoder) throws -> [RGBImage] {
+        guard let files = FileManager.default.enumerator(atPath: folder) else {
+            throw CommandFailure(message: "\(folder) is not a readable folder", exitCode: .failure)
+        }
+        var images: [RGBImage] = []
+        for case let file as String in files where ["jpg", "jpeg", "png"].contains((file as NSString).pathExtension.lowercased()) {
+            let path = (folder as NSString).appendingPathComponent(file)
+            do {
+                images.append(try decoder.decode(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                FileHandle.standardError.write(Data("netra: skipping \(path): \(error)\n".utf8))
+            }
+        }
+        guard !images.isEmpty else { throw CommandFailure(message: "\(folder) holds no JPEG or PNG photos", exitCode: .failure) }
+        return images
     }
 }
 
