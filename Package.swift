@@ -97,5 +97,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NetraCLITests", dependencies: ["NetraVision", "NetraStore", "NetraTestSupport"]),
+        .testTarget(name: "DeploymentTests"),
     ]
 )
