@@ -77,6 +77,23 @@ struct AccessAndOperationsTests {
         }
     }
 
+    @Test("after a failed load, health and ready say so with 503 instead of waiting for ever")
+    func failedLoad() async throws {
+        struct WrongKey: Error {}
+        let state = ServiceState()
+        state.finishLoading(.failure(WrongKey()))
+        try await ServiceFixture().test(state: state) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.json["status"] as? String == "unhealthy")
+            }
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.json["status"] as? String == "failed")
+            }
+        }
+    }
+
     @Test("security headers, Host check, metrics text, documentation with a CSP")
     func operations() async throws {
         try await ServiceFixture { $0.allowedHosts = ["netra.example"] }.test { client in
@@ -91,6 +108,8 @@ struct AccessAndOperationsTests {
                 #expect(response.status == .ok)
                 let text = String(buffer: response.body)
                 #expect(text.contains("netra_index_size"))
+                let memory = text.split(separator: "\n").first { $0.hasPrefix("netra_process_resident_memory_bytes ") }
+                #expect((memory?.split(separator: " ").last).flatMap { Double($0) } ?? 0 > 10_000_000, "resident memory of a process with models loaded")
                 #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
             }
             try await client.execute(uri: "/docs", method: .get) { response in

@@ -26,7 +26,10 @@ final class ServiceFixture: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(at: folder) }
 
     func test(loaded: Bool = true, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let state = loaded ? ServiceState(.init(analyzer: try Self.analyzer.get(), store: store)) : ServiceState()
+        try await test(state: loaded ? ServiceState(.init(analyzer: try Self.analyzer.get(), store: store)) : ServiceState(), body)
+    }
+
+    func test(state: ServiceState, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let app = Application(router: buildRouter(configuration: configuration, state: state))
         try await app.test(.router, body)
     }

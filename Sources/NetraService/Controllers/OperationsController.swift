@@ -22,14 +22,18 @@ struct OperationsController: Sendable {
     }
 
     struct Health: Encodable {
-        let status = "healthy"
+        let status: String
         let modelLoaded: Bool
         let timestamp: String
     }
 
+    /// 200 while the process can serve or is still loading; 503 once loading failed, so that
+    /// a liveness probe or container health check sees the failure instead of a healthy idler.
     func health(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let formatter = ISO8601DateFormatter()
-        return try JSONResponse.make(Health(modelLoaded: state.isReady, timestamp: formatter.string(from: Date())))
+        let failed = state.loadFailed
+        let health = Health(status: failed ? "unhealthy" : "healthy", modelLoaded: state.isReady,
+                            timestamp: ISO8601DateFormatter().string(from: Date()))
+        return try JSONResponse.make(health, status: failed ? .serviceUnavailable : .ok)
     }
 
     struct Readiness: Encodable {
@@ -39,13 +43,14 @@ struct OperationsController: Sendable {
 
     func ready(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         guard let loaded = try? state.ready() else {
-            return try JSONResponse.make(Readiness(status: "loading", indexSize: nil), status: .serviceUnavailable)
+            return try JSONResponse.make(Readiness(status: state.loadFailed ? "failed" : "loading", indexSize: nil), status: .serviceUnavailable)
         }
         return try JSONResponse.make(Readiness(status: "ready", indexSize: loaded.store.index.count))
     }
 
     func metrics(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         ServiceMetrics.visionQueue.record(workers.load)
+        ServiceMetrics.residentMemory.record(ProcessMemory.residentBytes())
         if let loaded = try? state.ready() {
             ServiceMetrics.indexSize.record(loaded.store.index.count)
             if let (subjects, faces) = try? await blocking({ (try loaded.store.subjectCount(), try loaded.store.faceCount()) }) {

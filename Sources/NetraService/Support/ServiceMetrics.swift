@@ -4,8 +4,8 @@ import Prometheus
 /// NETRA's Prometheus metrics: one registry per process, fed through swift-metrics.
 ///
 /// Request counts and latency by route and status come from Hummingbird's
-/// `MetricsMiddleware` (`hb_requests_total`, `hb_request_duration_seconds`,
-/// `hb_request_errors_total`); the vision, search, store and enrollment figures are here.
+/// `MetricsMiddleware` (`hb_requests`, `hb_request_errors`, `http_server_request_duration`,
+/// `http_server_active_requests`); the vision, search, store, enrollment and memory figures are here.
 public enum ServiceMetrics {
     /// The process-wide registry (`MetricsSystem` can be bootstrapped only once).
     public static let registry: PrometheusCollectorRegistry = {
@@ -21,6 +21,8 @@ public enum ServiceMetrics {
     static let subjects = Gauge(label: "netra_subjects")
     static let faces = Gauge(label: "netra_faces")
     static let visionQueue = Gauge(label: "netra_vision_jobs")
+    /// Resident memory of the process, read when `/metrics` is scraped.
+    static let residentMemory = Gauge(label: "netra_process_resident_memory_bytes")
 
     static func rejectedEnrollment(reason: String) {
         Counter(label: "netra_enrollments_rejected_total", dimensions: [("reason", reason)]).increment()

@@ -33,6 +33,13 @@ public final class ServiceState: Sendable {
 
     public var isReady: Bool { state.withLock { (try? $0?.get()) != nil } }
 
+    /// Whether loading ended in an error: the service cannot recover without a restart.
+    public var loadFailed: Bool {
+        state.withLock {
+            if case .failure? = $0 { true } else { false }
+        }
+    }
+
     /// The loaded models and store, or 503 while loading (or after loading failed).
     func ready() throws -> Loaded {
         switch state.withLock({ $0 }) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NetraImaging
+import NetraService
 import NetraVision
 
 /// `netra bench`: speed figures for BENCHMARKS.md.
@@ -63,7 +64,7 @@ struct BenchCommand: AsyncParsableCommand {
                 }
                 for threadCount in threads {
                     let analyzer = try ModelSelection(configuration).makeAnalyzer(threads: threadCount)
-                    report.rssAfterLoadMb = max(report.rssAfterLoadMb, MemoryUsage.residentMegabytes())
+                    report.rssAfterLoadMb = max(report.rssAfterLoadMb, Double(ProcessMemory.residentBytes()) / 1_048_576)
                     var perImage: [String: [String: Double]] = [:]
                     for (path, bytes) in zip(images, files) {
                         perImage[(path as NSString).lastPathComponent] = try measure(bytes, path: path, analyzer: analyzer,
@@ -78,7 +79,7 @@ struct BenchCommand: AsyncParsableCommand {
                         }
                     }
                 }
-                report.rssPeakMb = MemoryUsage.peakResidentMegabytes()
+                report.rssPeakMb = Double(ProcessMemory.peakResidentBytes()) / 1_048_576
                 try output(report)
             }
         }
@@ -162,19 +163,5 @@ struct BenchCommand: AsyncParsableCommand {
             lines.append("medians of \(`repeat`) runs in ms; upsample \(upsample)" + (minFace.map { ", min face \($0) px" } ?? ""))
             return lines.joined(separator: "\n")
         }
-    }
-}
-
-/// This process's memory use, from `/proc/self/status`.
-enum MemoryUsage {
-    static func residentMegabytes() -> Double { field("VmRSS:") }
-    static func peakResidentMegabytes() -> Double { field("VmHWM:") }
-
-    private static func field(_ name: String) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }),
-              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes / 1024
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetraService
 import NetraStore
 import NetraVision
 
@@ -87,7 +88,7 @@ extension BenchCommand {
                 let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
                 print(String(format: "%d faces written in %.1f s (%.0f MB database)", n, create / 1000, Double(size) / 1e6))
                 print(String(format: "open to ready (decrypt and index %d faces): %.2f s, %.0f faces/s; RSS %.0f MB", loaded, open / 1000,
-                             Double(loaded) / (open / 1000), MemoryUsage.residentMegabytes()))
+                             Double(loaded) / (open / 1000), Double(ProcessMemory.residentBytes()) / 1_048_576))
             }
         }
     }
