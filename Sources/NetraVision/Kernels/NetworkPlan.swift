@@ -32,6 +32,10 @@ final class NetworkPlan: @unchecked Sendable {
     private let recorder: ActivationRecorder?
     /// For calibration: the layer index (in `layers`) of each convolution step's layer.
     private var convolutionLayerOfStep: [Int: Int] = [:]
+    /// The physical buffer each activation slot lives in, and each buffer's size in floats:
+    /// slots whose lifetimes do not overlap share a buffer (see `assignBuffers`).
+    private(set) var bufferOfSlot: [Int] = []
+    private(set) var bufferSizes: [Int] = []
 
     init(layers: [DlibLayer], input: TensorShape, threads: Int, recorder: ActivationRecorder? = nil) throws(VisionError) {
         inputShape = input
@@ -112,9 +116,62 @@ final class NetworkPlan: @unchecked Sendable {
             index += 1
         }
         outputSlot = current
+        (bufferOfSlot, bufferSizes) = Self.assignBuffers(steps: steps, sizes: shapes.map(\.elementCount), output: outputSlot)
     }
 
     var outputShape: TensorShape { shapes[outputSlot] }
+
+    /// The slots a step reads and the slot it writes.
+    private static func slots(of step: Step) -> (reads: [Int], writes: Int) {
+        switch step {
+        case let .convolution(_, input, output), let .quantizedConvolution(_, input, output),
+             let .singleFilterConvolution(_, input, output), let .maxPool(_, _, input, output),
+             let .averagePool(_, _, input, output), let .globalAverage(input, output),
+             let .fullyConnected(_, _, _, input, output):
+            return ([input], output)
+        case let .addZeroExtended(a, b, output, _):
+            return ([a, b], output)
+        case let .relu(slot):
+            return ([slot], slot)
+        }
+    }
+
+    /// Gives every slot a physical buffer, reusing the buffers of slots no later step reads
+    /// (a residual's tagged input stays alive until its add). A step's output never shares a
+    /// buffer with its inputs; the network's output slot is never reused. Without this, every
+    /// layer's activations would stay allocated: about 200 MB per megapixel for the detector.
+    static func assignBuffers(steps: [Step], sizes: [Int], output: Int) -> (bufferOfSlot: [Int], bufferSizes: [Int]) {
+        var lastRead = [Int](repeating: -1, count: sizes.count)
+        for (number, step) in steps.enumerated() {
+            for slot in slots(of: step).reads { lastRead[slot] = number }
+        }
+        lastRead[output] = Int.max
+        var bufferOfSlot = [Int](repeating: -1, count: sizes.count)
+        var bufferSizes: [Int] = []
+        var free: [Int] = []
+        func place(_ slot: Int) {
+            let fitting = free.filter { bufferSizes[$0] >= sizes[slot] }.min { bufferSizes[$0] < bufferSizes[$1] }
+            let chosen = fitting ?? free.max { bufferSizes[$0] < bufferSizes[$1] }
+            if let chosen {
+                free.removeAll { $0 == chosen }
+                bufferSizes[chosen] = max(bufferSizes[chosen], sizes[slot])
+                bufferOfSlot[slot] = chosen
+            } else {
+                bufferSizes.append(max(1, sizes[slot]))
+                bufferOfSlot[slot] = bufferSizes.count - 1
+            }
+        }
+        place(0)
+        for (number, step) in steps.enumerated() {
+            let (reads, writes) = slots(of: step)
+            if bufferOfSlot[writes] < 0 { place(writes) }
+            // A buffer holds one live slot at a time: when that slot is read for the last time, the buffer is free.
+            for slot in Set(reads + [writes]) where lastRead[slot] <= number && !free.contains(bufferOfSlot[slot]) {
+                free.append(bufferOfSlot[slot])
+            }
+        }
+        return (bufferOfSlot, bufferSizes)
+    }
 
     private static func isReLU(_ layers: [DlibLayer], at index: Int) -> Bool {
         guard index < layers.count, case .relu = layers[index] else { return false }
@@ -170,6 +227,7 @@ final class NetworkPlan: @unchecked Sendable {
     /// The activation buffers, scratchpad and stream one caller needs to run this plan.
     final class Workspace {
         private let buffers: [UnsafeMutablePointer<Float>]
+        private let bufferOfSlot: [Int]
         /// oneDNN's scratchpad.
         let scratchpad: UnsafeMutableRawPointer
         /// Scratch for NETRA's own kernels.
@@ -179,7 +237,8 @@ final class NetworkPlan: @unchecked Sendable {
         let stream: dnnl_stream_t
 
         init(for plan: NetworkPlan) throws(VisionError) {
-            buffers = plan.shapes.map { UnsafeMutablePointer<Float>.allocate(capacity: max(1, $0.elementCount)) }
+            buffers = plan.bufferSizes.map { UnsafeMutablePointer<Float>.allocate(capacity: $0) }
+            bufferOfSlot = plan.bufferOfSlot
             scratchpad = UnsafeMutableRawPointer.allocate(byteCount: max(64, plan.scratchpadByteCount), alignment: 64)
             scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, plan.scratchFloatCount))
             quantizedInput = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, plan.quantizedInputByteCount))
@@ -194,6 +253,6 @@ final class NetworkPlan: @unchecked Sendable {
             dnnl_stream_destroy(stream)
         }
 
-        func buffer(_ slot: Int) -> UnsafeMutablePointer<Float> { buffers[slot] }
+        func buffer(_ slot: Int) -> UnsafeMutablePointer<Float> { buffers[bufferOfSlot[slot]] }
     }
 }

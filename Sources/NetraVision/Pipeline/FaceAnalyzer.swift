@@ -83,9 +83,13 @@ public final class FaceAnalyzer: Sendable {
     /// The face with the largest box, or `nil` when there is none (what 1:1 verify compares);
     /// detection as in `detectFacesExpectingOne`.
     public func analyzeLargestFace(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> AnalyzedFace? {
-        let detections = try detectFacesExpectingOne(in: image, options: options)
-        guard let largest = detections.max(by: { $0.rect.area < $1.rect.area }) else { return nil }
+        guard let largest = try largestFace(in: image, options: options) else { return nil }
         return try describe(largest, in: image)
+    }
+
+    /// The detection with the largest box, detection as in `detectFacesExpectingOne`.
+    public func largestFace(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> FaceDetection? {
+        try detectFacesExpectingOne(in: image, options: options).max(by: { $0.rect.area < $1.rect.area })
     }
 
     /// Images up to this size get a second, upsampled detection pass when no face is found.

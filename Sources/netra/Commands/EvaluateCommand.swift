@@ -260,8 +260,7 @@ final class CachedEmbeddings {
 
     private func describeLargestFace(in image: RGBImage) throws -> FaceDescriptor? {
         let analyzer = session.analyzer
-        let detections = try analyzer.detectFacesExpectingOne(in: image, options: session.detectionOptions(upsample: nil, minFace: nil))
-        guard let largest = detections.max(by: { $0.rect.area < $1.rect.area }) else { return nil }
+        guard let largest = try analyzer.largestFace(in: image, options: session.detectionOptions(upsample: nil, minFace: nil)) else { return nil }
         let chip = analyzer.align(largest, in: image).chip
         return backboneOnly ? try analyzer.embedder.backboneDescriptor(ofChip: chip)
             : try analyzer.embedder.descriptor(ofChip: chip, flipAveraged: analyzer.flipAveraged)

@@ -35,6 +35,9 @@ struct TrainCommand: AsyncParsableCommand {
     func run() async throws {
         try await Self.reportingFailures {
             let session = try VisionSession(global: global)
+            guard session.models.bundle == nil else {
+                throw CommandFailure(message: "train runs on dlib's backbone in model.dir; unset model.path", exitCode: .failure)
+            }
             let settings = session.configuration.training
             let options = try trainingOptions(settings, threshold: session.models.matchThreshold)
             let (trainingPeople, validationPeople) = try peopleSets(settings)
