@@ -31,4 +31,32 @@ struct FaceDetectorTests {
         #expect(pyramid.levels[5] == PixelRect(left: 319, top: 1680, right: 522, bottom: 1883))
         #expect(pyramid.levels[23] == PixelRect(left: 518, top: 559, right: 522, bottom: 563))
     }
+
+    @Test("a pixel bound lowers upsampling first, then shrinks the image, and maps boxes back")
+    func pixelBound() {
+        let dropUpsample = DetectionScaling(imageWidth: 2000, imageHeight: 1428, window: 80,
+                                            options: DetectionOptions(upsample: 1, maxPixels: 4_000_000))
+        #expect(dropUpsample.upsampleCount == 0 && dropUpsample.downscaledSize == nil)
+        let keepUpsample = DetectionScaling(imageWidth: 640, imageHeight: 480, window: 80, options: DetectionOptions(upsample: 1, maxPixels: 4_000_000))
+        #expect(keepUpsample.upsampleCount == 1)
+        let shrink = DetectionScaling(imageWidth: 4000, imageHeight: 3000, window: 80, options: DetectionOptions(maxPixels: 4_000_000))
+        let size = try! #require(shrink.downscaledSize)
+        #expect(size.width * size.height <= 4_010_000 && size.width == 2309)
+        #expect(shrink.originalRect(of: PixelRect(left: 100, top: 100, right: 199, bottom: 199)) == PixelRect(left: 173, top: 173, right: 345, bottom: 345))
+        #expect(DetectionScaling(imageWidth: 4000, imageHeight: 3000, window: 80, options: DetectionOptions()).downscaledSize == nil)
+    }
+
+    @Test("a face in an image above the pixel bound is still found, at its place in the original")
+    func largeImage() throws {
+        let golden = try GoldenImage.load("obama")
+        let image = try ImageDecoder().decode(SharedData.goldenImageBytes(golden.file)).pyramidUp()
+        let bound = image.pixelCount / 3
+        let detections = try Self.detector.get().detect(in: image, options: DetectionOptions(maxPixels: bound))
+        let box = try #require(golden.detections["upsample_0"]?.first)
+        let expected = PixelRect(left: 2 * box.left, top: 2 * box.top, right: 2 * box.right + 1, bottom: 2 * box.bottom + 1)
+        let found = try #require(detections.first)
+        // Detected at about 0.58 of the doubled image's size: the box overlaps the one at full resolution.
+        let overlap = Double(found.rect.intersection(expected).area) / Double(found.rect.hull(expected).area)
+        #expect(overlap >= 0.8, "\(found.rect) vs \(expected)")
+    }
 }

@@ -69,4 +69,13 @@ struct NetworkPlanTests {
             #expect(shared < separate)
         }
     }
+
+    @Test("idle workspaces are kept only within the byte budget")
+    func memoryBudget() {
+        let budget = MemoryBudget(bytes: 100)
+        #expect(budget.reserve(60))
+        #expect(!budget.reserve(50))
+        budget.release(60)
+        #expect(budget.reserve(100) && budget.reservedBytes == 100)
+    }
 }

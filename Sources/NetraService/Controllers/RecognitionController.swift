@@ -135,7 +135,8 @@ struct RecognitionController: Sendable {
         let response = try await workers.run { () throws -> DetectResponse in
             let image = try analysis.decode(bytes, field: "image")
             let detections = try ServiceMetrics.detectDuration.measure {
-                try loaded.analyzer.detectFaces(in: image, options: DetectionOptions(upsample: upsample, minFaceSize: minFace))
+                try loaded.analyzer.detectFaces(in: image, options: DetectionOptions(upsample: upsample, minFaceSize: minFace,
+                                                                                     maxPixels: configuration.detection.maxPixels))
             }
             let faces = detections.enumerated().map { index, detection in
                 FaceJSON(id: index, detection: detection, landmarks: loaded.analyzer.align(detection, in: image).landmarks, in: image)

@@ -25,9 +25,15 @@ public struct DetectionOptions: Sendable, Equatable {
     /// Faces smaller than this (in original pixels) may be missed; larger values let the
     /// detector work on a smaller image, the main speed lever when faces are large.
     public var minFaceSize: Int?
+    /// The most pixels the detector runs on: a larger image (after upsampling) is upsampled
+    /// less or shrunk first. Detection memory and time grow with the pixels (about 130 MB per
+    /// megapixel here), so this bounds them; faces below 80 px times the shrink factor are
+    /// then missed. `nil` places no bound.
+    public var maxPixels: Int?
 
-    public init(upsample: Int = 0, minFaceSize: Int? = nil) {
+    public init(upsample: Int = 0, minFaceSize: Int? = nil, maxPixels: Int? = nil) {
         self.upsample = upsample
         self.minFaceSize = minFaceSize
+        self.maxPixels = maxPixels
     }
 }

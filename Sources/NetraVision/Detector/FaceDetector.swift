@@ -107,7 +107,8 @@ public final class FaceDetector: Sendable {
 /// Upsampling doubles the image (`pyramid_up`) `upsample` times, as dlib does. A minimum
 /// face size lowers that: doublings that only find faces smaller than it are skipped, and
 /// when even scale 1 finds only faces smaller than the minimum the image is shrunk so that a
-/// face of the minimum size fills the detector window.
+/// face of the minimum size fills the detector window. A pixel bound then lowers the
+/// upsampling, and shrinks the image further, until the detector's input fits in it.
 struct DetectionScaling {
     var upsampleCount: Int
     var downscaledSize: (width: Int, height: Int)?
@@ -115,9 +116,16 @@ struct DetectionScaling {
 
     init(imageWidth: Int, imageHeight: Int, window: Int, options: DetectionOptions) {
         upsampleCount = max(0, options.upsample)
-        guard let minFace = options.minFaceSize, minFace > 0 else { return }
-        var scale = Double(window) / Double(minFace)
-        while upsampleCount > 0, scale < Double(1 << upsampleCount) { upsampleCount -= 1 }
+        var scale = 1.0
+        if let minFace = options.minFaceSize, minFace > 0 {
+            scale = Double(window) / Double(minFace)
+            while upsampleCount > 0, scale < Double(1 << upsampleCount) { upsampleCount -= 1 }
+        }
+        let pixels = Double(imageWidth) * Double(imageHeight)
+        if let maxPixels = options.maxPixels, maxPixels > 0 {
+            while upsampleCount > 0, pixels * Double(1 << (2 * upsampleCount)) > Double(maxPixels) { upsampleCount -= 1 }
+            if upsampleCount == 0 { scale = min(scale, (Double(maxPixels) / pixels).squareRoot()) }
+        }
         if upsampleCount == 0, scale < 1 {
             scale = max(scale, 1.0 / Double(max(imageWidth, imageHeight)))
             let size = (width: max(1, Int((Double(imageWidth) * scale).rounded())),

@@ -72,23 +72,3 @@ public final class FaceEmbedder: Sendable {
         return FaceDescriptor(values: Array(UnsafeBufferPointer(start: output, count: ResNetArchitecture.descriptorLength)))
     }
 }
-
-/// Reusable workspaces for one plan, so steady-state calls allocate nothing.
-final class WorkspacePool: @unchecked Sendable {
-    private let plan: NetworkPlan
-    private let lock = NSLock()
-    private var idle: [NetworkPlan.Workspace] = []
-
-    init(plan: NetworkPlan) {
-        self.plan = plan
-    }
-
-    func borrow() throws(VisionError) -> NetworkPlan.Workspace {
-        if let workspace = lock.withLock({ idle.popLast() }) { return workspace }
-        return try NetworkPlan.Workspace(for: plan)
-    }
-
-    func giveBack(_ workspace: NetworkPlan.Workspace) {
-        lock.withLock { idle.append(workspace) }
-    }
-}

@@ -121,6 +121,11 @@ final class NetworkPlan: @unchecked Sendable {
 
     var outputShape: TensorShape { shapes[outputSlot] }
 
+    /// Bytes one `Workspace` of this plan holds.
+    var workspaceByteCount: Int {
+        4 * (bufferSizes.reduce(0, +) + scratchFloatCount) + scratchpadByteCount + quantizedInputByteCount
+    }
+
     /// The slots a step reads and the slot it writes.
     private static func slots(of step: Step) -> (reads: [Int], writes: Int) {
         switch step {

@@ -77,7 +77,7 @@ public final class FaceAnalyzer: Sendable {
     public func detectFacesExpectingOne(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> [FaceDetection] {
         let detections = try detectFaces(in: image, options: options)
         guard detections.isEmpty, image.pixelCount <= Self.retryPixelLimit, options.minFaceSize == nil else { return detections }
-        return try detectFaces(in: image, options: DetectionOptions(upsample: options.upsample + 1))
+        return try detectFaces(in: image, options: DetectionOptions(upsample: options.upsample + 1, maxPixels: options.maxPixels))
     }
 
     /// The face with the largest box, or `nil` when there is none (what 1:1 verify compares);

@@ -54,7 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
         service.maxBodyBytes = app.maxBodyBytes
         service.decodingLimits = configuration.decodingLimits
         service.threshold = threshold
-        service.detection = DetectionOptions(upsample: model.upsample)
+        service.detection = DetectionOptions(upsample: model.upsample, maxPixels: configuration.maxDetectionPixels)
         service.identifyTopK = app.identifyTopK
         service.enrollment = EnrollmentPolicy(minFaceSize: model.enrollMinFace, minConfidence: model.enrollMinConfidence,
                                               matchThreshold: threshold, duplicateThreshold: threshold)

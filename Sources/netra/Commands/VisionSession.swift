@@ -28,7 +28,7 @@ struct VisionSession {
     }
 
     func detectionOptions(upsample: Int?, minFace: Int?) -> DetectionOptions {
-        DetectionOptions(upsample: upsample ?? configuration.model.upsample, minFaceSize: minFace)
+        DetectionOptions(upsample: upsample ?? configuration.model.upsample, minFaceSize: minFace, maxPixels: configuration.maxDetectionPixels)
     }
 }
 

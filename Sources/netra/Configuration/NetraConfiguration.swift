@@ -62,6 +62,9 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
         var threshold = 0.7
         /// Detector upsampling: each step finds faces half as large, at four times the cost.
         var upsample = 0
+        /// The detector never runs on more megapixels than this (larger images are upsampled
+        /// less or shrunk first), bounding its memory and time; 0 places no bound.
+        var maxDetectionMegapixels = 4.0
         /// Calibration file written by `netra evaluate --calibrate-far`; when set, its threshold
         /// replaces `threshold` (and a trained head's own).
         var calibration = ""
@@ -78,6 +81,7 @@ struct NetraConfiguration: Codable, Equatable, Sendable {
             case dir
             case cacheDir = "cache_dir"
             case threads, threshold, upsample, calibration, head, path
+            case maxDetectionMegapixels = "max_detection_megapixels"
             case enrollMinFace = "enroll_min_face"
             case enrollMinConfidence = "enroll_min_confidence"
         }
@@ -172,6 +176,9 @@ extension NetraConfiguration {
     var logLevel: Logger.Level { Logger.Level(rawValue: app.logLevel) ?? .info }
 
     var modelDirectory: URL { URL(fileURLWithPath: model.dir) }
+
+    /// `model.max_detection_megapixels` as a pixel bound (`nil` for 0, no bound).
+    var maxDetectionPixels: Int? { model.maxDetectionMegapixels > 0 ? Int(model.maxDetectionMegapixels * 1_000_000) : nil }
 
     /// Compute threads per call, with 0 resolved to the number of cores.
     var computeThreads: Int { model.threads > 0 ? model.threads : ProcessInfo.processInfo.activeProcessorCount }

@@ -1,0 +1,63 @@
+import Foundation
+
+/// Reusable workspaces for one plan, so steady-state calls allocate nothing.
+///
+/// Idle workspaces are kept only within a process-wide byte budget: a detector workspace for
+/// a large image holds hundreds of megabytes, and keeping one per image size and concurrent
+/// call would let memory grow with every new size. Over the budget, a returned workspace is
+/// freed and the next call of that size allocates again.
+final class WorkspacePool: @unchecked Sendable {
+    /// What idle workspaces of all pools may hold together.
+    static let idleBudget = MemoryBudget(bytes: 512 << 20)
+
+    private let plan: NetworkPlan
+    private let lock = NSLock()
+    private var idle: [NetworkPlan.Workspace] = []
+
+    init(plan: NetworkPlan) {
+        self.plan = plan
+    }
+
+    deinit {
+        Self.idleBudget.release(idle.count * plan.workspaceByteCount)
+    }
+
+    func borrow() throws(VisionError) -> NetworkPlan.Workspace {
+        if let workspace = lock.withLock({ idle.popLast() }) {
+            Self.idleBudget.release(plan.workspaceByteCount)
+            return workspace
+        }
+        return try NetworkPlan.Workspace(for: plan)
+    }
+
+    func giveBack(_ workspace: NetworkPlan.Workspace) {
+        guard Self.idleBudget.reserve(plan.workspaceByteCount) else { return }
+        lock.withLock { idle.append(workspace) }
+    }
+}
+
+/// A count of bytes that may be reserved up to a limit, shared between threads.
+final class MemoryBudget: @unchecked Sendable {
+    let limit: Int
+    private let lock = NSLock()
+    private var reserved = 0
+
+    init(bytes: Int) {
+        limit = bytes
+    }
+
+    /// Reserves `bytes` if they fit under the limit.
+    func reserve(_ bytes: Int) -> Bool {
+        lock.withLock {
+            guard reserved + bytes <= limit else { return false }
+            reserved += bytes
+            return true
+        }
+    }
+
+    func release(_ bytes: Int) {
+        lock.withLock { reserved = max(0, reserved - bytes) }
+    }
+
+    var reservedBytes: Int { lock.withLock { reserved } }
+}
