@@ -1,0 +1,38 @@
+import Foundation
+import NetraTestSupport
+import Testing
+
+@Suite("netra export")
+struct ExportCommandTests {
+    @Test("an f16 bundle is served through model.path, under its own model version")
+    func f16Bundle() throws {
+        let bundle = FileManager.default.temporaryDirectory.appendingPathComponent("netra-\(UUID().uuidString).bundle")
+        defer { try? FileManager.default.removeItem(at: bundle) }
+        let export = try Netra.run(["export", "--format", "f16", "--out", bundle.path])
+        #expect(export.exitCode == 0, "\(export.error)")
+        #expect(export.output.contains("model version dlib-resnet-v1-55533b28a958-f16, threshold 0.700 (model.threshold)"), "\(export.output)")
+
+        let chip = SharedData.golden.appendingPathComponent("chips/obama_face0_chip.png").path
+        let plain = try TrainCommandTests.embedding(try Netra.run(["embed", "--chip", "--json", chip]))
+        let served = try TrainCommandTests.embedding(try Netra.run(["embed", "--chip", "--json", chip], environment: ["NETRA_MODEL_PATH": bundle.path]))
+        let dot = zip(plain, served).reduce(0) { $0 + $1.0 * $1.1 }
+        let norms = (plain.reduce(0) { $0 + $1 * $1 } * served.reduce(0) { $0 + $1 * $1 }).squareRoot()
+        #expect(dot / norms >= 0.9999)
+    }
+
+    @Test("int8 without calibration photos, a bundle with a head, and a damaged bundle are one-line errors")
+    func badInput() throws {
+        let int8 = try Netra.run(["export", "--format", "int8", "--out", "/tmp/never-written.bundle"])
+        #expect(int8.exitCode == 64)
+        #expect(int8.error.contains("--format int8 needs --calibration-images"))
+        let both = try Netra.run(["embed", "--chip", "x.png"], environment: ["NETRA_MODEL_PATH": "/tmp/a.bundle", "NETRA_MODEL_HEAD": "/tmp/h"])
+        #expect(both.exitCode == 1)
+        #expect(both.error == "netra: set model.path or model.head, not both: a bundle carries its own head\n")
+        let damaged = FileManager.default.temporaryDirectory.appendingPathComponent("netra-\(UUID().uuidString).bundle")
+        defer { try? FileManager.default.removeItem(at: damaged) }
+        try Data(repeating: 1, count: 200).write(to: damaged)
+        let result = try Netra.run(["embed", "--chip", "x.png"], environment: ["NETRA_MODEL_PATH": damaged.path])
+        #expect(result.exitCode == 1)
+        #expect(result.error == "netra: model file \(damaged.path) cannot be used: it is not a NETRA model bundle (no NETRAMB1 header) (model.path)\n")
+    }
+}
