@@ -36,4 +36,18 @@ struct FlipAveragedDescriptorTests {
         // The same person, mirrored: close, but not identical.
         #expect(plain.distance(to: mirrored) > 0 && plain.distance(to: mirrored) < 0.4)
     }
+
+    @Test("jittered descriptors: the same crops every time, close to the plain descriptor, nearer the same person")
+    func jittering() throws {
+        let jittered = try FaceAnalyzer(modelDirectory: SharedData.models, threads: 2, jitterCount: 4)
+        let plain = try FaceAnalyzer(modelDirectory: SharedData.models, threads: 2)
+        let golden = try GoldenImage.load("obama")
+        let image = try ImageDecoder().decode(SharedData.goldenImageBytes(golden.file))
+        let first = try #require(try jittered.analyzeLargestFace(in: image)), again = try #require(try jittered.analyzeLargestFace(in: image))
+        let reference = try #require(try plain.analyzeLargestFace(in: image))
+        #expect(first.descriptor == again.descriptor)
+        #expect(first.descriptor != reference.descriptor)
+        #expect(first.chip == reference.chip, "the reported chip is the aligned one, not a jittered crop")
+        #expect(first.descriptor.distance(to: reference.descriptor) < 0.2)
+    }
 }

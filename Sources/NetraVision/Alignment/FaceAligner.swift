@@ -12,6 +12,18 @@ public struct ChipDetails: Sendable, Equatable {
     public let size: Int
 
     var rect: RealRect { RealRect(left: left, top: top, right: right, bottom: bottom) }
+
+    /// A slightly different crop of the same face, for jittered descriptors: the centre moved
+    /// by up to 2 % of the chip's side, the side scaled by 0.97 to 1.03, the angle turned by up
+    /// to 5 degrees.
+    func jittered(using generator: inout SeededGenerator) -> ChipDetails {
+        let side = right - left
+        let center = (x: (left + right) / 2 + side * Double.random(in: -0.02...0.02, using: &generator),
+                      y: (top + bottom) / 2 + side * Double.random(in: -0.02...0.02, using: &generator))
+        let half = side * Double.random(in: 0.97...1.03, using: &generator) / 2
+        return ChipDetails(left: center.x - half, top: center.y - half, right: center.x + half, bottom: center.y + half,
+                           angle: angle + Double.random(in: -5...5, using: &generator) * .pi / 180, size: size)
+    }
 }
 
 /// Aligns a face for the embedder: rotates, scales and crops it so the eyes and nose land on

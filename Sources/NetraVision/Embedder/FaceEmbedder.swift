@@ -37,12 +37,19 @@ public final class FaceEmbedder: Sendable {
     /// The descriptor of an aligned 150x150 chip (see `FaceAligner`); with `flipAveraged`, the
     /// mean of the chip's and its mirror image's descriptors (an accuracy lever at twice the cost).
     public func descriptor(ofChip chip: RGBImage, flipAveraged: Bool) throws(VisionError) -> FaceDescriptor {
-        var backbone = try backboneDescriptor(ofChip: chip)
-        if flipAveraged {
-            let mirrored = try backboneDescriptor(ofChip: chip.mirrored())
-            backbone = FaceDescriptor(values: zip(backbone.values, mirrored.values).map { ($0 + $1) / 2 })
+        try descriptor(averaging: flipAveraged ? [chip, chip.mirrored()] : [chip])
+    }
+
+    /// The mean of the backbone descriptors of several chips of one face (mirrored or
+    /// jittered copies), through the head.
+    public func descriptor(averaging chips: [RGBImage]) throws(VisionError) -> FaceDescriptor {
+        var sum = [Float](repeating: 0, count: ResNetArchitecture.descriptorLength)
+        for chip in chips {
+            let values = try backboneDescriptor(ofChip: chip).values
+            for index in sum.indices { sum[index] += values[index] }
         }
-        return head?.apply(backbone) ?? backbone
+        let mean = FaceDescriptor(values: sum.map { $0 / Float(max(1, chips.count)) })
+        return head?.apply(mean) ?? mean
     }
 
     /// The descriptor of an aligned 150x150 chip (see `FaceAligner`), through the head if there is one.

@@ -24,12 +24,17 @@ public final class FaceAnalyzer: Sendable {
     public let threads: Int
     /// Describe each face by the mean of its chip's and the mirrored chip's descriptors.
     public let flipAveraged: Bool
+    /// When above 0, describe each face by the mean descriptor of this many jittered crops
+    /// (each also mirrored at random), the same crops for the same face every time.
+    public let jitterCount: Int
 
     /// Loads the three model files from `modelDirectory` (see `ModelCatalog`); `head` is a
     /// trained embedding head applied after the ResNet.
-    public init(modelDirectory: URL, head: EmbeddingHead? = nil, threads: Int = 1, flipAveraged: Bool = false) throws(VisionError) {
+    public init(modelDirectory: URL, head: EmbeddingHead? = nil, threads: Int = 1, flipAveraged: Bool = false,
+                jitterCount: Int = 0) throws(VisionError) {
         self.threads = max(1, threads)
         self.flipAveraged = flipAveraged
+        self.jitterCount = max(0, jitterCount)
         ComputeEnvironment.setBLASThreads(self.threads)
         detector = try FaceDetector(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.detector.fileName),
                                     threads: self.threads)
@@ -39,9 +44,10 @@ public final class FaceAnalyzer: Sendable {
     }
 
     /// Loads the models of an exported bundle (`netra export`), head included.
-    public init(bundle: ModelBundle, threads: Int = 1, flipAveraged: Bool = false) throws(VisionError) {
+    public init(bundle: ModelBundle, threads: Int = 1, flipAveraged: Bool = false, jitterCount: Int = 0) throws(VisionError) {
         self.threads = max(1, threads)
         self.flipAveraged = flipAveraged
+        self.jitterCount = max(0, jitterCount)
         ComputeEnvironment.setBLASThreads(self.threads)
         detector = try FaceDetector(network: bundle.detector, threads: self.threads)
         do {
@@ -97,9 +103,22 @@ public final class FaceAnalyzer: Sendable {
 
     /// Aligns and describes one detected face.
     public func describe(_ detection: FaceDetection, in image: RGBImage) throws(VisionError) -> AnalyzedFace {
-        let (landmarks, chip) = align(detection, in: image)
+        let landmarks = shapePredictor.landmarks(in: image, box: detection.rect)
+        let details = FaceAligner.chipDetails(for: landmarks)
+        let chip = FaceAligner.extractChip(from: image, details: details)
         return AnalyzedFace(detection: detection, landmarks: landmarks, chip: chip,
-                            descriptor: try embedder.descriptor(ofChip: chip, flipAveraged: flipAveraged))
+                            descriptor: try embedder.descriptor(averaging: chips(of: chip, details: details, in: image)))
+    }
+
+    /// The chips a descriptor averages: the chip (and its mirror with `flipAveraged`), or
+    /// `jitterCount` jittered crops.
+    func chips(of chip: RGBImage, details: ChipDetails, in image: RGBImage) -> [RGBImage] {
+        guard jitterCount > 0 else { return flipAveraged ? [chip, chip.mirrored()] : [chip] }
+        var generator = SeededGenerator(seed: 5489)
+        return (0..<jitterCount).map { _ in
+            let jittered = FaceAligner.extractChip(from: image, details: details.jittered(using: &generator))
+            return Bool.random(using: &generator) ? jittered.mirrored() : jittered
+        }
     }
 }
 

@@ -23,6 +23,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "1:N mode (needs --dataset): enroll each person's first photo, query with the others.") var identification = false
     @Flag(name: .customLong("flip-average"), help: "Describe faces by the mean of the chip's and its mirror's descriptors (2x embedding cost).")
     var flipAverage = false
+    @Option(name: .long, help: "Describe faces by the mean of N jittered crops (N embeddings per face).") var jitter = 0
     @Option(name: .long, help: "Folder for report.json and the SVG plots.") var out: String?
     @Flag(name: .long, help: "Print the JSON report instead of a summary.") var json = false
 
@@ -31,11 +32,13 @@ struct EvaluateCommand: AsyncParsableCommand {
         if pairs != nil, images == nil { throw ValidationError("--pairs needs --images") }
         if identification, dataset == nil { throw ValidationError("--identification needs --dataset") }
         if let calibrateFAR, !(calibrateFAR > 0 && calibrateFAR < 1) { throw ValidationError("--calibrate-far must be between 0 and 1") }
+        if !(0...100).contains(jitter) { throw ValidationError("--jitter must be between 0 and 100") }
+        if jitter > 0, flipAverage { throw ValidationError("--jitter and --flip-average are alternatives (jittered crops are mirrored at random)") }
     }
 
     func run() async throws {
         try await Self.reportingFailures {
-            let session = try VisionSession(global: global, flipAveraged: flipAverage)
+            let session = try VisionSession(global: global, flipAveraged: flipAverage, jitterCount: jitter)
             let threshold = threshold ?? session.models.matchThreshold
             let embedder = CachedEmbeddings(session: session)
             if identification, let dataset {
@@ -261,8 +264,7 @@ final class CachedEmbeddings {
     private func describeLargestFace(in image: RGBImage) throws -> FaceDescriptor? {
         let analyzer = session.analyzer
         guard let largest = try analyzer.largestFace(in: image, options: session.detectionOptions(upsample: nil, minFace: nil)) else { return nil }
-        let chip = analyzer.align(largest, in: image).chip
-        return backboneOnly ? try analyzer.embedder.backboneDescriptor(ofChip: chip)
-            : try analyzer.embedder.descriptor(ofChip: chip, flipAveraged: analyzer.flipAveraged)
+        guard backboneOnly else { return try analyzer.describe(largest, in: image).descriptor }
+        return try analyzer.embedder.backboneDescriptor(ofChip: analyzer.align(largest, in: image).chip)
     }
 }

@@ -11,10 +11,10 @@ struct VisionSession {
     let analyzer: FaceAnalyzer
     let decoder: ImageDecoder
 
-    init(global: GlobalOptions, flipAveraged: Bool = false) throws {
+    init(global: GlobalOptions, flipAveraged: Bool = false, jitterCount: Int = 0) throws {
         configuration = try global.loadConfiguration()
         models = try ModelSelection(configuration)
-        analyzer = try models.makeAnalyzer(threads: configuration.computeThreads, flipAveraged: flipAveraged)
+        analyzer = try models.makeAnalyzer(threads: configuration.computeThreads, flipAveraged: flipAveraged, jitterCount: jitterCount)
         decoder = ImageDecoder(limits: configuration.decodingLimits)
     }
 

@@ -57,10 +57,13 @@ struct ModelSelection {
         FaceStore.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256, headSHA256: head?.headSHA256)
     }
 
-    func makeAnalyzer(threads: Int, flipAveraged: Bool = false) throws -> FaceAnalyzer {
+    func makeAnalyzer(threads: Int, flipAveraged: Bool = false, jitterCount: Int = 0) throws -> FaceAnalyzer {
         do {
-            if let bundle { return try FaceAnalyzer(bundle: bundle, threads: threads, flipAveraged: flipAveraged) }
-            return try FaceAnalyzer(modelDirectory: directory, head: headFile?.head, threads: threads, flipAveraged: flipAveraged)
+            if let bundle {
+                return try FaceAnalyzer(bundle: bundle, threads: threads, flipAveraged: flipAveraged, jitterCount: jitterCount)
+            }
+            return try FaceAnalyzer(modelDirectory: directory, head: headFile?.head, threads: threads, flipAveraged: flipAveraged,
+                                    jitterCount: jitterCount)
         } catch {
             throw CommandFailure(message: "\(error)", exitCode: .failure)
         }
