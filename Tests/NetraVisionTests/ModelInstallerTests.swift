@@ -111,6 +111,16 @@ struct ModelInstallerTests {
         #expect(try installer.fetch(from: SharedData.models) == .given(SharedData.models))
         #expect(installer.status().allSatisfy { $0.isVerified })
     }
+
+    @Test("a folder given through a symbolic link is searched too")
+    func installsFromLinkedFolder() throws {
+        let sandbox = try Sandbox()
+        let link = sandbox.root.appendingPathComponent("linked-models")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: SharedData.models)
+        let installer = sandbox.installer(files: ModelCatalog.files)
+        #expect(try installer.fetch(from: link) == .given(link))
+        #expect(installer.status().allSatisfy { $0.isVerified })
+    }
 }
 
 /// Three small stand-in model files with their real hashes, so the installer's logic is

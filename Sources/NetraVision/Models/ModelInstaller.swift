@@ -98,7 +98,7 @@ public struct ModelInstaller: Sendable {
         defer { try? FileManager.default.removeItem(at: staging) }
 
         let found = try isDirectory(source)
-            ? locateFiles(in: source)
+            ? locateFiles(in: source.resolvingSymlinksInPath())
             : extractFiles(from: source, into: staging)
         var staged: [(URL, ModelFile)] = []
         for file in files {
