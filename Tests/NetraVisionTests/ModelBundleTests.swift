@@ -98,6 +98,40 @@ struct ModelBundleTests {
         #expect(abs(accuracy(descriptors) - accuracy(references)) <= 0.001)
     }
 
+    @Test("hostile layer values are refused when decoded or planned, never crash")
+    func hostileNetworks() throws {
+        let embedder = try Self.bundle(.f32).embedder
+        func replacing(_ index: Int, with layer: DlibLayer, means: [Float]? = nil) -> DlibNetworkFile {
+            var layers = embedder.layers
+            layers[index] = layer
+            let input = DlibNetworkFile.Input(means: means ?? embedder.input.means, pyramidPadding: 0, pyramidOuterPadding: 0)
+            return DlibNetworkFile(loss: embedder.loss, input: input, layers: layers)
+        }
+        guard case let .convolution(first) = embedder.layers[0] else { Issue.record("the embedder starts with a convolution"); return }
+        var zeroStride = first
+        zeroStride = ConvolutionWeights(filters: first.filters, channels: first.channels, kernelHeight: first.kernelHeight,
+                                        kernelWidth: first.kernelWidth, stride: 0, padding: first.padding, weights: first.weights, bias: first.bias)
+        let decodeFailures = [
+            replacing(0, with: .convolution(zeroStride)),
+            replacing(0, with: .convolution(first), means: [1, 2]),
+            replacing(1, with: .affine(scale: [1, 2], shift: [0, 0])),
+            replacing(3, with: .maxPool(kernel: 0, stride: 2, padding: 0)),
+        ]
+        for network in decodeFailures {
+            #expect(throws: BinaryReader.Failure.self) { try NetworkCodec.decode(NetworkCodec.encode(network, precision: .float32)) }
+        }
+        let wrongChannels = ConvolutionWeights(filters: first.filters, channels: 5, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1,
+                                               weights: [Float](repeating: 0.1, count: first.filters * 45), bias: first.bias)
+        let planFailures = [
+            replacing(0, with: .convolution(wrongChannels)),
+            replacing(3, with: .maxPool(kernel: 64, stride: 2, padding: 0)),
+        ]
+        for network in planFailures {
+            let decoded = try NetworkCodec.decode(NetworkCodec.encode(network, precision: .float32))
+            #expect(throws: VisionError.self) { try FaceEmbedder(network: decoded, threads: 1) }
+        }
+    }
+
     @Test("a damaged, truncated or foreign bundle is a clear error")
     func damaged() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bundle-\(UUID().uuidString).netra")

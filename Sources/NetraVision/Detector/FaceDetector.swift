@@ -39,6 +39,15 @@ public final class FaceDetector: Sendable {
         }
         positionScale = scale
         positionOffset = offset
+        // Compile the network for a small image now: a broken model fails at load, not at the first request.
+        _ = try plan(for: TiledPyramid(imageHeight: options.windowHeight, imageWidth: options.windowWidth,
+                                       padding: network.input.pyramidPadding, outerPadding: network.input.pyramidOuterPadding))
+    }
+
+    private func plan(for pyramid: TiledPyramid) throws(VisionError) -> (NetworkPlan, WorkspacePool) {
+        try plans.plan(for: pyramid.shape) { shape throws(VisionError) in
+            try NetworkPlan(layers: network.layers, input: shape, threads: threads, recorder: recorder)
+        }
     }
 
     /// The faces in `image`, best first.
@@ -60,9 +69,7 @@ public final class FaceDetector: Sendable {
     func detectAtScale(_ image: RGBImage) throws(VisionError) -> [FaceDetection] {
         let pyramid = TiledPyramid(imageHeight: image.height, imageWidth: image.width,
                                    padding: network.input.pyramidPadding, outerPadding: network.input.pyramidOuterPadding)
-        let (plan, pool) = try plans.plan(for: pyramid.shape) { shape throws(VisionError) in
-            try NetworkPlan(layers: network.layers, input: shape, threads: threads, recorder: recorder)
-        }
+        let (plan, pool) = try plan(for: pyramid)
         let workspace = try pool.borrow()
         defer { pool.giveBack(workspace) }
         image.pixels.withUnsafeBufferPointer { pyramid.fill(workspace.buffer(0), from: $0, means: network.input.means) }
@@ -112,10 +119,12 @@ public final class FaceDetector: Sendable {
 struct DetectionScaling {
     var upsampleCount: Int
     var downscaledSize: (width: Int, height: Int)?
-    private var downscale = 1.0
+    private var downscale = (x: 1.0, y: 1.0)
+    /// More doublings than this are refused (each is 4x the pixels).
+    static let maximumUpsample = 8
 
     init(imageWidth: Int, imageHeight: Int, window: Int, options: DetectionOptions) {
-        upsampleCount = max(0, options.upsample)
+        upsampleCount = min(max(0, options.upsample), Self.maximumUpsample)
         var scale = 1.0
         if let minFace = options.minFaceSize, minFace > 0 {
             scale = Double(window) / Double(minFace)
@@ -131,7 +140,7 @@ struct DetectionScaling {
             let size = (width: max(1, Int((Double(imageWidth) * scale).rounded())),
                         height: max(1, Int((Double(imageHeight) * scale).rounded())))
             downscaledSize = size
-            downscale = Double(size.width) / Double(imageWidth)
+            downscale = (Double(size.width) / Double(imageWidth), Double(size.height) / Double(imageHeight))
         }
     }
 
@@ -143,8 +152,8 @@ struct DetectionScaling {
             return real.rounded
         }
         if downscaledSize != nil {
-            return PixelRect(left: lround(real.left / downscale), top: lround(real.top / downscale),
-                             right: lround((real.right + 1) / downscale) - 1, bottom: lround((real.bottom + 1) / downscale) - 1)
+            return PixelRect(left: lround(real.left / downscale.x), top: lround(real.top / downscale.y),
+                             right: lround((real.right + 1) / downscale.x) - 1, bottom: lround((real.bottom + 1) / downscale.y) - 1)
         }
         return rect
     }

@@ -52,6 +52,7 @@ final class NetworkPlan: @unchecked Sendable {
                 guard let slot = tags[id] else { throw .invalidModel(file: "network", reason: "skip to unknown tag \(id)") }
                 current = slot
             case var .convolution(weights):
+                try Self.requireChannels(weights.channels, of: shapes[current], layer: index)
                 convolutionLayerOfStep[steps.count] = index
                 var relu = false
                 if index + 1 < layers.count, case let .affine(scale, shift) = layers[index + 1] {
@@ -65,30 +66,31 @@ final class NetworkPlan: @unchecked Sendable {
                 if weights.isSingleFilter {
                     let convolution = SingleFilterConvolution(input: shapes[current], layer: weights, relu: relu)
                     scratchFloatCount = max(scratchFloatCount, convolution.scratchFloatCount)
-                    current = append(.singleFilterConvolution(convolution, input: current, output: shapes.count),
+                    current = try append(.singleFilterConvolution(convolution, input: current, output: shapes.count),
                                      shape: convolution.outputShape)
                 } else {
                     let convolution = try DNNLConvolution(input: shapes[current], layer: weights, fusedReLU: relu, threads: threads)
                     scratchpadByteCount = max(scratchpadByteCount, convolution.scratchpadByteCount)
-                    current = append(.convolution(convolution, input: current, output: shapes.count), shape: convolution.outputShape)
+                    current = try append(.convolution(convolution, input: current, output: shapes.count), shape: convolution.outputShape)
                 }
             case let .quantizedConvolution(weights):
+                try Self.requireChannels(weights.channels, of: shapes[current], layer: index)
                 convolutionLayerOfStep[steps.count] = index
                 let relu = Self.isReLU(layers, at: index + 1)
                 if relu { index += 1 }
                 let convolution = try DNNLQuantizedConvolution(input: shapes[current], layer: weights, fusedReLU: relu, threads: threads)
                 scratchpadByteCount = max(scratchpadByteCount, convolution.scratchpadByteCount)
                 quantizedInputByteCount = max(quantizedInputByteCount, convolution.quantizedInputByteCount)
-                current = append(.quantizedConvolution(convolution, input: current, output: shapes.count), shape: convolution.outputShape)
+                current = try append(.quantizedConvolution(convolution, input: current, output: shapes.count), shape: convolution.outputShape)
             case let .maxPool(kernel, stride, _):
-                current = append(.maxPool(kernel: kernel, stride: stride, input: current, output: shapes.count),
+                current = try append(.maxPool(kernel: kernel, stride: stride, input: current, output: shapes.count),
                                  shape: Self.pooledShape(shapes[current], kernel: kernel, stride: stride))
             case let .averagePool(kernel, stride, _) where kernel > 0:
-                current = append(.averagePool(kernel: kernel, stride: stride, input: current, output: shapes.count),
+                current = try append(.averagePool(kernel: kernel, stride: stride, input: current, output: shapes.count),
                                  shape: Self.pooledShape(shapes[current], kernel: kernel, stride: stride))
             case .averagePool:
                 let inShape = shapes[current]
-                current = append(.globalAverage(input: current, output: shapes.count),
+                current = try append(.globalAverage(input: current, output: shapes.count),
                                  shape: TensorShape(batch: inShape.batch, height: 1, width: 1, channels: inShape.channels))
             case let .addPrevious(tag):
                 guard let other = tags[tag] else { throw .invalidModel(file: "network", reason: "add to unknown tag \(tag)") }
@@ -100,7 +102,7 @@ final class NetworkPlan: @unchecked Sendable {
                 let (a, b) = (shapes[current], shapes[other])
                 let shape = TensorShape(batch: a.batch, height: max(a.height, b.height), width: max(a.width, b.width),
                                         channels: max(a.channels, b.channels))
-                current = append(.addZeroExtended(current, other, output: shapes.count, relu: relu), shape: shape)
+                current = try append(.addZeroExtended(current, other, output: shapes.count, relu: relu), shape: shape)
             case .relu:
                 steps.append(.relu(current))
             case let .fullyConnected(inputs, outputs, weights):
@@ -108,7 +110,7 @@ final class NetworkPlan: @unchecked Sendable {
                 guard inShape.height == 1, inShape.width == 1, inShape.channels == inputs else {
                     throw .invalidModel(file: "network", reason: "fully connected layer expects \(inputs) pooled inputs")
                 }
-                current = append(.fullyConnected(weights: weights, inputs: inputs, outputs: outputs, input: current, output: shapes.count),
+                current = try append(.fullyConnected(weights: weights, inputs: inputs, outputs: outputs, input: current, output: shapes.count),
                                  shape: TensorShape(batch: inShape.batch, height: 1, width: 1, channels: outputs))
             case .affine:
                 throw .invalidModel(file: "network", reason: "an affine layer that does not follow a convolution")
@@ -178,6 +180,12 @@ final class NetworkPlan: @unchecked Sendable {
         return (bufferOfSlot, bufferSizes)
     }
 
+    private static func requireChannels(_ channels: Int, of input: TensorShape, layer: Int) throws(VisionError) {
+        guard channels == input.channels else {
+            throw .invalidModel(file: "network", reason: "layer \(layer) expects \(channels) channels, its input has \(input.channels)")
+        }
+    }
+
     private static func isReLU(_ layers: [DlibLayer], at index: Int) -> Bool {
         guard index < layers.count, case .relu = layers[index] else { return false }
         return true
@@ -188,7 +196,12 @@ final class NetworkPlan: @unchecked Sendable {
                     width: (input.width - kernel) / stride + 1, channels: input.channels)
     }
 
-    private func append(_ step: Step, shape: TensorShape) -> Int {
+    /// Adds a step writing a new slot of `shape`; a layer that leaves nothing (a kernel or
+    /// stride larger than its input) is a broken model, not a crash.
+    private func append(_ step: Step, shape: TensorShape) throws(VisionError) -> Int {
+        guard shape.height > 0, shape.width > 0, shape.channels > 0 else {
+            throw .invalidModel(file: "network", reason: "layer \(steps.count) leaves an empty \(shape.height) x \(shape.width) x \(shape.channels) tensor")
+        }
         steps.append(step)
         shapes.append(shape)
         return shapes.count - 1

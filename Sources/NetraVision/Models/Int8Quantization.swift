@@ -6,11 +6,11 @@ import NetraImaging
 /// `maximum / 255` and per-filter weight scales. Convolutions on signed input (the first
 /// layer, on the mean-subtracted image) and the detector's single-filter head stay float32.
 enum Int8Quantization {
-    static func quantize(detector: DlibNetworkFile, embedder: DlibNetworkFile, landmarks: [UInt8], calibrationImages: [RGBImage],
+    /// Calibration detects on at most this many pixels per photo, as the service does by default.
+    static let calibrationPixels = 4_000_000
+
+    static func quantize(detector: DlibNetworkFile, embedder: DlibNetworkFile, landmarks: [UInt8], calibrationImages: some Sequence<RGBImage>,
                          threads: Int) throws(VisionError) -> (detector: DlibNetworkFile, embedder: DlibNetworkFile) {
-        guard !calibrationImages.isEmpty else {
-            throw .invalidInput("int8 export needs calibration images: face photos like those the service will see")
-        }
         let detectorRanges = ActivationRecorder(), embedderRanges = ActivationRecorder()
         let faceDetector = try FaceDetector(network: detector, threads: threads, recorder: detectorRanges)
         let faceEmbedder = try FaceEmbedder(network: embedder, threads: threads, recorder: embedderRanges)
@@ -22,14 +22,16 @@ enum Int8Quantization {
         }
         var faces = 0
         for image in calibrationImages {
-            for detection in try faceDetector.detect(in: image) {
+            for detection in try faceDetector.detect(in: image, options: DetectionOptions(maxPixels: calibrationPixels)) {
                 let landmarks = shapePredictor.landmarks(in: image, box: detection.rect)
                 let chip = FaceAligner.extractChip(from: image, details: FaceAligner.chipDetails(for: landmarks))
                 _ = try faceEmbedder.backboneDescriptor(ofChip: chip)
                 faces += 1
             }
         }
-        guard faces > 0 else { throw .invalidInput("no face was found in the calibration images") }
+        guard faces > 0 else {
+            throw .invalidInput("int8 export needs calibration images with faces: face photos like those the service will see")
+        }
         return (quantized(detector, ranges: detectorRanges.recorded), quantized(embedder, ranges: embedderRanges.recorded))
     }
 

@@ -56,7 +56,7 @@ public struct ModelBundle: Sendable {
     /// convolutions), with `head` and the threshold in force. int8 needs `calibrationImages`:
     /// face photos like those the service will see, to choose the activation scales.
     public static func exporting(modelDirectory: URL, head: EmbeddingHeadFile?, format: ExportFormat, baseModelVersion: String,
-                                 threshold: Double, thresholdSource: String, calibrationImages: [RGBImage] = [],
+                                 threshold: Double, thresholdSource: String, calibrationImages: some Sequence<RGBImage> = [RGBImage](),
                                  threads: Int = 1) throws(VisionError) -> ModelBundle {
         let detector = try ModelFileReader.network(at: modelDirectory.appendingPathComponent(ModelCatalog.detector.fileName),
                                                    layout: MMODArchitecture.layers)
@@ -124,7 +124,14 @@ public struct ModelBundle: Sendable {
                 throw reader.failure("a detector, embedder or landmark component is missing")
             }
             let head = try parts["head"].map { bytes throws(VisionError) in try EmbeddingHeadFile.decode(bytes, name: "\(url.path) (head)") }
-            return ModelBundle(header: header, detector: try NetworkCodec.decode(detector), embedder: try NetworkCodec.decode(embedder),
+            func network(_ name: String, _ bytes: [UInt8]) throws(VisionError) -> DlibNetworkFile {
+                do {
+                    return try NetworkCodec.decode(bytes)
+                } catch {
+                    throw fail("its \(name): \(error)")
+                }
+            }
+            return ModelBundle(header: header, detector: try network("detector", detector), embedder: try network("embedder", embedder),
                                landmarks: landmarks, head: head)
         } catch let failure as BinaryReader.Failure {
             throw fail("\(failure)")

@@ -69,6 +69,14 @@ struct BinaryReader {
 
     mutating func int() throws(Failure) -> Int { Int(try uint32()) }
 
+    /// A count or size that must lie in `range`, so that nothing later multiplies or
+    /// allocates its way into trouble with a hostile value.
+    mutating func int(in range: ClosedRange<Int>, _ what: String) throws(Failure) -> Int {
+        let value = try int()
+        guard range.contains(value) else { throw failure("\(what) \(value) is outside \(range.lowerBound)...\(range.upperBound)") }
+        return value
+    }
+
     mutating func double() throws(Failure) -> Double {
         Double(bitPattern: try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) })
     }

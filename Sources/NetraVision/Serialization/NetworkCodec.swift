@@ -76,48 +76,60 @@ enum NetworkCodec {
         switch try reader.byte() {
         case 0: loss = .metric
         case 1:
-            loss = .mmod(.init(windowWidth: try reader.int(), windowHeight: try reader.int(),
+            loss = .mmod(.init(windowWidth: try reader.int(in: 1...1024, "window width"), windowHeight: try reader.int(in: 1...1024, "window height"),
                                nmsIoUThreshold: try reader.double(), nmsCoveredThreshold: try reader.double()))
         default: throw reader.failure("unknown loss")
         }
-        let input = DlibNetworkFile.Input(means: try reader.floats(), pyramidPadding: try reader.int(),
-                                          pyramidOuterPadding: try reader.int())
-        let count = try reader.int()
+        let means = try reader.floats()
+        guard means.count == 3 else { throw reader.failure("the input needs 3 channel means, not \(means.count)") }
+        let input = DlibNetworkFile.Input(means: means, pyramidPadding: try reader.int(in: 0...1024, "pyramid padding"),
+                                          pyramidOuterPadding: try reader.int(in: 0...1024, "pyramid outer padding"))
+        let count = try reader.int(in: 1...1000, "layer count")
         var layers: [DlibLayer] = []
+        var lastFilters: Int?
         for _ in 0..<count {
             guard let kind = LayerKind(rawValue: try reader.byte()) else { throw reader.failure("unknown layer kind") }
             switch kind {
-            case .convolution:
-                let (filters, channels, height, width) = (try reader.int(), try reader.int(), try reader.int(), try reader.int())
-                let (stride, padding) = (try reader.int(), try reader.int())
-                let weights = try reader.floats(), bias = try reader.floats()
-                guard weights.count == filters * channels * height * width, bias.count == filters, stride > 0 else {
-                    throw reader.failure("a convolution's weights do not match its shape")
+            case .convolution, .quantizedConvolution:
+                let (filters, channels) = (try reader.int(in: 1...4096, "filters"), try reader.int(in: 1...4096, "channels"))
+                let (height, width) = (try reader.int(in: 1...64, "kernel height"), try reader.int(in: 1...64, "kernel width"))
+                let (stride, padding) = (try reader.int(in: 1...16, "stride"), try reader.int(in: 0...64, "padding"))
+                let weightCount = filters * channels * height * width
+                lastFilters = filters
+                if kind == .convolution {
+                    let weights = try reader.floats(), bias = try reader.floats()
+                    guard weights.count == weightCount, bias.count == filters else {
+                        throw reader.failure("a convolution's weights do not match its shape")
+                    }
+                    layers.append(.convolution(ConvolutionWeights(filters: filters, channels: channels, kernelHeight: height, kernelWidth: width,
+                                                                  stride: stride, padding: padding, weights: weights, bias: bias)))
+                } else {
+                    let weights = try reader.int8s(), scales = try reader.floats(), bias = try reader.floats(), inputScale = try reader.floats()
+                    guard weights.count == weightCount, scales.count == filters, bias.count == filters, inputScale.count == 1 else {
+                        throw reader.failure("an int8 convolution's weights do not match its shape")
+                    }
+                    layers.append(.quantizedConvolution(QuantizedConvolutionWeights(
+                        filters: filters, channels: channels, kernelHeight: height, kernelWidth: width, stride: stride, padding: padding,
+                        weights: weights, weightScales: scales, bias: bias, inputScale: inputScale[0])))
                 }
-                layers.append(.convolution(ConvolutionWeights(filters: filters, channels: channels, kernelHeight: height, kernelWidth: width,
-                                                              stride: stride, padding: padding, weights: weights, bias: bias)))
-            case .quantizedConvolution:
-                let (filters, channels, height, width) = (try reader.int(), try reader.int(), try reader.int(), try reader.int())
-                let (stride, padding) = (try reader.int(), try reader.int())
-                let weights = try reader.int8s(), scales = try reader.floats(), bias = try reader.floats(), inputScale = try reader.floats()
-                guard weights.count == filters * channels * height * width, scales.count == filters, bias.count == filters,
-                      inputScale.count == 1, stride > 0
-                else { throw reader.failure("an int8 convolution's weights do not match its shape") }
-                layers.append(.quantizedConvolution(QuantizedConvolutionWeights(
-                    filters: filters, channels: channels, kernelHeight: height, kernelWidth: width, stride: stride, padding: padding,
-                    weights: weights, weightScales: scales, bias: bias, inputScale: inputScale[0])))
             case .affine:
-                layers.append(.affine(scale: try reader.floats(), shift: try reader.floats()))
+                let scale = try reader.floats(), shift = try reader.floats()
+                guard let lastFilters, scale.count == lastFilters, shift.count == lastFilters else {
+                    throw reader.failure("an affine layer must follow a convolution and match its filters")
+                }
+                layers.append(.affine(scale: scale, shift: shift))
             case .relu:
                 layers.append(.relu)
-            case .maxPool:
-                layers.append(.maxPool(kernel: try reader.int(), stride: try reader.int(), padding: try reader.int()))
-            case .averagePool:
-                layers.append(.averagePool(kernel: try reader.int(), stride: try reader.int(), padding: try reader.int()))
+            case .maxPool, .averagePool:
+                let (kernel, stride) = (try reader.int(in: 0...64, "pool size"), try reader.int(in: 1...16, "pool stride"))
+                let padding = try reader.int(in: 0...64, "pool padding")
+                guard kind == .averagePool || kernel > 0 else { throw reader.failure("a max pool needs a size") }
+                layers.append(kind == .maxPool ? .maxPool(kernel: kernel, stride: stride, padding: padding)
+                    : .averagePool(kernel: kernel, stride: stride, padding: padding))
             case .addPrevious:
                 layers.append(.addPrevious(tag: try reader.int()))
             case .fullyConnected:
-                let (inputs, outputs) = (try reader.int(), try reader.int())
+                let (inputs, outputs) = (try reader.int(in: 1...65536, "inputs"), try reader.int(in: 1...65536, "outputs"))
                 let weights = try reader.floats()
                 guard weights.count == inputs * outputs else { throw reader.failure("a fully connected layer's weights do not match its shape") }
                 layers.append(.fullyConnected(inputs: inputs, outputs: outputs, weights: weights))

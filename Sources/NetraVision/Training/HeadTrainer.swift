@@ -73,8 +73,11 @@ public struct HeadTrainer: Sendable {
     public let options: TrainingOptions
 
     public init(options: TrainingOptions) throws(TrainingError) {
-        guard options.epochs >= 1, options.batchSize >= 2, options.imagesPerPerson >= 2, options.patience >= 1 else {
-            throw .invalidOption("epochs and patience must be at least 1, batch size and images per person at least 2")
+        guard options.epochs >= 1, options.imagesPerPerson >= 2, options.patience >= 1 else {
+            throw .invalidOption("epochs and patience must be at least 1, images per person at least 2")
+        }
+        guard (2 * options.imagesPerPerson...1024).contains(options.batchSize) else {
+            throw .invalidOption("the batch size must be between \(2 * options.imagesPerPerson) (two people's photos) and 1024")
         }
         guard options.learningRate > 0, options.learningRate.isFinite, options.margin > 0, options.margin.isFinite else {
             throw .invalidOption("learning rate and margin must be positive numbers")
@@ -90,6 +93,9 @@ public struct HeadTrainer: Sendable {
         var head = EmbeddingHead.identity
         var optimizer = AdamOptimizer(learningRate: options.learningRate, parameterCount: head.weights.count)
         var generator = SeededGenerator(seed: options.seed)
+        // All pairs of the validation faces are scored each epoch: a sample bounds the cost.
+        let validation = validation.count > Self.validationLimit
+            ? Array(validation.shuffled(using: &generator).prefix(Self.validationLimit)) : validation
         let untrained = loss.evaluate(head, on: validation, gradient: false)
         var best = (head: head, evaluation: untrained, epoch: 0)
         var history: [EpochReport] = []
@@ -138,6 +144,9 @@ public struct HeadTrainer: Sendable {
         }
         return pairs
     }
+
+    /// At most this many validation faces (a seeded sample) are scored: all their pairs are.
+    public static let validationLimit = 1000
 
     /// One epoch's batches: each person's images in shuffled groups of `imagesPerPerson`, the
     /// groups shuffled and packed into batches of about `batchSize` images.

@@ -33,7 +33,17 @@ struct ExportCommand: AsyncParsableCommand {
             guard models.bundle == nil else {
                 throw CommandFailure(message: "export reads model.dir and model.head; unset model.path", exitCode: .failure)
             }
-            let samples = try calibrationImages.map { try Self.photos(in: $0, decoder: ImageDecoder(limits: configuration.decodingLimits)) } ?? []
+            let decoder = ImageDecoder(limits: configuration.decodingLimits)
+            let photoFiles = try calibrationImages.map(Self.photoFiles) ?? []
+            // Decoded one at a time while calibrating, so a large folder is never held in memory.
+            let samples = photoFiles.lazy.compactMap { path -> RGBImage? in
+                do {
+                    return try decoder.decode(contentsOf: URL(fileURLWithPath: path))
+                } catch {
+                    FileHandle.standardError.write(Data("netra: skipping \(path): \(error)\n".utf8))
+                    return nil
+                }
+            }
             let bundle: ModelBundle
             do {
                 bundle = try ModelBundle.exporting(modelDirectory: models.directory, head: models.headFile, format: format,
@@ -50,22 +60,17 @@ struct ExportCommand: AsyncParsableCommand {
         }
     }
 
-    /// Every JPEG or PNG under `folder`, decoded; unreadable files are reported and skipped.
-    private static func photos(in folder: String, decoder: ImageDecoder) throws -> [RGBImage] {
+    /// Every JPEG or PNG under `folder`, in name order.
+    private static func photoFiles(in folder: String) throws -> [String] {
         guard let files = FileManager.default.enumerator(atPath: folder) else {
             throw CommandFailure(message: "\(folder) is not a readable folder", exitCode: .failure)
         }
-        var images: [RGBImage] = []
-        for case let file as String in files where ["jpg", "jpeg", "png"].contains((file as NSString).pathExtension.lowercased()) {
-            let path = (folder as NSString).appendingPathComponent(file)
-            do {
-                images.append(try decoder.decode(contentsOf: URL(fileURLWithPath: path)))
-            } catch {
-                FileHandle.standardError.write(Data("netra: skipping \(path): \(error)\n".utf8))
-            }
-        }
-        guard !images.isEmpty else { throw CommandFailure(message: "\(folder) holds no JPEG or PNG photos", exitCode: .failure) }
-        return images
+        let photos = files.compactMap { $0 as? String }
+            .filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }
+            .sorted()
+            .map { (folder as NSString).appendingPathComponent($0) }
+        guard !photos.isEmpty else { throw CommandFailure(message: "\(folder) holds no JPEG or PNG photos", exitCode: .failure) }
+        return photos
     }
 }
 

@@ -178,7 +178,7 @@ extension NetraConfiguration {
     var modelDirectory: URL { URL(fileURLWithPath: model.dir) }
 
     /// `model.max_detection_megapixels` as a pixel bound (`nil` for 0, no bound).
-    var maxDetectionPixels: Int? { model.maxDetectionMegapixels > 0 ? Int(model.maxDetectionMegapixels * 1_000_000) : nil }
+    var maxDetectionPixels: Int? { model.maxDetectionMegapixels > 0 ? max(1, Int(model.maxDetectionMegapixels * 1_000_000)) : nil }
 
     /// Compute threads per call, with 0 resolved to the number of cores.
     var computeThreads: Int { model.threads > 0 ? model.threads : ProcessInfo.processInfo.activeProcessorCount }
