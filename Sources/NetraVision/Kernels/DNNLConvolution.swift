@@ -6,7 +6,8 @@ import CDNNL
 /// reordered once into the layout oneDNN prefers for this machine. A following affine layer
 /// is folded into the weights and a following ReLU is fused, so one call does
 /// `relu?(affine(conv(x)))`. Safe to run from several threads at once: each caller passes
-/// its own scratchpad.
+/// its own scratchpad. The same class runs the int8 convolutions of `DNNLQuantizedConvolution`
+/// (u8 source, s8 weights, per-channel output scales).
 final class DNNLConvolution: @unchecked Sendable {
     let inputShape: TensorShape
     let outputShape: TensorShape
@@ -21,33 +22,56 @@ final class DNNLConvolution: @unchecked Sendable {
     private var destinationDescriptor: dnnl_memory_desc_t
     private let scratchpadDescriptor: dnnl_memory_desc_t
 
-    init(input: TensorShape, layer: ConvolutionWeights, fusedReLU: Bool, threads: Int) throws(VisionError) {
+    /// A float32 convolution.
+    convenience init(input: TensorShape, layer: ConvolutionWeights, fusedReLU: Bool, threads: Int) throws(VisionError) {
+        try self.init(input: input, filters: layer.filters, kernelHeight: layer.kernelHeight, kernelWidth: layer.kernelWidth,
+                      stride: layer.stride, padding: layer.padding, source: dnnl_f32, weights: layer.weights, weightType: dnnl_f32,
+                      bias: layer.bias, outputScales: nil, fusedReLU: fusedReLU, threads: threads)
+    }
+
+    /// A convolution of `input.channels` channels with `source`-typed activations and
+    /// `weightType` weights in dlib's `[filter][channel][row][column]` order (oneDNN's OIHW),
+    /// float32 output. `outputScales` (one per filter) multiply the accumulator plus bias, as
+    /// oneDNN 2.x applies them.
+    init<Weight>(input: TensorShape, filters: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int,
+                 source: dnnl_data_type_t, weights plainWeights: [Weight], weightType: dnnl_data_type_t, bias plainBias: [Float],
+                 outputScales: [Float]?, fusedReLU: Bool, threads: Int) throws(VisionError) {
+        guard plainWeights.count == filters * input.channels * kernelHeight * kernelWidth, plainBias.count == filters,
+              outputScales.map({ $0.count == filters && $0.allSatisfy { $0.isFinite && $0 > 0 } }) ?? true
+        else {
+            throw .invalidModel(file: "network", reason: "a convolution whose weights, bias or scales do not fit its \(input) input")
+        }
         let engine = try DNNLEngine.shared()
         netra_omp_set_num_threads(Int32(threads))
         self.threads = threads
-        let outputHeight = (input.height + 2 * layer.padding - layer.kernelHeight) / layer.stride + 1
-        let outputWidth = (input.width + 2 * layer.padding - layer.kernelWidth) / layer.stride + 1
+        let outputHeight = (input.height + 2 * padding - kernelHeight) / stride + 1
+        let outputWidth = (input.width + 2 * padding - kernelWidth) / stride + 1
         inputShape = input
-        outputShape = TensorShape(batch: input.batch, height: outputHeight, width: outputWidth, channels: layer.filters)
+        outputShape = TensorShape(batch: input.batch, height: outputHeight, width: outputWidth, channels: filters)
 
-        sourceDescriptor = try Self.descriptor([input.batch, input.channels, input.height, input.width], dnnl_nhwc)
-        destinationDescriptor = try Self.descriptor([input.batch, layer.filters, outputHeight, outputWidth], dnnl_nhwc)
-        let weightDims = [layer.filters, layer.channels, layer.kernelHeight, layer.kernelWidth]
-        var anyWeights = try Self.descriptor(weightDims, dnnl_format_tag_any)
-        var biasDescriptor = try Self.descriptor([layer.filters], dnnl_x)
+        sourceDescriptor = try Self.descriptor([input.batch, input.channels, input.height, input.width], source, dnnl_nhwc)
+        destinationDescriptor = try Self.descriptor([input.batch, filters, outputHeight, outputWidth], dnnl_f32, dnnl_nhwc)
+        let weightDims = [filters, input.channels, kernelHeight, kernelWidth]
+        var anyWeights = try Self.descriptor(weightDims, weightType, dnnl_format_tag_any)
+        var biasDescriptor = try Self.descriptor([filters], dnnl_f32, dnnl_x)
 
         var operation = dnnl_convolution_desc_t()
-        let strides: [Int64] = [Int64(layer.stride), Int64(layer.stride)]
-        let padding: [Int64] = [Int64(layer.padding), Int64(layer.padding)]
+        let strides: [Int64] = [Int64(stride), Int64(stride)]
+        let paddings: [Int64] = [Int64(padding), Int64(padding)]
         try check(dnnl_convolution_forward_desc_init(
             &operation, dnnl_forward_inference, dnnl_convolution_direct,
-            &sourceDescriptor, &anyWeights, &biasDescriptor, &destinationDescriptor, strides, padding, padding),
+            &sourceDescriptor, &anyWeights, &biasDescriptor, &destinationDescriptor, strides, paddings, paddings),
             "describe convolution")
 
         var attributes: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attributes), "create attributes")
         defer { dnnl_primitive_attr_destroy(attributes) }
         try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "set scratchpad mode")
+        if let outputScales {
+            // Mask 1 << 1: one scale per index of destination dimension 1 (output channels).
+            try check(dnnl_primitive_attr_set_output_scales(attributes, Int64(filters), 1 << 1, outputScales),
+                      "set per-channel output scales")
+        }
         if fusedReLU {
             var postOps: dnnl_post_ops_t?
             try check(dnnl_post_ops_create(&postOps), "create post-ops")
@@ -66,10 +90,10 @@ final class DNNLConvolution: @unchecked Sendable {
         var scratchpad = scratchpadDescriptor
         scratchpadByteCount = dnnl_memory_desc_get_size(&scratchpad)
 
-        // Weights: dlib's [f][c][ky][kx] is oneDNN's OIHW; reorder into the chosen layout.
+        // Weights: reorder once from plain OIHW into the chosen layout.
         let chosenWeights = dnnl_primitive_desc_query_md(descriptor, dnnl_query_weights_md, 0).pointee
-        weights = try Self.reordered(layer.weights, dims: weightDims, into: chosenWeights, engine: engine)
-        bias = try Self.memory(copying: layer.bias, descriptor: biasDescriptor, engine: engine)
+        weights = try Self.reordered(plainWeights, type: weightType, dims: weightDims, into: chosenWeights, engine: engine)
+        bias = try Self.memory(copying: plainBias, descriptor: biasDescriptor, engine: engine)
     }
 
     deinit {
@@ -80,6 +104,12 @@ final class DNNLConvolution: @unchecked Sendable {
 
     /// `output = conv(input)`; buffers hold `inputShape` and `outputShape` elements (NHWC).
     func run(input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
+             scratchpad: UnsafeMutableRawPointer?, stream: dnnl_stream_t) throws(VisionError) {
+        try run(source: UnsafeMutableRawPointer(input), output: output, scratchpad: scratchpad, stream: stream)
+    }
+
+    /// `output = conv(source)`, the source in the data type the convolution was made for.
+    func run(source input: UnsafeMutableRawPointer, output: UnsafeMutablePointer<Float>,
              scratchpad: UnsafeMutableRawPointer?, stream: dnnl_stream_t) throws(VisionError) {
         let engine = try DNNLEngine.shared()
         var source: dnnl_memory_t?, destination: dnnl_memory_t?, scratch: dnnl_memory_t?
@@ -101,14 +131,15 @@ final class DNNLConvolution: @unchecked Sendable {
         try check(dnnl_primitive_execute(primitive, stream, Int32(arguments.count), arguments), "run convolution")
     }
 
-    private static func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t) throws(VisionError) -> dnnl_memory_desc_t {
+    private static func descriptor(_ dims: [Int], _ type: dnnl_data_type_t, _ tag: dnnl_format_tag_t) throws(VisionError) -> dnnl_memory_desc_t {
         var descriptor = dnnl_memory_desc_t()
         let dims64 = dims.map(Int64.init)
-        try check(dnnl_memory_desc_init_by_tag(&descriptor, Int32(dims.count), dims64, dnnl_f32, tag), "describe memory")
+        try check(dnnl_memory_desc_init_by_tag(&descriptor, Int32(dims.count), dims64, type, tag), "describe memory")
         return descriptor
     }
 
-    private static func memory(copying values: [Float], descriptor: dnnl_memory_desc_t, engine: dnnl_engine_t) throws(VisionError) -> dnnl_memory_t {
+    private static func memory<Element>(copying values: [Element], descriptor: dnnl_memory_desc_t,
+                                        engine: dnnl_engine_t) throws(VisionError) -> dnnl_memory_t {
         var descriptor = descriptor
         var memory: dnnl_memory_t?
         try check(dnnl_memory_create(&memory, &descriptor, engine, netra_dnnl_memory_allocate()), "allocate memory")
@@ -118,12 +149,12 @@ final class DNNLConvolution: @unchecked Sendable {
         return memory!
     }
 
-    private static func reordered(_ values: [Float], dims: [Int], into target: dnnl_memory_desc_t,
-                                  engine: dnnl_engine_t) throws(VisionError) -> dnnl_memory_t {
-        let plain = try memory(copying: values, descriptor: descriptor(dims, dnnl_oihw), engine: engine)
+    private static func reordered<Element>(_ values: [Element], type: dnnl_data_type_t, dims: [Int], into target: dnnl_memory_desc_t,
+                                           engine: dnnl_engine_t) throws(VisionError) -> dnnl_memory_t {
+        var plainDescriptor = try descriptor(dims, type, dnnl_oihw)
+        let plain = try memory(copying: values, descriptor: plainDescriptor, engine: engine)
         defer { dnnl_memory_destroy(plain) }
         var target = target
-        var plainDescriptor = try descriptor(dims, dnnl_oihw)
         var result: dnnl_memory_t?
         try check(dnnl_memory_create(&result, &target, engine, netra_dnnl_memory_allocate()), "allocate weights")
         var reorderDescriptor: dnnl_primitive_desc_t?
