@@ -74,16 +74,9 @@ struct RecognitionController: Sendable {
                                                     faces: faces, timingsMs: timings), noStore: true)
     }
 
-    struct IdentifiedFace: Encodable {
-        let id: Int
-        let bbox: [Int]
-        let confidence: Double
-        let candidates: [CandidateJSON]
-    }
-
     struct IdentifyResponse: Encodable {
         let faceCount: Int
-        let faces: [IdentifiedFace]
+        let faces: [IdentifiedFaceJSON]
         let thresholdUsed: Float
         let status = "success"
     }
@@ -96,7 +89,7 @@ struct RecognitionController: Sendable {
         let bytes = try form.image("image")
         let (analysis, options) = (analysis, configuration.detection)
         let store = loaded.store
-        let faces = try await workers.run { () throws -> [IdentifiedFace] in
+        let faces = try await workers.run { () throws -> [IdentifiedFaceJSON] in
             let image = try analysis.decode(bytes, field: "image")
             let analyzed = try analysis.allFaces(image, analyzer: loaded.analyzer, options: options)
             return try analyzed.enumerated().map { index, face in
@@ -104,8 +97,7 @@ struct RecognitionController: Sendable {
                     store.index.search(face.descriptor.values, topK: topK, maxDistance: FaceDescriptor.distance(forSimilarity: threshold))
                 }
                 let candidates = try hits.map { hit throws(StoreError) in try CandidateJSON(hit, store: store) }
-                return IdentifiedFace(id: index, bbox: FaceJSON.boundingBox(face.detection.rect, in: image),
-                                      confidence: face.detection.confidence, candidates: candidates)
+                return IdentifiedFaceJSON(id: index, detection: face.detection, in: image, candidates: candidates)
             }
         }
         let identified = faces.compactMap(\.candidates.first?.subjectId)

@@ -1,4 +1,6 @@
+import NetraImaging
 import NetraStore
+import NetraVision
 
 /// A subject found by 1:N search, as NETRA prints it in the API and on the command line.
 public struct CandidateJSON: Encodable, Sendable {
@@ -13,5 +15,20 @@ public struct CandidateJSON: Encodable, Sendable {
         name = try store.subject(id: candidate.subjectID)?.name ?? ""
         similarityScore = candidate.similarity
         distance = candidate.distance
+    }
+}
+
+/// One face of a 1:N identification with its best candidates, as the API and the command line print it.
+public struct IdentifiedFaceJSON: Encodable, Sendable {
+    public let id: Int
+    public let bbox: [Int]
+    public let confidence: Double
+    public let candidates: [CandidateJSON]
+
+    public init(id: Int, detection: FaceDetection, in image: RGBImage, candidates: [CandidateJSON]) {
+        self.id = id
+        bbox = FaceJSON.boundingBox(detection.rect, in: image)
+        confidence = detection.confidence
+        self.candidates = candidates
     }
 }

@@ -24,17 +24,10 @@ struct IdentifyCommand: AsyncParsableCommand {
         if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
     }
 
-    struct FaceResult: Encodable {
-        let id: Int
-        let bbox: [Int]
-        let confidence: Double
-        let candidates: [CandidateJSON]
-    }
-
     struct Report: Encodable {
         let file: String
         let faceCount: Int
-        let faces: [FaceResult]
+        let faces: [IdentifiedFaceJSON]
         let thresholdUsed: Float
     }
 
@@ -51,9 +44,8 @@ struct IdentifyCommand: AsyncParsableCommand {
             let results = try faces.enumerated().map { index, face in
                 let candidates = store.index.search(face.descriptor.values, topK: topK,
                                                     maxDistance: FaceDescriptor.distance(forSimilarity: threshold))
-                let box = FaceJSON(id: index, detection: face.detection, landmarks: face.landmarks, in: picture)
-                return FaceResult(id: index, bbox: box.bbox, confidence: box.confidence,
-                                  candidates: try candidates.map { try CandidateJSON($0, store: store) })
+                return IdentifiedFaceJSON(id: index, detection: face.detection, in: picture,
+                                          candidates: try candidates.map { try CandidateJSON($0, store: store) })
             }
             let best = results.compactMap { $0.candidates.first?.subjectId }
             try store.recordEvent(action: "identify", subjectID: best.first,
