@@ -55,18 +55,16 @@ public struct ModelCard: Codable, Sendable, Equatable {
 public struct EmbeddingHeadFile: Sendable, Equatable {
     public let head: EmbeddingHead
     public let card: ModelCard
+    /// SHA-256 of the weights (not the card): with the backbone's hash it makes the model
+    /// version that keeps this head's embeddings apart from other versions' in the store.
+    public let headSHA256: String
 
     static let magic = Array("NETRAHD1".utf8)
 
     public init(head: EmbeddingHead, card: ModelCard) {
         self.head = head
         self.card = card
-    }
-
-    /// The version of the model that a backbone plus this head make: it names the embeddings
-    /// the store keeps apart from other versions'.
-    public var headSHA256: String {
-        (try? SHA256Digest.hex(of: Self.littleEndianBytes(head.weights))) ?? ""
+        headSHA256 = (try? SHA256Digest.hex(of: Self.littleEndianBytes(head.weights))) ?? ""
     }
 
     public func encoded() throws -> [UInt8] {

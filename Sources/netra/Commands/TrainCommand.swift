@@ -116,17 +116,18 @@ struct TrainCommand: AsyncParsableCommand {
                              untrainedValidationAccuracy: result.untrained.accuracy, threshold: Double(result.threshold))
         let file = EmbeddingHeadFile(head: result.head, card: card)
         let base = URL(fileURLWithPath: folder).appendingPathComponent("head-\(file.headSHA256.prefix(12))")
+        let headURL = base.appendingPathExtension("netrahead"), cardURL = base.appendingPathExtension("md")
+        let version = ModelSelection.version(of: file)
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try file.write(to: base.appendingPathExtension("netrahead"))
-            try Data(ModelCardDocument.markdown(card, headFile: base.appendingPathExtension("netrahead").lastPathComponent,
-                                                modelVersion: ModelSelection.version(of: file)).utf8)
-                .write(to: base.appendingPathExtension("md"), options: .atomic)
+            try file.write(to: headURL)
+            try Data(ModelCardDocument.markdown(card, headFile: headURL.lastPathComponent, modelVersion: version).utf8)
+                .write(to: cardURL, options: .atomic)
         } catch {
             throw CommandFailure(message: "cannot write the head to \(folder): \(error)", exitCode: .failure)
         }
-        print("Saved \(base.path).netrahead and its model card \(base.path).md (model version \(ModelSelection.version(of: file))).")
-        print("Use it with model.head: \(base.path).netrahead (or NETRA_MODEL_HEAD); faces enrolled under another model version must be re-enrolled.")
+        print("Saved \(headURL.path) and its model card \(cardURL.path) (model version \(version)).")
+        print("Use it with model.head: \(headURL.path) (or NETRA_MODEL_HEAD); faces enrolled under another model version must be re-enrolled.")
     }
 }
 
