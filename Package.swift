@@ -3,8 +3,11 @@ import PackageDescription
 
 /// NETRA: a self-hosted face-identity service.
 ///
-/// Layers, dependencies pointing one way:
-/// `NetraImaging` -> `NetraVision` -> `NetraStore` -> `NetraService` -> `netra` (CLI).
+/// Layers, dependencies pointing one way (README, "Modules"):
+/// - bottom: `NetraImaging` (decoding), `NetraDescriptor` (the 128-d value type),
+///   `NetraVision` (inference), `NetraStore` (persistence, no vision);
+/// - `NetraIdentity`: the use cases (enroll, identify, verify, subjects) and their wire shapes;
+/// - surfaces: `NetraService` (HTTP), `netra` (CLI), with the offline `NetraTools` beside them.
 /// C libraries come in through small system-library and shim targets (`C*`).
 let package = Package(
     name: "netra",
@@ -14,6 +17,7 @@ let package = Package(
         .library(name: "NetraImaging", targets: ["NetraImaging"]),
         .library(name: "NetraVision", targets: ["NetraVision"]),
         .library(name: "NetraStore", targets: ["NetraStore"]),
+        .library(name: "NetraIdentity", targets: ["NetraIdentity"]),
         .library(name: "NetraService", targets: ["NetraService"]),
     ],
     dependencies: [
@@ -38,21 +42,35 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
-        // MARK: Layers
+        // MARK: Bottom: imaging, inference, persistence
         .target(name: "NetraImaging", dependencies: ["CImageCodecs"]),
+        .target(name: "NetraDescriptor"),
         .target(
             name: "NetraVision",
-            dependencies: ["NetraImaging", "CLibcrypto", "CBLAS", "CDNNL", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["NetraImaging", "NetraDescriptor", "CLibcrypto", "CBLAS", "CDNNL", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "NetraStore",
-            dependencies: ["NetraVision", "CLibcrypto", "CBLAS", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["NetraDescriptor", "CLibcrypto", "CBLAS", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Migrations")]
         ),
+
+        // MARK: Use cases
+        .target(
+            name: "NetraIdentity",
+            dependencies: [
+                "NetraImaging", "NetraDescriptor", "NetraVision", "NetraStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
+        // MARK: Surfaces
         .target(
             name: "NetraService",
             dependencies: [
-                "NetraImaging", "NetraVision", "NetraStore",
+                "NetraImaging", "NetraDescriptor", "NetraVision", "NetraStore", "NetraIdentity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -63,16 +81,23 @@ let package = Package(
             ],
             resources: [.copy("Resources")]
         ),
+        .target(
+            name: "NetraTools",
+            dependencies: ["NetraImaging", "NetraDescriptor", "NetraVision", "NetraStore", "NetraIdentity", "CBLAS", "CLibcrypto", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "netra",
             dependencies: [
                 "NetraImaging",
+                "NetraDescriptor",
                 "NetraVision",
                 "NetraStore",
+                "NetraIdentity",
+                "NetraTools",
                 "NetraService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 

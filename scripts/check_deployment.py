@@ -16,9 +16,9 @@ problem and exits 1 if there is any (0 and a one-line summary otherwise):
                             ports against the service's routes and config, security context
   helm [--binary B]         helm lint and helm template of helm/netra, the rendered objects
                             checked as for k8s/ and compared with k8s/
-  metrics --binary B        every metric (and label) the dashboard, the alert rules and README
-                            "Monitoring" use exists in a live /metrics scrape of `netra serve`,
-                            and promtool parses that scrape
+  metrics --binary B        every metric (and label) the dashboard, the alert rules and
+                            docs/operations.md "Monitoring" use exists in a live /metrics
+                            scrape of `netra serve`, and promtool parses that scrape
   promtool                  promtool accepts prometheus.yml, alerts.yml and every dashboard query
   all --binary B            all of the above
 
@@ -1156,7 +1156,7 @@ def check_entrypoint(args):
 
 
 # --------------------------------------------------------------------------------------------
-# metrics: the dashboard, alert rules and README against a live /metrics
+# metrics: the dashboard, alert rules and docs/operations.md against a live /metrics
 
 
 PROMQL_TOKEN = re.compile(r'''\s+|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`|\[[^\]]*\]|[A-Za-z_:][A-Za-z0-9_:]*
@@ -1258,8 +1258,12 @@ def alert_queries():
             for group in rules.get("groups", []) for rule in group.get("rules", [])]
 
 
-def readme_metric_names():
-    text = read("README.md")
+MONITORING_DOC = "docs/operations.md"
+
+
+def documented_metric_names():
+    """The metric names in the "## Monitoring" section of MONITORING_DOC, or None without one."""
+    text = read(MONITORING_DOC)
     match = re.search(r"^## Monitoring\n(.*?)(?=^## |\Z)", text, re.M | re.S)
     if not match:
         return None
@@ -1350,14 +1354,14 @@ def check_metrics(args):
             continue  # the missing metric is the problem; its labels cannot be checked
         for label in sorted(labels - available):
             problems.add(f"{where}: label '{label}' is not on {', '.join(sorted(metrics))} in the live /metrics")
-    readme = readme_metric_names()
-    if readme is None:
-        problems.add("README.md: no '## Monitoring' section")
+    documented = documented_metric_names()
+    if documented is None:
+        problems.add(f"{MONITORING_DOC}: no '## Monitoring' section")
     else:
-        for name in sorted(readme - set(samples) - families):
-            problems.add(f"README.md 'Monitoring' names `{name}`, which is not in the live /metrics")
+        for name in sorted(documented - set(samples) - families):
+            problems.add(f"{MONITORING_DOC} 'Monitoring' names `{name}`, which is not in the live /metrics")
     return problems.finish(f"{checked} queries use only metrics and labels of a live /metrics "
-                           f"({len(samples)} series names); README names {len(readme or [])} of them")
+                           f"({len(samples)} series names); {MONITORING_DOC} names {len(documented or [])} of them")
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 import Hummingbird
 import Logging
 import NetraStore
-import NetraVision
 import ServiceLifecycle
 
 /// Builds the HTTP application: the one place where configuration, state, middleware and
@@ -18,30 +17,26 @@ public func buildApplication(configuration: ServiceConfiguration, state: Service
                        logger: logger)
 }
 
-/// The router with every endpoint of `APIRoutes` and NETRA's middleware.
+/// The router: NETRA's middleware, then one route group per controller, each behind the
+/// scope its routes need (operations routes are public).
 public func buildRouter(configuration: ServiceConfiguration, state: ServiceState) -> Router<NetraRequestContext> {
     _ = ServiceMetrics.registry
     let workers = VisionWorkers(workers: configuration.visionWorkers, queueDepth: configuration.queueDepth)
+    let limiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
     let router = Router(context: NetraRequestContext.self)
-    router.add(middleware: ErrorMiddleware())
+    let routes = RouteTable()
+    router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: SecurityMiddleware(allowedHosts: Set(configuration.allowedHosts.map { $0.lowercased() })))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info))
-    router.add(middleware: AccessMiddleware(state: state, requireAPIKey: configuration.requireAPIKey,
-                                            limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)))
+    router.add(middleware: APIKeyMiddleware(state: state))
 
-    var handlers: [String: @Sendable (Request, NetraRequestContext) async throws -> Response] = [:]
-    let recognition = RecognitionController(state: state, configuration: configuration, workers: workers)
-    let subjects = SubjectController(state: state, configuration: configuration, workers: workers)
-    let operations = OperationsController(state: state, workers: workers)
-    for controller in [recognition.handlers, subjects.handlers, operations.handlers] {
-        handlers.merge(controller) { _, _ in preconditionFailure("an endpoint is handled twice") }
+    func scoped(_ scope: APIScope) -> RouterGroup<NetraRequestContext> {
+        router.group("api/v1").add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter))
     }
-    for endpoint in APIRoutes.endpoints {
-        let key = "\(endpoint.method.rawValue) \(endpoint.path)"
-        guard let handler = handlers.removeValue(forKey: key) else { preconditionFailure("no handler for \(key)") }
-        router.on(RouterPath(stringLiteral: endpoint.routerPath), method: endpoint.method, use: handler)
-    }
-    precondition(handlers.isEmpty, "handlers without an endpoint: \(handlers.keys.sorted())")
+    RecognitionController(state: state, configuration: configuration, workers: workers).addRoutes(to: scoped(.recognize))
+    SubjectController(state: state, configuration: configuration, workers: workers).addRoutes(to: scoped(.manage))
+    OperationsController(state: state, workers: workers).addRoutes(to: router.group())
+    routes.load(from: router)
     return router
 }

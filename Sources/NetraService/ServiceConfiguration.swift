@@ -1,3 +1,6 @@
+import Foundation
+import NetraDescriptor
+import NetraIdentity
 import NetraImaging
 import NetraStore
 import NetraVision
@@ -29,7 +32,25 @@ public struct ServiceConfiguration: Sendable {
     public init() {}
 
     /// Whether `host` only accepts connections from this machine.
-    public var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    public var isLoopback: Bool { DeploymentRules.isLoopback(host) }
+
+    /// The service as the configuration sets it up, with the threshold of the models in force.
+    public init(_ configuration: NetraConfiguration, threshold: Float) {
+        let app = configuration.app, model = configuration.model
+        host = app.host
+        port = app.port
+        maxBodyBytes = app.maxBodyBytes
+        decodingLimits = configuration.decodingLimits
+        self.threshold = threshold
+        detection = DetectionOptions(upsample: model.upsample, maxPixels: configuration.maxDetectionPixels)
+        identifyTopK = app.identifyTopK
+        enrollment = EnrollmentPolicy(minFaceSize: model.enrollMinFace, minConfidence: model.enrollMinConfidence,
+                                      matchThreshold: threshold, duplicateThreshold: threshold)
+        requireAPIKey = app.requireApiKey
+        rateLimitPerSecond = app.rateLimitPerSecond
+        rateLimitBurst = app.rateLimitBurst
+        visionWorkers = app.workers > 0 ? app.workers : ProcessInfo.processInfo.activeProcessorCount
+        queueDepth = app.queueDepth
+        allowedHosts = app.allowedHosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }

@@ -38,17 +38,6 @@ netra_codec_status netra_jpeg_decode(const uint8_t *data, size_t size, uint64_t 
 netra_codec_status netra_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
                                     netra_decoded_image *out);
 
-typedef struct {
-    /// The encoded file's bytes; free with netra_codec_free.
-    uint8_t *data;
-    size_t size;
-    char message[200];
-} netra_encoded_file;
-
-/// Encodes width * height * 3 bytes of interleaved 8-bit RGB as a PNG file in memory.
-netra_codec_status netra_png_encode_rgb(const uint8_t *pixels, uint32_t width, uint32_t height,
-                                        netra_encoded_file *out);
-
 void netra_codec_free(void *pixels);
 
 #endif

@@ -1,24 +1,23 @@
 import Foundation
 import Hummingbird
 import NetraStore
+import NetraVision
 
 /// Health, readiness, metrics and the API's own documentation.
 struct OperationsController: Sendable {
     let state: ServiceState
     let workers: VisionWorkers
 
-    var handlers: [String: @Sendable (Request, NetraRequestContext) async throws -> Response] {
-        [
-            "GET /health": health,
-            "GET /ready": ready,
-            "GET /metrics": metrics,
-            "GET /openapi.yaml": { _, _ in try Self.resource("openapi.yaml", contentType: "application/yaml") },
-            "GET /docs": { _, _ in
-                var response = try Self.resource("docs.html", contentType: "text/html; charset=utf-8")
-                response.headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
-                return response
-            },
-        ]
+    func addRoutes(to group: RouterGroup<NetraRequestContext>) {
+        group.get("health", use: health)
+        group.get("ready", use: ready)
+        group.get("metrics", use: metrics)
+        group.get("openapi.yaml") { _, _ in try Self.resource("openapi.yaml", contentType: "application/yaml") }
+        group.get("docs") { _, _ in
+            var response = try Self.resource("docs.html", contentType: "text/html; charset=utf-8")
+            response.headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+            return response
+        }
     }
 
     struct Health: Encodable {

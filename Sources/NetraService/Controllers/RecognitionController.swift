@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
+import NetraIdentity
 import NetraImaging
-import NetraStore
 import NetraVision
 
 /// verify, similarity, identify and detect: questions about faces in images.
@@ -9,15 +9,13 @@ struct RecognitionController: Sendable {
     let state: ServiceState
     let configuration: ServiceConfiguration
     let workers: VisionWorkers
-    var analysis: ImageAnalysis { ImageAnalysis(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
+    var decoder: RequestImageDecoder { RequestImageDecoder(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
 
-    var handlers: [String: @Sendable (Request, NetraRequestContext) async throws -> Response] {
-        [
-            "POST /api/v1/verify": { try await verify($0, $1, similarityOnly: false) },
-            "POST /api/v1/similarity": { try await verify($0, $1, similarityOnly: true) },
-            "POST /api/v1/identify": identify,
-            "POST /api/v1/detect": detect,
-        ]
+    func addRoutes(to group: RouterGroup<NetraRequestContext>) {
+        group.post("verify") { try await verify($0, $1, similarityOnly: false) }
+        group.post("similarity") { try await verify($0, $1, similarityOnly: true) }
+        group.post("identify", use: identify)
+        group.post("detect", use: detect)
     }
 
     struct VerifyResponse: Encodable {
@@ -40,27 +38,24 @@ struct RecognitionController: Sendable {
         let loaded = try state.ready()
         let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image1", "image2"])
         let threshold = try form.float("threshold", in: 0...1) ?? configuration.threshold
+        let choice = try form.faceChoice("face") ?? .largest
         let first = try form.image("image1"), second = try form.image("image2")
-        let (analysis, options) = (analysis, configuration.detection)
+        let (decoder, verifier) = (decoder, FaceVerifier(finder: finder(loaded), threshold: threshold))
         let start = ContinuousClock.now
-        let result = try await workers.run { () throws -> (FaceComparison, [String: [Int]], [String: Double]) in
-            var timings: [String: Double] = [:]
-            var faces: [String: [Int]] = [:]
-            var descriptors: [FaceDescriptor] = []
+        let (result, decodeTimes) = try await workers.run { () throws -> (FaceVerifier.Result, [Double]) in
+            var decodeTimes: [Double] = []
+            var inputs: [FaceVerifier.Input] = []
             for (field, bytes) in [("image1", first), ("image2", second)] {
                 let decodeStart = ContinuousClock.now
-                let image = try analysis.decode(bytes, field: field)
-                timings["decode_\(field)"] = milliseconds(since: decodeStart)
-                let analyseStart = ContinuousClock.now
-                let face = try analysis.largestFace(image, field: field, analyzer: loaded.analyzer, options: options)
-                timings["analyze_\(field)"] = milliseconds(since: analyseStart)
-                faces[field] = FaceJSON.boundingBox(face.detection.rect, in: image)
-                descriptors.append(face.descriptor)
+                inputs.append(FaceVerifier.Input(source: field, image: try decoder.decode(bytes, field: field)))
+                decodeTimes.append(milliseconds(since: decodeStart))
             }
-            return (FaceComparison(descriptors[0], descriptors[1], threshold: threshold), faces, timings)
+            return (try identityCall { () throws(IdentityError) in try verifier.verify(inputs[0], inputs[1], choice: choice) }, decodeTimes)
         }
-        var (comparison, faces, timings) = result
+        var timings = ["decode_image1": decodeTimes[0], "decode_image2": decodeTimes[1],
+                       "analyze_image1": result.analysisMilliseconds[0], "analyze_image2": result.analysisMilliseconds[1]]
         timings["total"] = milliseconds(since: start)
+        let comparison = result.comparison
         let store = loaded.store
         let actor = context.caller, matched = comparison.isMatch
         try? await blocking {
@@ -71,7 +66,8 @@ struct RecognitionController: Sendable {
         }
         return try JSONResponse.make(VerifyResponse(similarityScore: comparison.similarity, isMatch: comparison.isMatch,
                                                     thresholdUsed: comparison.threshold, distance: comparison.distance,
-                                                    faces: faces, timingsMs: timings), noStore: true)
+                                                    faces: ["image1": result.boxes[0].corners, "image2": result.boxes[1].corners],
+                                                    timingsMs: timings), noStore: true)
     }
 
     struct IdentifyResponse: Encodable {
@@ -86,25 +82,14 @@ struct RecognitionController: Sendable {
         let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image"])
         let topK = try form.integer("top_k", in: 1...100) ?? configuration.identifyTopK
         let threshold = try form.float("threshold", in: 0...1) ?? configuration.threshold
+        let uniqueSubjects = try form.bool("unique_subjects", default: true)
         let bytes = try form.image("image")
-        let (analysis, options) = (analysis, configuration.detection)
-        let store = loaded.store
+        let (decoder, identifier, actor) = (decoder, Identifier(finder: finder(loaded), store: loaded.store), context.caller)
         let faces = try await workers.run { () throws -> [IdentifiedFaceJSON] in
-            let image = try analysis.decode(bytes, field: "image")
-            let analyzed = try analysis.allFaces(image, analyzer: loaded.analyzer, options: options)
-            return try analyzed.enumerated().map { index, face in
-                let hits = ServiceMetrics.searchDuration.measure {
-                    store.index.search(face.descriptor.values, topK: topK, maxDistance: FaceDescriptor.distance(forSimilarity: threshold))
-                }
-                let candidates = try hits.map { hit throws(StoreError) in try CandidateJSON(hit, store: store) }
-                return IdentifiedFaceJSON(id: index, detection: face.detection, in: image, candidates: candidates)
+            let image = try decoder.decode(bytes, field: "image")
+            return try identityCall { () throws(IdentityError) in
+                try identifier.identify(image, topK: topK, threshold: threshold, uniqueSubjects: uniqueSubjects, actor: actor)
             }
-        }
-        let identified = faces.compactMap(\.candidates.first?.subjectId)
-        let actor = context.caller
-        try? await blocking {
-            try store.recordEvent(action: "identify", subjectID: identified.first,
-                                  result: "\(faces.count) faces, \(identified.count) identified", detail: actor)
         }
         return try JSONResponse.make(IdentifyResponse(faceCount: faces.count, faces: faces, thresholdUsed: threshold), noStore: true)
     }
@@ -123,18 +108,18 @@ struct RecognitionController: Sendable {
         let upsample = try form.integer("upsample", in: 0...2) ?? configuration.detection.upsample
         let minFace = try form.integer("min_face", in: 1...10_000)
         let bytes = try form.image("image")
-        let analysis = analysis
+        var finder = finder(loaded)
+        finder.detection = DetectionOptions(upsample: upsample, minFaceSize: minFace, maxPixels: configuration.detection.maxPixels)
+        let (decoder, detector) = (decoder, finder)
         let response = try await workers.run { () throws -> DetectResponse in
-            let image = try analysis.decode(bytes, field: "image")
-            let detections = try ServiceMetrics.detectDuration.measure {
-                try loaded.analyzer.detectFaces(in: image, options: DetectionOptions(upsample: upsample, minFaceSize: minFace,
-                                                                                     maxPixels: configuration.detection.maxPixels))
-            }
-            let faces = detections.enumerated().map { index, detection in
-                FaceJSON(id: index, detection: detection, landmarks: loaded.analyzer.align(detection, in: image).landmarks, in: image)
-            }
+            let image = try decoder.decode(bytes, field: "image")
+            let faces = try identityCall { () throws(IdentityError) in try detector.detect(in: image) }
             return DetectResponse(faceCount: faces.count, faces: faces, width: image.width, height: image.height)
         }
         return try JSONResponse.make(response, noStore: true)
+    }
+
+    private func finder(_ loaded: ServiceState.Loaded) -> FaceFinder {
+        FaceFinder(analyzer: loaded.analyzer, detection: configuration.detection)
     }
 }

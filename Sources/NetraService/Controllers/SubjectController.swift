@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NetraIdentity
 import NetraImaging
 import NetraStore
 import NetraVision
@@ -9,19 +10,17 @@ struct SubjectController: Sendable {
     let state: ServiceState
     let configuration: ServiceConfiguration
     let workers: VisionWorkers
-    var analysis: ImageAnalysis { ImageAnalysis(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
+    var decoder: RequestImageDecoder { RequestImageDecoder(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
 
-    var handlers: [String: @Sendable (Request, NetraRequestContext) async throws -> Response] {
-        [
-            "POST /api/v1/subjects": create,
-            "GET /api/v1/subjects": list,
-            "GET /api/v1/subjects/{id}": show,
-            "PATCH /api/v1/subjects/{id}": update,
-            "DELETE /api/v1/subjects/{id}": delete,
-            "POST /api/v1/subjects/{id}/faces": addFace,
-            "DELETE /api/v1/subjects/{id}/faces/{face_id}": deleteFace,
-            "POST /api/v1/enroll": enroll,
-        ]
+    func addRoutes(to group: RouterGroup<NetraRequestContext>) {
+        group.post("subjects", use: create)
+        group.get("subjects", use: list)
+        group.get("subjects/:id", use: show)
+        group.patch("subjects/:id", use: update)
+        group.delete("subjects/:id", use: delete)
+        group.post("subjects/:id/faces", use: addFace)
+        group.delete("subjects/:id/faces/:face_id", use: deleteFace)
+        group.post("enroll", use: enroll)
     }
 
     /// The JSON body of create and update: `{"name": ..., "metadata": {...}}`.
@@ -76,8 +75,9 @@ struct SubjectController: Sendable {
     func show(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let store = try state.ready().store
         let id = try context.parameters.require("id", as: Int64.self)
-        let (subject, faces) = try await storeCall { (try store.subject(id: id), try store.faces(ofSubject: id)) }
-        guard let subject else { throw APIError.notFound("subject \(id) does not exist") }
+        let (subject, faces) = try await blocking {
+            try identityCall { () throws(IdentityError) in try SubjectDirectory(store: store).subjectWithFaces(id: id) }
+        }
         return try JSONResponse.make(SubjectJSON(subject, faces: faces), snakeCase: false)
     }
 
@@ -106,11 +106,8 @@ struct SubjectController: Sendable {
         let store = try state.ready().store
         let subjectID = try context.parameters.require("id", as: Int64.self)
         let faceID = try context.parameters.require("face_id", as: Int64.self)
-        try await storeCall {
-            guard try store.faces(ofSubject: subjectID).contains(where: { $0.id == faceID }) else {
-                throw StoreError.faceNotFound(faceID)
-            }
-            try store.deleteFace(id: faceID)
+        try await blocking {
+            try identityCall { () throws(IdentityError) in try SubjectDirectory(store: store).deleteFace(id: faceID, ofSubject: subjectID) }
         }
         return try JSONResponse.make(Deleted(deleted: "face", id: faceID))
     }
@@ -140,14 +137,14 @@ struct SubjectController: Sendable {
     func addFace(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let id = try context.parameters.require("id", as: Int64.self)
         let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image"])
-        return try await enroll(form, subject: .existing(id))
+        return try await enroll(form, subject: .id(id))
     }
 
     func enroll(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image"])
         if let id = form.string("subject_id"), !id.isEmpty {
             guard let subjectID = Int64(id) else { throw APIError.badRequest("invalid_field", "'subject_id' must be a number") }
-            return try await enroll(form, subject: .existing(subjectID))
+            return try await enroll(form, subject: .id(subjectID))
         }
         guard let name = form.string("name"), !name.isEmpty else {
             throw APIError.badRequest("missing_field", "give 'name' (creates the subject when needed) or 'subject_id'")
@@ -155,50 +152,23 @@ struct SubjectController: Sendable {
         return try await enroll(form, subject: .named(name))
     }
 
-    private enum SubjectChoice: Sendable {
-        case existing(Int64)
-        case named(String)
-    }
-
     private func enroll(_ form: RequestForm, subject choice: SubjectChoice) async throws -> Response {
         let loaded = try state.ready()
         let bytes = try form.image("image")
         let force = try form.bool("force"), largest = try form.bool("largest")
-        let (analysis, configuration) = (analysis, configuration)
+        let decoder = decoder
+        let enroller = Enroller(finder: FaceFinder(analyzer: loaded.analyzer, detection: configuration.detection), store: loaded.store,
+                                policy: configuration.enrollment)
         let result = try await workers.run { () throws -> EnrollResponse in
-            let image = try analysis.decode(bytes, field: "image")
-            let store = loaded.store
-            var subject: Subject
-            switch choice {
-            case let .existing(id):
-                guard let found = try store.subject(id: id) else { throw StoreError.subjectNotFound(id) }
-                subject = found
-            case let .named(name):
-                let matches = try store.subjects(named: name)
-                guard matches.count <= 1 else {
-                    throw APIError(.conflict, "ambiguous_name", "\(matches.count) subjects are named \(name); use subject_id")
-                }
-                subject = try matches.first ?? store.createSubject(name: name)
+            let image = try decoder.decode(bytes, field: "image")
+            let enrolled = try identityCall { () throws(IdentityError) in
+                try enroller.enroll(image, subject: choice, force: force, largestFace: largest)
             }
-            let enroller = Enroller(analyzer: loaded.analyzer, store: store, policy: configuration.enrollment,
-                                    detection: configuration.detection)
-            do {
-                let enrollment = try enroller.enroll(image, subjectID: subject.id, force: force, largestFace: largest)
-                ServiceMetrics.acceptedEnrollment()
-                subject.faceCount += 1
-                let face = enrollment.face
-                return EnrollResponse(subject: SubjectJSON(subject), face: StoredFaceJSON(face),
-                                      bbox: FaceJSON.boundingBox(enrollment.detection.rect, in: image),
-                                      similarSubjects: enrollment.similarSubjects.map { Similar(subjectId: $0.subjectID, similarityScore: $0.similarity) })
-            } catch let error as EnrollmentError {
-                ServiceMetrics.rejectedEnrollment(reason: error.reason)
-                switch error {
-                case let .store(storeError): throw storeError
-                case let .vision(visionError): throw visionError
-                case .doesNotMatchSubject: throw APIError(.conflict, error.reason, error.description)
-                default: throw APIError.unprocessable(error.reason, error.description)
-                }
-            }
+            return EnrollResponse(subject: SubjectJSON(enrolled.subject), face: StoredFaceJSON(enrolled.enrollment.face),
+                                  bbox: ImageBox(enrolled.enrollment.detection.rect, in: image).corners,
+                                  similarSubjects: enrolled.enrollment.similarSubjects.map {
+                                      Similar(subjectId: $0.subjectID, similarityScore: $0.similarity)
+                                  })
         }
         return try JSONResponse.make(result, status: .created, snakeCase: false)
     }

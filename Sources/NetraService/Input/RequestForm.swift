@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MultipartKit
+import NetraIdentity
 
 /// The fields of a request, from `multipart/form-data` or from a JSON object whose image
 /// fields hold base64 (for clients without multipart). Image bytes stay in memory only.
@@ -17,10 +18,14 @@ struct RequestForm {
             throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than \(limit) bytes")
         }
         let contentType = request.headers[.contentType] ?? ""
-        if contentType.lowercased().hasPrefix("multipart/form-data") {
-            return try parseMultipart(body, contentType: contentType)
+        let mediaType = MediaType(from: contentType)
+        if let mediaType, mediaType.isType(.multipartForm) {
+            guard let boundary = mediaType.parameter.flatMap({ $0.name.lowercased() == "boundary" ? $0.value : nil }) else {
+                throw APIError.badRequest("invalid_multipart", "the multipart content type has no boundary")
+            }
+            return try parseMultipart(body, boundary: boundary, imageFields: imageFields)
         }
-        if contentType.lowercased().hasPrefix("application/json") {
+        if let mediaType, mediaType.isType(.applicationJson) {
             return try parseJSON(body, imageFields: imageFields)
         }
         throw APIError(.unsupportedMediaType, "unsupported_content_type",
@@ -54,9 +59,19 @@ struct RequestForm {
         return value
     }
 
-    func bool(_ name: String) throws -> Bool {
+    /// `face`: which face stands for the image (`largest`, `centre` or `center`).
+    func faceChoice(_ name: String) throws -> FaceChoice? {
+        guard let text = fields[name], !text.isEmpty else { return nil }
+        guard let choice = FaceChoice(parsing: text) else {
+            throw APIError.badRequest("invalid_field", "'\(name)' must be largest or centre")
+        }
+        return choice
+    }
+
+    func bool(_ name: String, default defaultValue: Bool = false) throws -> Bool {
         switch fields[name]?.lowercased() {
-        case nil, "", "false", "0", "no": return false
+        case nil, "": return defaultValue
+        case "false", "0", "no": return false
         case "true", "1", "yes": return true
         default: throw APIError.badRequest("invalid_field", "'\(name)' must be true or false")
         }
@@ -64,36 +79,23 @@ struct RequestForm {
 
     // MARK: Parsing
 
-    private static func parseMultipart(_ body: ByteBuffer, contentType: String) throws -> RequestForm {
-        guard let boundary = parameter("boundary", in: contentType) else {
-            throw APIError.badRequest("invalid_multipart", "the multipart content type has no boundary")
-        }
-        var form = RequestForm()
-        var name: String?, isFile = false
-        var data = ByteBuffer()
-        let parser = MultipartParser(boundary: boundary)
-        parser.onHeader = { field, value in
-            guard field.lowercased() == "content-disposition" else { return }
-            name = parameter("name", in: value)
-            isFile = parameter("filename", in: value) != nil
-        }
-        parser.onBody = { chunk in data.writeBuffer(&chunk) }
-        parser.onPartComplete = {
-            if let name {
-                if isFile {
-                    form.files[name] = data.readBytes(length: data.readableBytes) ?? []
-                } else {
-                    form.fields[name] = data.readString(length: data.readableBytes) ?? ""
-                }
-            }
-            name = nil
-            isFile = false
-            data.clear()
-        }
+    /// Decodes the parts with MultipartKit's `FormDataDecoder`: the parts named in
+    /// `imageFields` are kept as bytes, the others as text.
+    private static func parseMultipart(_ body: ByteBuffer, boundary: String, imageFields: Set<String>) throws -> RequestForm {
+        let parts: [String: FormPart]
         do {
-            try parser.execute(body)
+            parts = try FormDataDecoder().decode([String: FormPart].self, from: body, boundary: boundary)
         } catch {
             throw APIError.badRequest("invalid_multipart", "the multipart body cannot be parsed")
+        }
+        var form = RequestForm()
+        for (name, part) in parts {
+            var bytes = part.body
+            if imageFields.contains(name) {
+                form.files[name] = bytes.readBytes(length: bytes.readableBytes) ?? []
+            } else {
+                form.fields[name] = bytes.readString(length: bytes.readableBytes) ?? ""
+            }
         }
         return form
     }
@@ -121,14 +123,20 @@ struct RequestForm {
         }
         return form
     }
+}
 
-    /// `key=value` or `key="value"` from a header value such as `form-data; name="image1"`.
-    static func parameter(_ key: String, in header: String) -> String? {
-        for part in header.split(separator: ";") {
-            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pair.count == 2, pair[0].lowercased() == key else { continue }
-            return pair[1].hasPrefix("\"") && pair[1].hasSuffix("\"") && pair[1].count >= 2 ? String(pair[1].dropFirst().dropLast()) : pair[1]
-        }
-        return nil
+/// One part of a multipart form as its raw bytes: an image or a text field.
+struct FormPart: Decodable, MultipartPartConvertible {
+    let body: ByteBuffer
+
+    init?(multipart: MultipartPart) {
+        body = multipart.body
+    }
+
+    var multipart: MultipartPart? { MultipartPart(body: body) }
+
+    /// Outside multipart forms a part can only be text.
+    init(from decoder: Decoder) throws {
+        body = ByteBuffer(string: try decoder.singleValueContainer().decode(String.self))
     }
 }

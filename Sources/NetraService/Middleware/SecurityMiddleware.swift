@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import NetraIdentity
 import NetraStore
 
 /// Security headers on every response, and the `Host` check when allowed hosts are configured.
@@ -29,6 +30,8 @@ struct SecurityMiddleware: RouterMiddleware {
 /// Turns every error into NETRA's JSON error shape; unexpected errors become a logged 500.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = NetraRequestContext
+    /// The routes the router serves, to tell 404 from 405.
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -37,9 +40,11 @@ struct ErrorMiddleware: RouterMiddleware {
             return try error.response(from: request, context: context)
         } catch let error as StoreError {
             return try APIError(storeError: error).response(from: request, context: context)
+        } catch let error as IdentityError {
+            return try APIError(identityError: error).response(from: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {
             // A known path with another method is 405, with the methods it has.
-            let methods = APIRoutes.endpoints.filter { $0.matches(path: request.uri.path) }.map(\.method)
+            let methods = routes.methods(at: request.uri.path)
             guard !methods.isEmpty else {
                 return try APIError(.notFound, "not_found", "no endpoint at \(request.uri.path)").response(from: request, context: context)
             }

@@ -5,7 +5,9 @@ import Prometheus
 ///
 /// Request counts and latency by route and status come from Hummingbird's
 /// `MetricsMiddleware` (`hb_requests`, `hb_request_errors`, `http_server_request_duration`,
-/// `http_server_active_requests`); the vision, search, store, enrollment and memory figures are here.
+/// `http_server_active_requests`); the vision, search and enrollment figures come from the
+/// identity layer (`NetraIdentity`), reported through swift-metrics; the store, queue and
+/// memory gauges are here.
 public enum ServiceMetrics {
     /// The process-wide registry (`MetricsSystem` can be bootstrapped only once).
     public static let registry: PrometheusCollectorRegistry = {
@@ -14,23 +16,12 @@ public enum ServiceMetrics {
         return registry
     }()
 
-    static let detectDuration = Timer(label: "netra_detect_duration_seconds")
-    static let embedDuration = Timer(label: "netra_embed_duration_seconds")
-    static let searchDuration = Timer(label: "netra_search_duration_seconds")
     static let indexSize = Gauge(label: "netra_index_size")
     static let subjects = Gauge(label: "netra_subjects")
     static let faces = Gauge(label: "netra_faces")
     static let visionQueue = Gauge(label: "netra_vision_jobs")
     /// Resident memory of the process, read when `/metrics` is scraped.
     static let residentMemory = Gauge(label: "netra_process_resident_memory_bytes")
-
-    static func rejectedEnrollment(reason: String) {
-        Counter(label: "netra_enrollments_rejected_total", dimensions: [("reason", reason)]).increment()
-    }
-
-    static func acceptedEnrollment() {
-        Counter(label: "netra_enrollments_total").increment()
-    }
 
     /// The metrics in Prometheus's text format.
     public static func render() -> String {

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import NetraStore
+import NetraIdentity
 import NetraVision
 
 /// What the service has loaded: the models and the store arrive after the server starts
@@ -8,10 +9,10 @@ import NetraVision
 /// `/ready` turns 200 when everything is in place.
 public final class ServiceState: Sendable {
     public struct Loaded: Sendable {
-        public let analyzer: FaceAnalyzer
-        public let store: FaceStore
+        public let analyzer: any FaceAnalyzing
+        public let store: any IdentityStore
 
-        public init(analyzer: FaceAnalyzer, store: FaceStore) {
+        public init(analyzer: any FaceAnalyzing, store: any IdentityStore) {
             self.analyzer = analyzer
             self.store = store
         }

@@ -1,4 +1,5 @@
 import Foundation
+import NetraDescriptor
 
 /// A person known to the store.
 public struct Subject: Sendable, Equatable, Codable {
@@ -33,6 +34,19 @@ public struct FaceQuality: Sendable, Equatable {
         self.width = width
         self.height = height
         self.detectorConfidence = detectorConfidence
+    }
+}
+
+/// A face to store in a bulk import (`FaceRepository.addFaces`).
+public struct NewFace: Sendable {
+    public var subjectID: Int64
+    public var descriptor: FaceDescriptor
+    public var quality: FaceQuality
+
+    public init(subjectID: Int64, descriptor: FaceDescriptor, quality: FaceQuality) {
+        self.subjectID = subjectID
+        self.descriptor = descriptor
+        self.quality = quality
     }
 }
 

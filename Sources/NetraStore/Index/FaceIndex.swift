@@ -1,7 +1,7 @@
 import CBLAS
 import Dispatch
 import Foundation
-import NetraVision
+import NetraDescriptor
 
 /// A subject found by a 1:N search: its best-matching face.
 public struct IndexCandidate: Sendable, Equatable {

@@ -24,7 +24,7 @@ public final class FaceDetector: Sendable {
     }
 
     /// `recorder`, when given, collects each convolution's input range (int8 calibration).
-    init(network: DlibNetworkFile, threads: Int, recorder: ActivationRecorder? = nil) throws(VisionError) {
+    package init(network: DlibNetworkFile, threads: Int, recorder: ActivationRecorder? = nil) throws(VisionError) {
         guard case let .mmod(options) = network.loss else {
             throw .invalidModel(file: "detector", reason: "not an MMOD detector")
         }

@@ -1,3 +1,4 @@
+import NetraDescriptor
 import Foundation
 import NetraImaging
 
@@ -22,7 +23,7 @@ public final class FaceEmbedder: Sendable {
     }
 
     /// `recorder`, when given, collects each convolution's input range (int8 calibration).
-    init(network: DlibNetworkFile, head: EmbeddingHead? = nil, threads: Int, recorder: ActivationRecorder? = nil) throws(VisionError) {
+    package init(network: DlibNetworkFile, head: EmbeddingHead? = nil, threads: Int, recorder: ActivationRecorder? = nil) throws(VisionError) {
         self.head = head
         let size = ResNetArchitecture.inputSize
         plan = try NetworkPlan(layers: network.layers, input: TensorShape(batch: 1, height: size, width: size, channels: 3),

@@ -1,11 +1,11 @@
 /// dlib's face-recognition ResNet (`dlib_face_recognition_resnet_model_v1.dat`) as a layer
 /// list in forward order: a 7x7 stem, four levels of residual blocks, global average pooling
 /// and a 256 -> 128 projection. See `docs/dlib-models.md` §3.
-enum ResNetArchitecture {
+package enum ResNetArchitecture {
     static let inputSize = 150
     static let descriptorLength = 128
 
-    static let layers: [DlibLayerSpec] = {
+    package static let layers: [DlibLayerSpec] = {
         var layers: [DlibLayerSpec] = [.convolution(filters: 32, kernel: 7, stride: 2), .affine, .relu,
                                        .maxPool(kernel: 3, stride: 2)]
         layers += residual(32) + residual(32) + residual(32)

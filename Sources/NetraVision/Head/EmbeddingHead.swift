@@ -1,3 +1,4 @@
+import NetraDescriptor
 import CBLAS
 
 /// The trainable half of the Siamese network: a linear map applied to the frozen ResNet's
@@ -10,7 +11,7 @@ public struct EmbeddingHead: Sendable, Equatable {
     public static let dimension = ResNetArchitecture.descriptorLength
 
     /// Row-major `[output][input]`, `dimension x dimension`.
-    public internal(set) var weights: [Float]
+    public package(set) var weights: [Float]
 
     /// A head with the given weights; they must be `dimension x dimension` finite numbers.
     public init(weights: [Float]) throws(VisionError) {

@@ -2,11 +2,13 @@ import Foundation
 
 /// The range of values each convolution's input takes while networks run over sample images:
 /// what int8 export needs to choose activation scales (calibration).
-final class ActivationRecorder: @unchecked Sendable {
-    struct Range {
-        var minimum: Float
-        var maximum: Float
+package final class ActivationRecorder: @unchecked Sendable {
+    package struct Range {
+        package var minimum: Float
+        package var maximum: Float
     }
+
+    package init() {}
 
     private let lock = NSLock()
     private var ranges: [Int: Range] = [:]
@@ -25,5 +27,5 @@ final class ActivationRecorder: @unchecked Sendable {
     }
 
     /// The recorded range of each layer seen so far.
-    var recorded: [Int: Range] { lock.withLock { ranges } }
+    package var recorded: [Int: Range] { lock.withLock { ranges } }
 }

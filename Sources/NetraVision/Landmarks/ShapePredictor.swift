@@ -38,7 +38,7 @@ public final class ShapePredictor: Sendable {
         }
     }
 
-    init(bytes: [UInt8]) throws(DlibFormatError) {
+    package init(bytes: [UInt8]) throws(DlibFormatError) {
         var reader = DlibReader(bytes)
         guard try reader.int() == 1 else { throw reader.error("unsupported shape predictor version") }
         initialShape = try reader.floatMatrix()

@@ -28,6 +28,16 @@ public struct ModelBundle: Sendable {
         public var createdAt: String
         public var components: [Component]
 
+        package init(format: ExportFormat, modelVersion: String, threshold: Double, thresholdSource: String, createdAt: String,
+                     components: [Component]) {
+            self.format = format
+            self.modelVersion = modelVersion
+            self.threshold = threshold
+            self.thresholdSource = thresholdSource
+            self.createdAt = createdAt
+            self.components = components
+        }
+
         enum CodingKeys: String, CodingKey {
             case format, threshold, components
             case modelVersion = "model_version", thresholdSource = "threshold_source", createdAt = "created_at"
@@ -50,30 +60,16 @@ public struct ModelBundle: Sendable {
     let landmarks: [UInt8]
     public let head: EmbeddingHeadFile?
 
-    static let magic = Array("NETRAMB1".utf8)
-
-    /// A bundle of dlib's three models from `modelDirectory` (affine layers folded into the
-    /// convolutions), with `head` and the threshold in force. int8 needs `calibrationImages`:
-    /// face photos like those the service will see, to choose the activation scales.
-    public static func exporting(modelDirectory: URL, head: EmbeddingHeadFile?, format: ExportFormat, baseModelVersion: String,
-                                 threshold: Double, thresholdSource: String, calibrationImages: some Sequence<RGBImage> = [RGBImage](),
-                                 threads: Int = 1) throws(VisionError) -> ModelBundle {
-        let detector = try ModelFileReader.network(at: modelDirectory.appendingPathComponent(ModelCatalog.detector.fileName),
-                                                   layout: MMODArchitecture.layers)
-        let embedder = try ModelFileReader.network(at: modelDirectory.appendingPathComponent(ModelCatalog.embedder.fileName),
-                                                   layout: ResNetArchitecture.layers)
-        let landmarks = try ModelFileReader.bytes(at: modelDirectory.appendingPathComponent(ModelCatalog.landmarks.fileName))
-        let header = Header(format: format, modelVersion: baseModelVersion + (format == .f32 ? "" : "-\(format.rawValue)"),
-                            threshold: threshold, thresholdSource: thresholdSource,
-                            createdAt: ISO8601DateFormatter().string(from: Date()), components: [])
-        guard format == .int8 else {
-            return ModelBundle(header: header, detector: detector.foldingAffineLayers(), embedder: embedder.foldingAffineLayers(),
-                               landmarks: landmarks, head: head)
-        }
-        let quantized = try Int8Quantization.quantize(detector: detector.foldingAffineLayers(), embedder: embedder.foldingAffineLayers(),
-                                                      landmarks: landmarks, calibrationImages: calibrationImages, threads: threads)
-        return ModelBundle(header: header, detector: quantized.detector, embedder: quantized.embedder, landmarks: landmarks, head: head)
+    /// A bundle of these parts (`netra export` assembles one).
+    package init(header: Header, detector: DlibNetworkFile, embedder: DlibNetworkFile, landmarks: [UInt8], head: EmbeddingHeadFile?) {
+        self.header = header
+        self.detector = detector
+        self.embedder = embedder
+        self.landmarks = landmarks
+        self.head = head
     }
+
+    static let magic = Array("NETRAMB1".utf8)
 
     /// The bundle's bytes, checksum included.
     public func encoded() throws -> [UInt8] {

@@ -1,8 +1,16 @@
 import Foundation
+import NetraDescriptor
 import NetraImaging
 
 /// One face found and described by `FaceAnalyzer`.
 public struct AnalyzedFace: Sendable {
+    public init(detection: FaceDetection, landmarks: [PixelPoint], chip: RGBImage, descriptor: FaceDescriptor) {
+        self.detection = detection
+        self.landmarks = landmarks
+        self.chip = chip
+        self.descriptor = descriptor
+    }
+
     public let detection: FaceDetection
     /// Five landmarks in the shape predictor's order, in image pixels.
     public let landmarks: [PixelPoint]
@@ -11,13 +19,36 @@ public struct AnalyzedFace: Sendable {
     public let descriptor: FaceDescriptor
 }
 
+/// What the identity layer needs of the vision pipeline: find faces, place their landmarks,
+/// describe them. `FaceAnalyzer` is the real one; tests of routing, authentication and rate
+/// limits use a stand-in that needs no models.
+public protocol FaceAnalyzing: Sendable {
+    /// The faces in `image`, best detector score first, without describing them.
+    func detectFaces(in image: RGBImage, options: DetectionOptions) throws(VisionError) -> [FaceDetection]
+    /// The five landmarks of the face inside `detection`.
+    func landmarks(of detection: FaceDetection, in image: RGBImage) -> [PixelPoint]
+    /// Aligns and describes one detected face.
+    func describe(_ detection: FaceDetection, in image: RGBImage) throws(VisionError) -> AnalyzedFace
+}
+
+extension FaceAnalyzing {
+    /// Detections in an image expected to show a face (a portrait, an enrollment photo): when
+    /// none is found and the image is small (at most `FaceAnalyzer.retryPixelLimit` pixels),
+    /// detection is tried once more at double resolution, which finds faces down to about 40 px.
+    public func detectFacesExpectingOne(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> [FaceDetection] {
+        let detections = try detectFaces(in: image, options: options)
+        guard detections.isEmpty, image.pixelCount <= FaceAnalyzer.retryPixelLimit, options.minFaceSize == nil else { return detections }
+        return try detectFaces(in: image, options: DetectionOptions(upsample: options.upsample + 1, maxPixels: options.maxPixels))
+    }
+}
+
 /// The whole vision pipeline: image -> faces (box, score, landmarks, chip, descriptor),
-/// plus the comparison of two descriptors.
+
 ///
 /// Holds the three models, loaded once and shared read-only; safe to use from many
 /// concurrent requests. `threads` is the number of compute threads each call uses: 1 when
 /// requests run in parallel, all cores for a single request at a time.
-public final class FaceAnalyzer: Sendable {
+public final class FaceAnalyzer: FaceAnalyzing {
     public let detector: FaceDetector
     public let shapePredictor: ShapePredictor
     public let embedder: FaceEmbedder
@@ -77,25 +108,9 @@ public final class FaceAnalyzer: Sendable {
         }
     }
 
-    /// Detections in an image expected to show a face (a portrait, an enrollment photo): when
-    /// none is found and the image is small (at most `retryPixelLimit` pixels), detection is
-    /// tried once more at double resolution, which finds faces down to about 40 px.
-    public func detectFacesExpectingOne(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> [FaceDetection] {
-        let detections = try detectFaces(in: image, options: options)
-        guard detections.isEmpty, image.pixelCount <= Self.retryPixelLimit, options.minFaceSize == nil else { return detections }
-        return try detectFaces(in: image, options: DetectionOptions(upsample: options.upsample + 1, maxPixels: options.maxPixels))
-    }
-
-    /// The face with the largest box, or `nil` when there is none (what 1:1 verify compares);
-    /// detection as in `detectFacesExpectingOne`.
-    public func analyzeLargestFace(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> AnalyzedFace? {
-        guard let largest = try largestFace(in: image, options: options) else { return nil }
-        return try describe(largest, in: image)
-    }
-
-    /// The detection with the largest box, detection as in `detectFacesExpectingOne`.
-    public func largestFace(in image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> FaceDetection? {
-        try detectFacesExpectingOne(in: image, options: options).max(by: { $0.rect.area < $1.rect.area })
+    /// The five landmarks of the face inside `detection`.
+    public func landmarks(of detection: FaceDetection, in image: RGBImage) -> [PixelPoint] {
+        shapePredictor.landmarks(in: image, box: detection.rect)
     }
 
     /// Images up to this size get a second, upsampled detection pass when no face is found.
@@ -120,23 +135,4 @@ public final class FaceAnalyzer: Sendable {
             return Bool.random(using: &generator) ? jittered.mirrored() : jittered
         }
     }
-}
-
-/// The result of comparing two faces.
-public struct FaceComparison: Sendable, Equatable {
-    public let distance: Float
-    public let similarity: Float
-    public let threshold: Float
-    /// `similarity >= threshold`.
-    public var isMatch: Bool { similarity >= threshold }
-
-    /// Compares two descriptors against a similarity threshold (0.7 = dlib's distance 0.6).
-    public init(_ a: FaceDescriptor, _ b: FaceDescriptor, threshold: Float = FaceComparison.defaultThreshold) {
-        distance = a.distance(to: b)
-        similarity = FaceDescriptor.similarity(forDistance: distance)
-        self.threshold = threshold
-    }
-
-    /// Similarity 0.7, i.e. Euclidean distance 0.6, dlib's well-tested threshold.
-    public static let defaultThreshold: Float = 0.7
 }

@@ -1,7 +1,7 @@
 /// One wrapper of a dlib network type (`add_layer`, `add_tag_layer`, `add_skip_layer`), in
 /// forward (input to output) order. A list of these is the network's architecture, which the
 /// file does not record: the reader must know it, as dlib's C++ type does.
-enum DlibLayerSpec: Equatable, Sendable {
+package enum DlibLayerSpec: Equatable, Sendable {
     case convolution(filters: Int, kernel: Int, stride: Int)
     case affine
     case relu
@@ -62,7 +62,7 @@ struct ConvolutionWeights: Sendable {
 
 /// A parsed dlib network file (`add_loss_layer<...>`): loss options, input normalisation and
 /// the layers' parameters.
-struct DlibNetworkFile: Sendable {
+package struct DlibNetworkFile: Sendable {
     enum Loss: Sendable {
         case metric
         case mmod(MMODOptions)
@@ -271,7 +271,7 @@ struct DlibNetworkFile: Sendable {
 extension DlibNetworkFile {
     /// The same network with each affine layer that follows a convolution folded into it:
     /// what export stores, so that quantization sees the weights that are really applied.
-    func foldingAffineLayers() -> DlibNetworkFile {
+    package func foldingAffineLayers() -> DlibNetworkFile {
         var folded: [DlibLayer] = []
         for layer in layers {
             if case let .affine(scale, shift) = layer, case let .convolution(weights)? = folded.last {

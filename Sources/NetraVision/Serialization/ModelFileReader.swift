@@ -2,8 +2,8 @@ import Foundation
 
 /// Reads a model file from disk into a parsed form, turning every failure into a
 /// `VisionError.invalidModel` that names the file.
-enum ModelFileReader {
-    static func bytes(at url: URL) throws(VisionError) -> [UInt8] {
+package enum ModelFileReader {
+    package static func bytes(at url: URL) throws(VisionError) -> [UInt8] {
         do {
             return [UInt8](try Data(contentsOf: url))
         } catch {
@@ -13,7 +13,7 @@ enum ModelFileReader {
         }
     }
 
-    static func network(at url: URL, layout: [DlibLayerSpec]) throws(VisionError) -> DlibNetworkFile {
+    package static func network(at url: URL, layout: [DlibLayerSpec]) throws(VisionError) -> DlibNetworkFile {
         let data = try bytes(at: url)
         do {
             return try DlibNetworkFile.parse(data, layout: layout)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetraIdentity
 import NetraStore
 
 /// `netra apikeys`: keys for the HTTP API.

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import NetraDescriptor
+import NetraTools
 import NetraImaging
-import NetraService
+import NetraIdentity
 import NetraVision
 
 /// `netra bench`: speed figures for BENCHMARKS.md.
@@ -72,10 +74,10 @@ struct BenchCommand: AsyncParsableCommand {
                     }
                     report.stagesMs["\(threadCount)"] = perImage
                     if files.count >= 2 {
+                        let verifier = FaceVerifier(finder: FaceFinder(analyzer: analyzer, detection: options))
                         report.verifyPairMs["\(threadCount)"] = try median {
-                            let first = try analyzer.analyzeLargestFace(in: try decoder.decode(files[0]), options: options)
-                            let second = try analyzer.analyzeLargestFace(in: try decoder.decode(files[1]), options: options)
-                            if let first, let second { _ = FaceComparison(first.descriptor, second.descriptor) }
+                            _ = try verifier.verify(FaceVerifier.Input(source: images[0], image: try decoder.decode(files[0])),
+                                                    FaceVerifier.Input(source: images[1], image: try decoder.decode(files[1])))
                         }
                     }
                 }

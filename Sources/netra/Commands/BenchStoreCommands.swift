@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import NetraService
+import NetraDescriptor
+import NetraIdentity
 import NetraStore
 import NetraVision
 
@@ -72,18 +73,18 @@ extension BenchCommand {
                 let version = StoreSession.syntheticModelVersion
                 var generator = SyntheticVectors(seed: 2)
                 let create = try Timing.milliseconds {
-                    let store = try FaceStore(path: path, key: key, modelVersion: version)
+                    let store = try SQLiteStore(path: path, key: key, modelVersion: version)
                     for start in stride(from: 0, to: n, by: 30_000) {
                         let count = min(n, start + 30_000) - start
                         let subjects = try store.createSubjects(names: (0..<((count + 2) / 3)).map { "bench \(start / 3 + $0)" })
                         _ = try store.addFaces((0..<count).map { offset in
-                            (subjects[offset / 3].id, FaceDescriptor(values: generator.next()),
-                             FaceQuality(width: 120, height: 120, detectorConfidence: 0.9))
+                            NewFace(subjectID: subjects[offset / 3].id, descriptor: FaceDescriptor(values: generator.next()),
+                                    quality: FaceQuality(width: 120, height: 120, detectorConfidence: 0.9))
                         })
                     }
                 }
-                var store: FaceStore?
-                let open = try Timing.milliseconds { store = try FaceStore(path: path, key: key, modelVersion: version) }
+                var store: SQLiteStore?
+                let open = try Timing.milliseconds { store = try SQLiteStore(path: path, key: key, modelVersion: version) }
                 let loaded = store?.index.count ?? 0
                 let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
                 print(String(format: "%d faces written in %.1f s (%.0f MB database)", n, create / 1000, Double(size) / 1e6))
@@ -107,7 +108,7 @@ extension BenchCommand {
                 let scratch = try ScratchFolder()
                 let path = db ?? scratch.path("bench.db")
                 let key = try benchKey(databasePath: db)
-                let store = try FaceStore(path: path, key: key, modelVersion: StoreSession.syntheticModelVersion)
+                let store = try SQLiteStore(path: path, key: key, modelVersion: StoreSession.syntheticModelVersion)
                 let subject = try store.createSubject(name: "bench")
                 var generator = SyntheticVectors(seed: UInt64(ProcessInfo.processInfo.processIdentifier))
                 var times: [Double] = []

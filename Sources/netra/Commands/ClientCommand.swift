@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NetraTools
+import NetraIdentity
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetraIdentity
 import Yams
 
 /// `netra config show`: the configuration in force.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetraIdentity
 import NetraStore
 
 /// `netra db`: the identity database's health.
@@ -84,13 +85,13 @@ struct KeysCommand: AsyncParsableCommand {
                 let path = StoreSession.databasePath(storeOptions, configuration)
                 let oldKey = try StoreSession.key(for: path, configuration: configuration)
                 let modelVersion = try ModelSelection(configuration).modelVersion
-                let store: FaceStore
+                let store: SQLiteStore
                 do {
-                    store = try FaceStore(path: path, key: oldKey, additionalKeys: [newKey], modelVersion: modelVersion)
+                    store = try SQLiteStore(path: path, key: oldKey, additionalKeys: [newKey], modelVersion: modelVersion)
                 } catch StoreError.wrongKey {
                     // A rotation that was interrupted: the new key is already the active one.
                     do {
-                        store = try FaceStore(path: path, key: newKey, additionalKeys: [oldKey], modelVersion: modelVersion)
+                        store = try SQLiteStore(path: path, key: newKey, additionalKeys: [oldKey], modelVersion: modelVersion)
                     } catch {
                         throw CommandFailure(message: "\(error)", exitCode: .failure)
                     }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import NetraService
+import NetraIdentity
 import NetraVision
 
 /// `netra detect`: the faces in each image.

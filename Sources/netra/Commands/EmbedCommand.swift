@@ -1,5 +1,5 @@
 import ArgumentParser
-import NetraService
+import NetraIdentity
 import NetraVision
 
 /// `netra embed`: the 128-d descriptor of every face.

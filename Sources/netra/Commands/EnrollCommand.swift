@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import NetraImaging
-import NetraService
+import NetraIdentity
 import NetraStore
+import NetraTools
 import NetraVision
 
 /// `netra enroll`: add people's faces to the identity store.
@@ -72,12 +73,11 @@ struct EnrollCommand: AsyncParsableCommand {
             let model = session.configuration.model
             let threshold = session.models.matchThreshold
             let enroller = Enroller(
-                analyzer: session.analyzer, store: store,
+                finder: session.finder, store: store,
                 policy: EnrollmentPolicy(minFaceSize: model.enrollMinFace, minConfidence: model.enrollMinConfidence,
-                                         matchThreshold: threshold, duplicateThreshold: threshold),
-                detection: session.detectionOptions(upsample: nil, minFace: nil))
+                                         matchThreshold: threshold, duplicateThreshold: threshold))
 
-            let work = try plan(store: store)
+            let work = try plan()
             var report = Report()
             var unreadable = false
             let progress = ProgressBar(total: work.count, label: "enrolling", enabled: dir != nil)
@@ -92,12 +92,10 @@ struct EnrollCommand: AsyncParsableCommand {
                     continue
                 }
                 do {
-                    let subject = try item.subject()
-                    let enrollment = try enroller.enroll(image, subjectID: subject.id, force: force, largestFace: largest)
-                    let similar = try enrollment.similarSubjects.map { try CandidateJSON($0, store: store) }
-                    report.accepted.append(Accepted(file: item.file, subjectId: subject.id, name: subject.name,
-                                                    faceId: enrollment.face.id, similarSubjects: similar))
-                } catch let error as EnrollmentError {
+                    let enrolled = try enroller.enroll(image, subject: item.subject, force: force, largestFace: largest)
+                    report.accepted.append(Accepted(file: item.file, subjectId: enrolled.subject.id, name: enrolled.subject.name,
+                                                    faceId: enrolled.enrollment.face.id, similarSubjects: enrolled.similarSubjects))
+                } catch let IdentityError.enrollmentRejected(error) {
                     report.rejected.append(Rejected(file: item.file, reason: error.reason, message: error.description))
                 }
             }
@@ -112,42 +110,20 @@ struct EnrollCommand: AsyncParsableCommand {
         }
     }
 
-    /// One image to enroll and how to find (or create) its subject.
+    /// One image to enroll and the subject it is for.
     private struct Item {
         let file: String
-        let subject: () throws -> Subject
+        let subject: SubjectChoice
     }
 
-    private func plan(store: FaceStore) throws -> [Item] {
+    private func plan() throws -> [Item] {
         if let dir {
-            let folder = URL(fileURLWithPath: dir)
-            guard let people = try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: [.isDirectoryKey]) else {
-                throw CommandFailure(message: "\(dir) is not a readable folder", exitCode: .failure)
-            }
-            var items: [Item] = []
-            for person in people.sorted(by: { $0.lastPathComponent < $1.lastPathComponent })
-            where (try? person.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
-                let files = (try? FileManager.default.contentsOfDirectory(at: person, includingPropertiesForKeys: nil)) ?? []
-                let resolver = SubjectResolver(store: store, name: person.lastPathComponent)
-                for file in files.sorted(by: { $0.lastPathComponent < $1.lastPathComponent })
-                where ["jpg", "jpeg", "png"].contains(file.pathExtension.lowercased()) {
-                    items.append(Item(file: file.path, subject: resolver.subject))
-                }
-            }
-            return items
-        }
-        if let subjectID {
-            return images.map { file in
-                Item(file: file) {
-                    guard let subject = try store.subject(id: subjectID) else {
-                        throw CommandFailure(message: "subject \(subjectID) does not exist", exitCode: .failure)
-                    }
-                    return subject
-                }
+            return try PersonFolders.read(dir).flatMap { person in
+                person.photos.map { Item(file: $0, subject: .named(person.name)) }
             }
         }
-        let resolver = SubjectResolver(store: store, name: subject ?? "")
-        return images.map { Item(file: $0, subject: resolver.subject) }
+        let choice: SubjectChoice = subjectID.map { .id($0) } ?? .named(subject ?? "")
+        return images.map { Item(file: $0, subject: choice) }
     }
 
     private func text(_ report: Report) -> String {
@@ -164,29 +140,6 @@ struct EnrollCommand: AsyncParsableCommand {
         let reasons = report.rejectionsByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         lines.append("\(report.acceptedCount) accepted, \(report.rejectedCount) rejected" + (reasons.isEmpty ? "" : " (\(reasons))"))
         return lines.joined(separator: "\n")
-    }
-}
-
-/// Finds the subject with a name, creating it on first use; refuses an ambiguous name.
-final class SubjectResolver {
-    private let store: FaceStore
-    private let name: String
-    private var resolved: Subject?
-
-    init(store: FaceStore, name: String) {
-        self.store = store
-        self.name = name
-    }
-
-    func subject() throws -> Subject {
-        if let resolved { return resolved }
-        let matches = try store.subjects(named: name)
-        guard matches.count <= 1 else {
-            throw CommandFailure(message: "\(matches.count) subjects are named \(name); use --subject-id", exitCode: .failure)
-        }
-        let subject = try matches.first ?? store.createSubject(name: name)
-        resolved = subject
-        return subject
     }
 }
 

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import NetraDescriptor
+import NetraTools
+import NetraIdentity
 import NetraImaging
 import NetraStore
 import NetraVision
@@ -24,6 +27,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Flag(name: .customLong("flip-average"), help: "Describe faces by the mean of the chip's and its mirror's descriptors (2x embedding cost).")
     var flipAverage = false
     @Option(name: .long, help: "Describe faces by the mean of N jittered crops (N embeddings per face).") var jitter = 0
+    @Option(name: .long, help: "Which face stands for each photo: largest (default) or centre (as LFW labels its photos).")
+    var face: FaceChoice = .largest
     @Option(name: .long, help: "Folder for report.json and the SVG plots.") var out: String?
     @Flag(name: .long, help: "Print the JSON report instead of a summary.") var json = false
 
@@ -40,7 +45,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         try await Self.reportingFailures {
             let session = try VisionSession(global: global, flipAveraged: flipAverage, jitterCount: jitter)
             let threshold = threshold ?? session.models.matchThreshold
-            let embedder = CachedEmbeddings(session: session)
+            let embedder = CachedEmbeddings(session: session, face: face)
             if identification, let dataset {
                 return try runIdentification(people: try PersonFolders.read(dataset), embedder: embedder, threshold: threshold)
             }
@@ -226,17 +231,19 @@ struct EvaluateCommand: AsyncParsableCommand {
     }
 }
 
-/// Descriptors of the largest face per image, computed once per distinct file content.
+/// Descriptors of the face of each image (`FaceChoice`), computed once per distinct file content.
 final class CachedEmbeddings {
     private let session: VisionSession
+    private let face: FaceChoice
     private let backboneOnly: Bool
     private var byContent: [String: FaceDescriptor?] = [:]
     private var byPath: [String: FaceDescriptor?] = [:]
     private(set) var failures: [String] = []
 
     /// With `backboneOnly`, the ResNet's own descriptors, without the configured head (what training needs).
-    init(session: VisionSession, backboneOnly: Bool = false) {
+    init(session: VisionSession, face: FaceChoice = .largest, backboneOnly: Bool = false) {
         self.session = session
+        self.face = face
         self.backboneOnly = backboneOnly
     }
 
@@ -252,7 +259,7 @@ final class CachedEmbeddings {
             if let cached = byContent[key] {
                 result = cached
             } else {
-                result = (try? session.decoder.decode(bytes)).flatMap { try? describeLargestFace(in: $0) }
+                result = (try? session.decoder.decode(bytes)).flatMap { try? describeFace(in: $0) }
                 byContent[key] = result
             }
         }
@@ -261,10 +268,10 @@ final class CachedEmbeddings {
         return result
     }
 
-    private func describeLargestFace(in image: RGBImage) throws -> FaceDescriptor? {
-        let analyzer = session.analyzer
-        guard let largest = try analyzer.largestFace(in: image, options: session.detectionOptions(upsample: nil, minFace: nil)) else { return nil }
-        guard backboneOnly else { return try analyzer.describe(largest, in: image).descriptor }
-        return try analyzer.embedder.backboneDescriptor(ofChip: analyzer.align(largest, in: image).chip)
+    private func describeFace(in image: RGBImage) throws -> FaceDescriptor? {
+        let finder = session.finder
+        guard let chosen = face.pick(from: try finder.detections(in: image), in: image) else { return nil }
+        guard backboneOnly else { return try finder.describe(chosen, in: image).descriptor }
+        return try session.analyzer.embedder.backboneDescriptor(ofChip: session.analyzer.align(chosen, in: image).chip)
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NetraTools
+import NetraIdentity
 import NetraImaging
 import NetraVision
 

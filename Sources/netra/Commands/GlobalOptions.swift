@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import NetraIdentity
 import Logging
+import NetraIdentity
+import NetraTools
 
 /// Options every subcommand accepts.
 struct GlobalOptions: ParsableArguments {
@@ -36,6 +39,24 @@ extension ParsableCommand {
         } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data("netra: \(error)\n".utf8))
             throw ExitCode.failure
+        } catch let error as IdentityError {
+            FileHandle.standardError.write(Data("netra: \(error)\n".utf8))
+            throw error.exitCode
+        } catch let error as ToolError {
+            FileHandle.standardError.write(Data("netra: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+extension IdentityError {
+    /// The command line's exit code for a use case's refusal (see README, exit codes).
+    var exitCode: ExitCode {
+        switch self {
+        case .noFace: .noFace
+        case .notFound: .notFound
+        case .enrollmentRejected: .rejected
+        case .ambiguousName, .vision, .store: .failure
         }
     }
 }

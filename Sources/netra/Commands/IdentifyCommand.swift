@@ -1,5 +1,6 @@
 import ArgumentParser
-import NetraService
+import NetraDescriptor
+import NetraIdentity
 import NetraStore
 import NetraVision
 
@@ -17,6 +18,8 @@ struct IdentifyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only candidates with at least this similarity (default: model.threshold, 0.7).")
     var threshold: Float?
     @Option(name: .long, help: "Detector upsampling (default: model.upsample).") var upsample: Int?
+    @Flag(inversion: .prefixedNo, help: "Give each subject to at most one face of the image (best match first).")
+    var uniqueSubjects = true
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -37,19 +40,9 @@ struct IdentifyCommand: AsyncParsableCommand {
             let store = try StoreSession.open(storeOptions, configuration: session.configuration)
             let threshold = threshold ?? session.models.matchThreshold
             let picture = try session.image(at: image)
-            let options = session.detectionOptions(upsample: upsample, minFace: nil)
-            let faces = try session.analyzer.detectFacesExpectingOne(in: picture, options: options).map { detection in
-                try session.analyzer.describe(detection, in: picture)
-            }
-            let results = try faces.enumerated().map { index, face in
-                let candidates = store.index.search(face.descriptor.values, topK: topK,
-                                                    maxDistance: FaceDescriptor.distance(forSimilarity: threshold))
-                return IdentifiedFaceJSON(id: index, detection: face.detection, in: picture,
-                                          candidates: try candidates.map { try CandidateJSON($0, store: store) })
-            }
-            let best = results.compactMap { $0.candidates.first?.subjectId }
-            try store.recordEvent(action: "identify", subjectID: best.first,
-                                  result: "\(results.count) faces, \(best.count) identified")
+            let finder = FaceFinder(analyzer: session.analyzer, detection: session.detectionOptions(upsample: upsample, minFace: nil))
+            let results = try Identifier(finder: finder, store: store)
+                .identify(picture, topK: topK, threshold: threshold, uniqueSubjects: uniqueSubjects)
             let report = Report(file: image, faceCount: results.count, faces: results, thresholdUsed: threshold)
             if json {
                 try printJSON([report], asArray: false)

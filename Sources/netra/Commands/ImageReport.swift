@@ -1,5 +1,5 @@
 import NetraImaging
-import NetraService
+import NetraIdentity
 import NetraVision
 
 /// The faces of one image.

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NetraIdentity
+import NetraIdentity
 import NetraStore
 import NetraVision
 
@@ -15,43 +17,26 @@ enum StoreSession {
         options.db ?? configuration.data.db
     }
 
-    /// The key to open the store with. Without any configured key, a development key file
-    /// beside the database is used, and created (mode 0600) with a loud warning if missing.
+    /// The key to open the store with (`DeploymentRules.storeKey`); a development key it
+    /// creates is announced on standard error.
     static func key(for databasePath: String, configuration: NetraConfiguration,
                     environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeySource {
-        do {
-            if let key = try KeySource.fromEnvironment(environment) { return key }
-            let configured = configuration.data.keyFile
-            let path = configured.isEmpty
-                ? ((databasePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("netra.key")
-                : configured
-            if FileManager.default.fileExists(atPath: path) { return try KeySource.read(keyFile: path) }
-            guard configured.isEmpty else { throw KeyError.keyFileUnreadable(path: path) }
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
-            let key = try KeySource.createKeyFile(at: path)
-            FileHandle.standardError.write(Data("""
-                netra: WARNING: no key configured (NETRA_SECRET_KEY or NETRA_KEY_FILE); generated a development key in \(path) (mode 0600).
-                netra: WARNING: back it up: without it the enrolled faces cannot be read. Configure a key of your own in production.
-
-                """.utf8))
-            return key
-        } catch {
-            throw CommandFailure(message: "\(error)", exitCode: .failure)
+        try DeploymentRules.storeKey(for: databasePath, configuration: configuration, environment: environment) { warning in
+            FileHandle.standardError.write(Data((warning.split(separator: "\n").map { "netra: \($0)" }.joined(separator: "\n") + "\n\n").utf8))
         }
     }
 
     /// The model version the store benchmarks record with their synthetic vectors.
-    static var syntheticModelVersion: String { FaceStore.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256) }
+    static var syntheticModelVersion: String { ModelSelection.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256) }
 
     /// Opens the store, reporting damaged rows on stderr.
-    static func open(_ options: StoreOptions, configuration: NetraConfiguration, additionalKeys: [KeySource] = []) throws -> FaceStore {
+    static func open(_ options: StoreOptions, configuration: NetraConfiguration, additionalKeys: [KeySource] = []) throws -> SQLiteStore {
         let path = databasePath(options, configuration)
         let key = try key(for: path, configuration: configuration)
         let modelVersion = try ModelSelection(configuration).modelVersion
-        let store: FaceStore
+        let store: SQLiteStore
         do {
-            store = try FaceStore(path: path, key: key, additionalKeys: additionalKeys, modelVersion: modelVersion)
+            store = try SQLiteStore(path: path, key: key, additionalKeys: additionalKeys, modelVersion: modelVersion)
         } catch {
             throw CommandFailure(message: "\(error)", exitCode: .failure)
         }
@@ -60,7 +45,7 @@ enum StoreSession {
     }
 
     /// Opens the store and runs `body`, reporting a missing subject or face as exit code 5.
-    static func with(_ options: StoreOptions, _ global: GlobalOptions, _ body: (FaceStore) throws -> Void) throws {
+    static func with(_ options: StoreOptions, _ global: GlobalOptions, _ body: (SQLiteStore) throws -> Void) throws {
         let store = try open(options, configuration: try global.loadConfiguration())
         do {
             try body(store)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import NetraService
+import NetraIdentity
 import NetraStore
 
 /// `netra subjects`: the enrolled people.

@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import NetraDescriptor
+import NetraIdentity
 import NetraVision
 
-/// `netra verify`: are the largest faces of two images the same person?
+/// `netra verify`: are the faces of two images the same person?
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Decide whether the largest faces of two images are the same person (exit 3 if one has no face)."
+        abstract: "Decide whether the faces of two images are the same person (exit 3 if one has no face)."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -14,6 +16,7 @@ struct VerifyCommand: AsyncParsableCommand {
     @Argument(help: "The second image.") var image2: String
     @Option(name: .long, help: "Similarity at or above which the faces match, 0...1 (default: model.threshold, 0.7).")
     var threshold: Float?
+    @Option(name: .long, help: "Which face stands for each image: largest (default) or centre.") var face: FaceChoice = .largest
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     struct Report: Encodable {
@@ -32,17 +35,9 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await Self.reportingFailures {
             let session = try VisionSession(global: global)
-            let options = session.detectionOptions(upsample: nil, minFace: nil)
-            var descriptors: [FaceDescriptor] = []
-            for path in [image1, image2] {
-                let image = try session.image(at: path)
-                guard let face = try session.analyzer.analyzeLargestFace(in: image, options: options) else {
-                    throw CommandFailure(message: "no face found in \(path)", exitCode: .noFace)
-                }
-                descriptors.append(face.descriptor)
-            }
-            let comparison = FaceComparison(descriptors[0], descriptors[1],
-                                            threshold: threshold ?? session.models.matchThreshold)
+            let verifier = FaceVerifier(finder: session.finder, threshold: session.models.matchThreshold)
+            let inputs = try [image1, image2].map { path in FaceVerifier.Input(source: path, image: try session.image(at: path)) }
+            let comparison = try verifier.verify(inputs[0], inputs[1], threshold: threshold, choice: face).comparison
             let report = Report(similarityScore: comparison.similarity, distance: comparison.distance,
                                 isMatch: comparison.isMatch, thresholdUsed: comparison.threshold)
             if json {

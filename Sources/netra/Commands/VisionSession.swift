@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetraIdentity
 import NetraImaging
 import NetraVision
 
@@ -29,6 +30,15 @@ struct VisionSession {
 
     func detectionOptions(upsample: Int?, minFace: Int?) -> DetectionOptions {
         DetectionOptions(upsample: upsample ?? configuration.model.upsample, minFaceSize: minFace, maxPixels: configuration.maxDetectionPixels)
+    }
+
+    /// The identity layer's view of the models, with the configured detection settings.
+    var finder: FaceFinder { FaceFinder(analyzer: analyzer, detection: detectionOptions(upsample: nil, minFace: nil)) }
+}
+
+extension FaceChoice: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(parsing: argument)
     }
 }
 

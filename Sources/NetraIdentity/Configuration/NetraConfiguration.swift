@@ -1,0 +1,254 @@
+import Foundation
+import Logging
+import NetraImaging
+import Yams
+
+/// NETRA's settings: `configs/config.yaml` over built-in defaults, each key overridable by an
+/// environment variable `NETRA_<SECTION>_<KEY>` (e.g. `model.dir` by `NETRA_MODEL_DIR`).
+public struct NetraConfiguration: Codable, Equatable, Sendable {
+    public init() {}
+
+    public var app = App()
+    public var model = Model()
+    public var data = DataSection()
+    public var training = Training()
+
+    public struct App: Codable, Equatable, Sendable {
+        public init() {}
+
+        /// Address and port `netra serve` listens on.
+        public var host = "127.0.0.1"
+        public var port = 8000
+        /// Requests analysed at once (0 = one per core) and how many more may wait before 503.
+        public var workers = 0
+        public var queueDepth = 8
+        /// Larger request bodies are refused with 413.
+        public var maxBodyBytes = 10 * 1024 * 1024
+        /// Whether every API request needs an X-API-Key (required off loopback).
+        public var requireApiKey = false
+        /// Token bucket per API key or client address.
+        public var rateLimitPerSecond = 10.0
+        public var rateLimitBurst = 20
+        /// Comma-separated Host names the service answers; empty answers any.
+        public var allowedHosts = ""
+        /// Candidates per face from identify.
+        public var identifyTopK = 5
+        /// swift-log level name: trace, debug, info, notice, warning, error, critical.
+        public var logLevel = "info"
+        /// Largest accepted encoded image, bytes.
+        public var maxImageBytes = DecodingLimits.default.maxEncodedBytes
+        /// Largest accepted image, megapixels (width * height / 1e6).
+        public var maxImageMegapixels = Double(DecodingLimits.default.maxPixels) / 1_000_000
+
+        enum CodingKeys: String, CodingKey {
+            case host, port, workers
+            case queueDepth = "queue_depth"
+            case maxBodyBytes = "max_body_bytes"
+            case requireApiKey = "require_api_key"
+            case rateLimitPerSecond = "rate_limit_per_second"
+            case rateLimitBurst = "rate_limit_burst"
+            case allowedHosts = "allowed_hosts"
+            case identifyTopK = "identify_top_k"
+            case logLevel = "log_level"
+            case maxImageBytes = "max_image_bytes"
+            case maxImageMegapixels = "max_image_megapixels"
+        }
+    }
+
+    public struct Model: Codable, Equatable, Sendable {
+        public init() {}
+
+        /// Folder holding the dlib model files, relative to the working directory.
+        public var dir = "models"
+        /// Folder keeping the downloaded model archive between runs; `~` is expanded.
+        public var cacheDir = "~/.cache/netra"
+        /// Compute threads per call; 0 means one per core.
+        public var threads = 0
+        /// Similarity (`max(0, 1 - distance / 2)`) at or above which two faces match.
+        public var threshold = 0.7
+        /// Detector upsampling: each step finds faces half as large, at four times the cost.
+        public var upsample = 0
+        /// The detector never runs on more megapixels than this (larger images are upsampled
+        /// less or shrunk first), bounding its memory and time; 0 places no bound.
+        public var maxDetectionMegapixels = 4.0
+        /// Calibration file written by `netra evaluate --calibrate-far`; when set, its threshold
+        /// replaces `threshold` (and a trained head's own).
+        public var calibration = ""
+        /// Enrollment quality gate: smallest face box side, pixels.
+        public var enrollMinFace = 80
+        /// Enrollment quality gate: smallest detector confidence.
+        public var enrollMinConfidence = 0.5
+        /// Embedding head file written by `netra train`; empty runs dlib's model unchanged.
+        public var head = ""
+        /// Model bundle written by `netra export`; when set it replaces `dir` and `head`.
+        public var path = ""
+
+        enum CodingKeys: String, CodingKey {
+            case dir
+            case cacheDir = "cache_dir"
+            case threads, threshold, upsample, calibration, head, path
+            case maxDetectionMegapixels = "max_detection_megapixels"
+            case enrollMinFace = "enroll_min_face"
+            case enrollMinConfidence = "enroll_min_confidence"
+        }
+    }
+
+    /// `netra train`'s defaults (its flags override them).
+    public struct Training: Codable, Equatable, Sendable {
+        public init() {}
+
+        /// Folder with one subfolder of photos per person.
+        public var data = "data/train"
+        /// Validation folder of the same shape; empty holds out `valFraction` of the training people.
+        public var val = ""
+        public var valFraction = 0.2
+        public var epochs = 30
+        public var batchSize = 32
+        public var learningRate = 0.0001
+        /// Contrastive loss margin: different people are pushed at least this far apart.
+        public var margin = 1.0
+        /// Epochs without a better validation loss before stopping.
+        public var patience = 5
+        /// Folder the trained head and its model card are written to.
+        public var outputDir = "models"
+        /// Seed for the validation split and the batch order.
+        public var seed = 1
+
+        enum CodingKeys: String, CodingKey {
+            case data, val, epochs, margin, patience, seed
+            case valFraction = "val_fraction"
+            case batchSize = "batch_size"
+            case learningRate = "learning_rate"
+            case outputDir = "output_dir"
+        }
+    }
+
+    public struct DataSection: Codable, Equatable, Sendable {
+        public init() {}
+
+        /// The identity database (SQLite).
+        public var db = "data/netra.db"
+        /// Key file used when neither NETRA_SECRET_KEY nor NETRA_KEY_FILE is set; empty means
+        /// `<db folder>/netra.key`, created (mode 0600) on first use as a development default.
+        public var keyFile = ""
+
+        enum CodingKeys: String, CodingKey {
+            case db
+            case keyFile = "key_file"
+        }
+    }
+}
+
+extension NetraConfiguration {
+    /// The config file used when none is named: this one if it exists, else the defaults.
+    public static let defaultPath = "configs/config.yaml"
+
+    /// Loads `path` (or `defaultPath` when it exists), then applies `NETRA_*` variables.
+    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NetraConfiguration {
+        guard var merged = try Yams.compose(yaml: YAMLEncoder().encode(NetraConfiguration())) else {
+            preconditionFailure("the default configuration always encodes to a mapping")
+        }
+        let filePath = path ?? environment["NETRA_CONFIG"] ?? environment["CONFIG_PATH"] ?? (FileManager.default.fileExists(atPath: defaultPath) ? defaultPath : nil)
+        if let filePath {
+            let text: String
+            do {
+                text = try String(contentsOfFile: filePath, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(source: filePath, problem: "cannot be read")
+            }
+            let file: Node?
+            do {
+                file = try Yams.compose(yaml: text)
+            } catch {
+                throw ConfigurationError(source: filePath, problem: "is not valid YAML: \(error)")
+            }
+            if let file { try overlay(file, onto: &merged, source: filePath) }
+        }
+        try overlayEnvironment(environment, onto: &merged)
+        if let hosts = environment["NETRA_ALLOWED_HOSTS"], var sections = merged.mapping, var app = sections["app"]?.mapping {
+            app["allowed_hosts"] = Node(hosts)
+            sections["app"] = .mapping(app)
+            merged = .mapping(sections)
+        }
+        do {
+            return try YAMLDecoder().decode(NetraConfiguration.self, from: merged)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ConfigurationError(source: filePath ?? "environment", problem: "has an invalid value for \(key)")
+        }
+    }
+
+    /// The image limits in force.
+    public var decodingLimits: DecodingLimits {
+        DecodingLimits(maxEncodedBytes: app.maxImageBytes, maxPixels: Int(app.maxImageMegapixels * 1_000_000))
+    }
+
+    public var logLevel: Logger.Level { Logger.Level(rawValue: app.logLevel) ?? .info }
+
+    public var modelDirectory: URL { URL(fileURLWithPath: model.dir) }
+
+    /// `model.max_detection_megapixels` as a pixel bound (`nil` for 0, no bound).
+    public var maxDetectionPixels: Int? { model.maxDetectionMegapixels > 0 ? max(1, Int(model.maxDetectionMegapixels * 1_000_000)) : nil }
+
+    /// Compute threads per call, with 0 resolved to the number of cores.
+    public var computeThreads: Int { model.threads > 0 ? model.threads : ProcessInfo.processInfo.activeProcessorCount }
+
+    public var cacheDirectory: URL { URL(fileURLWithPath: NSString(string: model.cacheDir).expandingTildeInPath) }
+
+    /// Copies every `section.key` of `file` into `base`; keys `base` does not have are errors,
+    /// so a misspelt key is reported instead of silently ignored.
+    private static func overlay(_ file: Node, onto base: inout Node, source: String) throws {
+        guard let sections = file.mapping, var baseSections = base.mapping else {
+            throw ConfigurationError(source: source, problem: "must be a mapping of sections")
+        }
+        for (sectionName, sectionNode) in sections {
+            let section = sectionName.string ?? ""
+            guard var baseKeys = baseSections[section]?.mapping else {
+                throw ConfigurationError(source: source, problem: "has an unknown section '\(section)'")
+            }
+            guard let keys = sectionNode.mapping else {
+                throw ConfigurationError(source: source, problem: "section '\(section)' must be a mapping")
+            }
+            for (keyName, value) in keys {
+                let key = keyName.string ?? ""
+                guard baseKeys[key] != nil else {
+                    throw ConfigurationError(source: source, problem: "has an unknown key '\(section).\(key)'")
+                }
+                baseKeys[key] = value
+            }
+            baseSections[section] = .mapping(baseKeys)
+        }
+        base = .mapping(baseSections)
+    }
+
+    private static func overlayEnvironment(_ environment: [String: String], onto base: inout Node) throws {
+        guard var sections = base.mapping else { return }
+        for (sectionName, sectionNode) in sections {
+            guard let section = sectionName.string, var keys = sectionNode.mapping else { continue }
+            for (keyName, _) in keys {
+                guard let key = keyName.string else { continue }
+                let variable = "NETRA_\(section.uppercased())_\(key.uppercased())"
+                if let value = environment[variable] { keys[key] = Node(value) }
+            }
+            sections[section] = .mapping(keys)
+        }
+        base = .mapping(sections)
+    }
+}
+
+/// A configuration NETRA cannot run with: a file or variable it cannot use, or settings that
+/// break a rule (see `DeploymentRules`). The message names what to fix.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+
+    /// A problem with one source: `configuration <source> <problem>`.
+    public init(source: String, problem: String) {
+        message = "configuration \(source) \(problem)"
+    }
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,169 @@
+import NetraDescriptor
+import NetraImaging
+import NetraStore
+import NetraVision
+
+/// The rules an enrollment image must pass.
+public struct EnrollmentPolicy: Sendable, Equatable {
+    /// Smallest accepted face box side, in pixels between the box edges.
+    public var minFaceSize: Int
+    /// Smallest accepted detector confidence (see `FaceDetection.confidence`).
+    public var minConfidence: Double
+    /// A new face must reach this similarity to at least one of the subject's faces.
+    public var matchThreshold: Float
+    /// A new face this similar to another subject is flagged as a possible duplicate person.
+    public var duplicateThreshold: Float
+
+    public init(minFaceSize: Int = 80, minConfidence: Double = 0.5, matchThreshold: Float = FaceComparison.defaultThreshold,
+                duplicateThreshold: Float = FaceComparison.defaultThreshold) {
+        self.minFaceSize = minFaceSize
+        self.minConfidence = minConfidence
+        self.matchThreshold = matchThreshold
+        self.duplicateThreshold = duplicateThreshold
+    }
+}
+
+/// A stored enrollment.
+public struct Enrollment: Sendable {
+    public let face: StoredFace
+    /// Where the enrolled face was found in the image.
+    public let detection: FaceDetection
+    /// Other subjects this face resembles at or above `duplicateThreshold`, best first.
+    public let similarSubjects: [IndexCandidate]
+    /// Best similarity to the subject's earlier faces, if it had any.
+    public let similarityToSubject: Float?
+}
+
+/// Why an image was not enrolled.
+public enum EnrollmentError: Error, Equatable, Sendable, CustomStringConvertible {
+    case noFace
+    case multipleFaces(Int)
+    case faceTooSmall(width: Int, height: Int, minimum: Int)
+    case lowConfidence(Double, minimum: Double)
+    case doesNotMatchSubject(similarity: Float, threshold: Float)
+    case vision(VisionError)
+    case store(StoreError)
+
+    /// A short machine-readable reason (metrics labels, JSON).
+    public var reason: String {
+        switch self {
+        case .noFace: "no_face"
+        case .multipleFaces: "multiple_faces"
+        case .faceTooSmall: "face_too_small"
+        case .lowConfidence: "low_confidence"
+        case .doesNotMatchSubject: "does_not_match_subject"
+        case .vision: "vision_error"
+        case .store: "store_error"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .noFace: "no face found in the image"
+        case let .multipleFaces(count): "the image shows \(count) faces; enrollment needs exactly one (or ask for the largest)"
+        case let .faceTooSmall(width, height, minimum): "the face is \(width) x \(height) pixels, the minimum is \(minimum)"
+        case let .lowConfidence(confidence, minimum):
+            "the detector's confidence \(String(format: "%.2f", confidence)) is below the minimum \(minimum)"
+        case let .doesNotMatchSubject(similarity, threshold):
+            "the face does not look like this subject (similarity \(String(format: "%.3f", similarity)) < \(threshold)); force to enroll anyway"
+        case let .vision(error): "\(error)"
+        case let .store(error): "\(error)"
+        }
+    }
+}
+
+/// Enrolls faces from images under the `EnrollmentPolicy`: the quality gate (size,
+/// confidence), the guard against a face that does not look like its subject, and the warning
+/// about look-alikes among the other subjects.
+public struct Enroller: Sendable {
+    public let finder: FaceFinder
+    public let store: any IdentityStore
+    public var policy: EnrollmentPolicy
+
+    public init(finder: FaceFinder, store: any IdentityStore, policy: EnrollmentPolicy = EnrollmentPolicy()) {
+        self.finder = finder
+        self.store = store
+        self.policy = policy
+    }
+
+    /// What an enrollment stored, ready to print.
+    public struct Result: Sendable {
+        /// The subject, with the new face counted.
+        public let subject: Subject
+        public let enrollment: Enrollment
+        /// `enrollment.similarSubjects` with their names.
+        public let similarSubjects: [CandidateJSON]
+    }
+
+    /// Finds (or creates) the subject, then enrolls the one face of `image` for it.
+    ///
+    /// - Parameters:
+    ///   - force: enroll even when the face does not look like the subject's earlier faces.
+    ///   - largestFace: with several faces, take the face of the image (`FaceChoice.largest`)
+    ///     instead of refusing.
+    public func enroll(_ image: RGBImage, subject choice: SubjectChoice, force: Bool = false,
+                       largestFace: Bool = false) throws(IdentityError) -> Result {
+        var subject = try SubjectDirectory(store: store).resolve(choice)
+        do {
+            let enrollment = try enroll(image, subjectID: subject.id, force: force, largestFace: largestFace)
+            IdentityMetrics.acceptedEnrollment()
+            subject.faceCount += 1
+            let similar = try enrollment.similarSubjects.map { candidate throws(StoreError) in try CandidateJSON(candidate, store: store) }
+            return Result(subject: subject, enrollment: enrollment, similarSubjects: similar)
+        } catch let error as EnrollmentError {
+            IdentityMetrics.rejectedEnrollment(reason: error.reason)
+            switch error {
+            case let .store(storeError): throw IdentityError(storeError)
+            case let .vision(visionError): throw .vision(visionError)
+            default: throw .enrollmentRejected(error)
+            }
+        } catch {
+            throw IdentityError(error as? StoreError ?? .database("\(error)"))
+        }
+    }
+
+    /// Detects the one face in `image`, checks it and stores it for `subjectID`; returns once durable.
+    public func enroll(_ image: RGBImage, subjectID: Int64, force: Bool = false,
+                       largestFace: Bool = false) throws(EnrollmentError) -> Enrollment {
+        let face = try onlyFace(in: image, largestFace: largestFace)
+        let box = ImageBox(face.detection.rect, in: image)
+        guard min(box.width, box.height) >= policy.minFaceSize else {
+            throw .faceTooSmall(width: box.width, height: box.height, minimum: policy.minFaceSize)
+        }
+        guard face.detection.confidence >= policy.minConfidence else {
+            throw .lowConfidence(face.detection.confidence, minimum: policy.minConfidence)
+        }
+        let index = store.index
+        let earlier = index.faceIDs(ofSubject: subjectID).compactMap { index.descriptor(faceID: $0) }
+        let similarity = earlier.map { FaceDescriptor(values: $0).similarity(to: face.descriptor) }.max()
+        if let similarity, similarity < policy.matchThreshold, !force {
+            throw .doesNotMatchSubject(similarity: similarity, threshold: policy.matchThreshold)
+        }
+        let similarSubjects = index.search(face.descriptor.values, topK: 4,
+                                           maxDistance: FaceDescriptor.distance(forSimilarity: policy.duplicateThreshold))
+            .filter { $0.subjectID != subjectID }
+        do {
+            let stored = try store.addFace(subjectID: subjectID, descriptor: face.descriptor,
+                                           quality: FaceQuality(width: box.width, height: box.height,
+                                                                detectorConfidence: face.detection.confidence))
+            return Enrollment(face: stored, detection: face.detection, similarSubjects: similarSubjects, similarityToSubject: similarity)
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    private func onlyFace(in image: RGBImage, largestFace: Bool) throws(EnrollmentError) -> AnalyzedFace {
+        do {
+            let detections = try finder.detections(in: image)
+            guard detections.count <= 1 || largestFace else { throw EnrollmentError.multipleFaces(detections.count) }
+            guard let chosen = FaceChoice.largest.pick(from: detections, in: image) else { throw EnrollmentError.noFace }
+            return try finder.describe(chosen, in: image)
+        } catch let error as EnrollmentError {
+            throw error
+        } catch let IdentityError.vision(error) {
+            throw .vision(error)
+        } catch {
+            throw .noFace
+        }
+    }
+}

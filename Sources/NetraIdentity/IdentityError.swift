@@ -1,0 +1,38 @@
+import NetraImaging
+import NetraStore
+import NetraVision
+
+/// Why a use case could not answer. Each surface turns the case into its own form (an HTTP
+/// status with a JSON body, a CLI exit code with one line); the messages are written for
+/// people and never hold keys, SQL or image bytes.
+public enum IdentityError: Error, Sendable, CustomStringConvertible {
+    /// An image (named by its field or file) shows no face where one is needed.
+    case noFace(in: String)
+    /// A name given to find a subject belongs to several subjects.
+    case ambiguousName(String, count: Int)
+    /// The subject or face named does not exist (also: a face of another subject).
+    case notFound(String)
+    /// The image was refused by the enrollment rules.
+    case enrollmentRejected(EnrollmentError)
+    case vision(VisionError)
+    case store(StoreError)
+
+    public var description: String {
+        switch self {
+        case let .noFace(source): "no face found in \(source)"
+        case let .ambiguousName(name, count): "\(count) subjects are named \(name); use the subject id"
+        case let .notFound(what): what
+        case let .enrollmentRejected(error): error.description
+        case let .vision(error): "\(error)"
+        case let .store(error): "\(error)"
+        }
+    }
+
+    /// Store refusals that name a missing subject or face become `notFound`.
+    init(_ error: StoreError) {
+        switch error {
+        case .subjectNotFound, .faceNotFound: self = .notFound(error.description)
+        default: self = .store(error)
+        }
+    }
+}

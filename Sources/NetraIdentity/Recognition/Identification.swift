@@ -1,0 +1,72 @@
+import NetraDescriptor
+import NetraImaging
+import NetraStore
+
+/// 1:N identification: who are the people in an image?
+public struct Identifier: Sendable {
+    public let finder: FaceFinder
+    public let store: any IdentityStore
+
+    public init(finder: FaceFinder, store: any IdentityStore) {
+        self.finder = finder
+        self.store = store
+    }
+
+    /// Every face of `image` with its best candidates at or above `threshold`, at most `topK`.
+    ///
+    /// With `uniqueSubjects` (the default) a subject is given to at most one face of the image:
+    /// face-subject pairs are taken best distance first, and a face whose best subject went to
+    /// another face gets its next candidate, or none (`SubjectAssignment`). Otherwise each face
+    /// is searched alone. The question is audited with `actor`.
+    public func identify(_ image: RGBImage, topK: Int, threshold: Float, uniqueSubjects: Bool = true,
+                         actor: String = "") throws(IdentityError) -> [IdentifiedFaceJSON] {
+        let faces = try finder.faces(in: image)
+        let maxDistance = FaceDescriptor.distance(forSimilarity: threshold)
+        // With one subject per face, up to faces - 1 candidates of a face can go to the others.
+        let searched = uniqueSubjects ? topK + max(0, faces.count - 1) : topK
+        let hits = faces.map { face in
+            IdentityMetrics.searchDuration.measure { store.index.search(face.descriptor.values, topK: searched, maxDistance: maxDistance) }
+        }
+        let candidates = uniqueSubjects ? SubjectAssignment.oneToOne(hits, topK: topK) : hits
+        var names: [Int64: String] = [:]
+        do {
+            for subjectID in Set(candidates.joined().map(\.subjectID)) {
+                names[subjectID] = try store.subject(id: subjectID)?.name ?? ""
+            }
+        } catch {
+            throw IdentityError(error)
+        }
+        let identified = zip(faces, candidates).enumerated().map { index, pair in
+            IdentifiedFaceJSON(id: index, detection: pair.0.detection, in: image,
+                               candidates: pair.1.map { CandidateJSON($0, name: names[$0.subjectID] ?? "") })
+        }
+        let found = identified.compactMap(\.candidates.first?.subjectId)
+        try? store.recordEvent(action: "identify", subjectID: found.first,
+                               result: "\(identified.count) faces, \(found.count) identified", detail: actor)
+        return identified
+    }
+}
+
+/// Gives each subject to at most one face of an image.
+public enum SubjectAssignment {
+    /// `candidates[f]` are face f's candidates, best first. Pairs are taken in order of
+    /// distance (ties: lower face index, then lower subject id); a face keeps its assigned
+    /// subject first, then the candidates no other face was given, at most `topK`. A face all
+    /// of whose candidates went to other faces gets none.
+    public static func oneToOne(_ candidates: [[IndexCandidate]], topK: Int) -> [[IndexCandidate]] {
+        let pairs = candidates.enumerated().flatMap { face, list in list.map { (face: face, candidate: $0) } }
+            .sorted { a, b in
+                (a.candidate.distance, a.face, a.candidate.subjectID) < (b.candidate.distance, b.face, b.candidate.subjectID)
+            }
+        var assigned: [Int: IndexCandidate] = [:], taken = Set<Int64>()
+        for pair in pairs where assigned[pair.face] == nil && !taken.contains(pair.candidate.subjectID) {
+            assigned[pair.face] = pair.candidate
+            taken.insert(pair.candidate.subjectID)
+        }
+        return candidates.indices.map { face in
+            guard let mine = assigned[face] else { return [] }
+            let others = candidates[face].filter { !taken.contains($0.subjectID) }
+            return Array(([mine] + others).prefix(topK))
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NetraStore
+
+/// Authenticates the `X-API-Key` header when one is sent: an unknown or revoked key is refused
+/// at once; a valid one is placed in the context for `ScopeMiddleware` and the audit log.
+struct APIKeyMiddleware: RouterMiddleware {
+    typealias Context = NetraRequestContext
+    let state: ServiceState
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let presented = request.headers[.apiKey] else { return try await next(request, context) }
+        var context = context
+        let store = try state.ready().store
+        let record = try await blocking { try store.authenticateAPIKey(presented) }
+        guard let record, record.revokedAt == nil else {
+            throw APIError(.unauthorized, "invalid_api_key", "the API key is unknown or revoked")
+        }
+        context.apiKey = record
+        return try await next(request, context)
+    }
+}
+
+/// The gate of one route group: the scope its routes need, whether a key is required at all,
+/// and the rate limit per caller.
+struct ScopeMiddleware: RouterMiddleware {
+    typealias Context = NetraRequestContext
+    let scope: APIScope
+    let requireAPIKey: Bool
+    let limiter: RateLimiter
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let key = context.apiKey {
+            guard key.allows(scope) else {
+                throw APIError(.forbidden, "insufficient_scope", "this API key lacks the '\(scope.rawValue)' scope")
+            }
+        } else if requireAPIKey {
+            throw APIError(.unauthorized, "missing_api_key", "send an API key in the X-API-Key header")
+        }
+        if let retryAfter = limiter.take(for: context.caller) {
+            throw APIError(.tooManyRequests, "rate_limited", "too many requests; retry after \(retryAfter) s",
+                           headers: [.retryAfter: "\(retryAfter)"])
+        }
+        return try await next(request, context)
+    }
+}
+
+/// A token bucket per caller: `rate` tokens per second up to `burst`.
+final class RateLimiter: Sendable {
+    private let rate: Double
+    private let burst: Double
+    private let buckets = Mutex([String: (tokens: Double, updated: Date)]())
+
+    init(rate: Double, burst: Int) {
+        self.rate = max(0.001, rate)
+        self.burst = Double(max(1, burst))
+    }
+
+    /// Takes one token; returns the seconds to wait when there is none.
+    func take(for caller: String) -> Int? {
+        buckets.withLock { buckets in
+            let now = Date()
+            var bucket = buckets[caller] ?? (burst, now)
+            bucket.tokens = min(burst, bucket.tokens + now.timeIntervalSince(bucket.updated) * rate)
+            bucket.updated = now
+            defer { buckets[caller] = bucket }
+            guard bucket.tokens >= 1 else { return Int(((1 - bucket.tokens) / rate).rounded(.up)) }
+            bucket.tokens -= 1
+            if buckets.count > 100_000 { buckets = buckets.filter { now.timeIntervalSince($0.value.updated) < 60 } }
+            return nil
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let apiKey = HTTPField.Name("X-API-Key")!
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    static let requestID = HTTPField.Name("X-Request-Id")!
+}

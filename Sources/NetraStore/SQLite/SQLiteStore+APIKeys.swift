@@ -1,0 +1,102 @@
+import CLibcrypto
+import Foundation
+import GRDB
+
+/// What an API key may do.
+public enum APIScope: String, Sendable, CaseIterable, Codable, Comparable {
+    /// verify, similarity, detect, identify.
+    case recognize
+    /// subjects and enrollment.
+    case manage
+    /// everything, including API keys.
+    case admin
+
+    public static func < (lhs: APIScope, rhs: APIScope) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// An API key as stored: never its secret.
+public struct APIKeyRecord: Sendable, Equatable, Codable {
+    public let id: String
+    public let name: String
+    public let scopes: [APIScope]
+    public let createdAt: String
+    public let lastUsedAt: String?
+    public let revokedAt: String?
+
+    /// Whether this key may act in `scope` (admin may do everything).
+    public func allows(_ scope: APIScope) -> Bool {
+        revokedAt == nil && (scopes.contains(scope) || scopes.contains(.admin))
+    }
+}
+
+extension SQLiteStore {
+    /// Creates an API key; the returned secret text (`netra_<id>_<secret>`) is shown once and not stored.
+    public func createAPIKey(name: String, scopes: [APIScope]) throws(StoreError) -> (key: String, record: APIKeyRecord) {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalidName("an API key needs a name") }
+        guard !scopes.isEmpty else { throw .invalidName("an API key needs at least one scope") }
+        var idBytes = [UInt8](repeating: 0, count: 6), secret = [UInt8](repeating: 0, count: 24)
+        guard RAND_bytes(&idBytes, 6) == 1, RAND_bytes(&secret, 24) == 1 else { throw .key(.randomSourceFailed) }
+        let id = idBytes.map { String(format: "%02x", $0) }.joined()
+        let secretText = Data(secret).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let now = Timestamp.now()
+        let sortedScopes = Array(Set(scopes)).sorted()
+        try write { db in
+            try db.execute(sql: "INSERT INTO api_keys (id, name, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, name, Data(Self.hash(secretText)), sortedScopes.map(\.rawValue).joined(separator: " "), now])
+            try self.audit(db, action: "create_api_key", result: "ok", detail: "key \(id) (\(name))")
+        }
+        return ("netra_\(id)_\(secretText)",
+                APIKeyRecord(id: id, name: name, scopes: sortedScopes, createdAt: now, lastUsedAt: nil, revokedAt: nil))
+    }
+
+    /// The key record for a presented key text, or `nil` when it is unknown, malformed or its
+    /// secret does not match (compared in constant time). Revoked keys are returned (check `revokedAt`).
+    public func authenticateAPIKey(_ text: String) throws(StoreError) -> APIKeyRecord? {
+        let parts = text.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "netra", parts[1].count == 12 else { return nil }
+        let id = String(parts[1]), presented = Self.hash(String(parts[2]))
+        return try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT secret_hash FROM api_keys WHERE id = ?", arguments: [id]) else {
+                return nil
+            }
+            let stored: Data = row["secret_hash"]
+            let matches = stored.count == presented.count && stored.withUnsafeBytes { storedBytes in
+                presented.withUnsafeBytes { CRYPTO_memcmp(storedBytes.baseAddress, $0.baseAddress, presented.count) == 0 }
+            }
+            return matches ? try Self.fetchAPIKeys(db, where: "id = ?", arguments: [id]).first : nil
+        }
+    }
+
+    public func apiKeys() throws(StoreError) -> [APIKeyRecord] {
+        try read { db in try Self.fetchAPIKeys(db, where: "1", arguments: []) }
+    }
+
+    /// Revokes a key; it stops working at once.
+    public func revokeAPIKey(id: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [Timestamp.now(), id])
+            guard db.changesCount > 0 else { throw StoreError.invalidName("no active API key has id \(id)") }
+            try self.audit(db, action: "revoke_api_key", result: "ok", detail: "key \(id)")
+        }
+    }
+
+    private static func hash(_ secret: String) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let bytes = Array(secret.utf8)
+        _ = EVP_Digest(bytes, bytes.count, &digest, &length, EVP_sha256(), nil)
+        return Array(digest.prefix(Int(length)))
+    }
+
+    private static func fetchAPIKeys(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [APIKeyRecord] {
+        try Row.fetchAll(db, sql: "SELECT id, name, scopes, created_at, last_used_at, revoked_at FROM api_keys WHERE \(condition) ORDER BY created_at",
+                         arguments: arguments).map { row in
+            let scopes: String = row["scopes"]
+            return APIKeyRecord(id: row["id"], name: row["name"], scopes: scopes.split(separator: " ").compactMap { APIScope(rawValue: String($0)) },
+                                createdAt: row["created_at"], lastUsedAt: row["last_used_at"], revokedAt: row["revoked_at"])
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import GRDB
+
+extension SQLiteStore {
+    public func recordEvent(action: String, subjectID: Int64?, result: String, detail: String) throws(StoreError) {
+        try write { db in try self.audit(db, action: action, subjectID: subjectID, result: result, detail: detail) }
+    }
+
+    public func auditLog(limit: Int) throws(StoreError) -> [AuditEntry] {
+        try read { db in try AuditEntry.order(Column("id").desc).limit(limit).fetchAll(db) }
+    }
+
+    /// Appends an entry inside the caller's transaction, so a change and its record commit together.
+    func audit(_ db: Database, action: String, subjectID: Int64? = nil, faceID: Int64? = nil,
+               result: String, detail: String = "") throws {
+        try AuditEntry.Insertion(at: Timestamp.now(), actor: actor, action: action, subjectID: subjectID, faceID: faceID,
+                                 result: result, detail: detail).insert(db)
+    }
+}
+
+extension AuditEntry: FetchableRecord, TableRecord {
+    public static let databaseTableName = "audit_log"
+
+    public init(row: Row) {
+        self.init(id: row["id"], at: row["at"], actor: row["actor"], action: row["action"], subjectID: row["subject_id"],
+                  faceID: row["face_id"], result: row["result"], detail: row["detail"])
+    }
+
+    /// A new `audit_log` row (its id comes from the database).
+    struct Insertion: Encodable, PersistableRecord {
+        static let databaseTableName = AuditEntry.databaseTableName
+
+        let at: String
+        let actor: String
+        let action: String
+        let subjectID: Int64?
+        let faceID: Int64?
+        let result: String
+        let detail: String
+
+        enum CodingKeys: String, CodingKey {
+            case at, actor, action, result, detail
+            case subjectID = "subject_id", faceID = "face_id"
+        }
+    }
+}
