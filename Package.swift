@@ -101,27 +101,39 @@ let package = Package(
             ]
         ),
 
-        // MARK: Tests
-        .target(name: "NetraTestSupport", dependencies: ["CLibcrypto"], path: "Tests/NetraTestSupport"),
+        // MARK: Tests (mirroring the modules; tiers are tags, see docs/testing.md)
+        .target(
+            name: "NetraTestSupport",
+            dependencies: ["CLibcrypto", "NetraImaging", "NetraDescriptor", "NetraVision", "NetraStore", "NetraIdentity", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/NetraTestSupport"
+        ),
         .testTarget(
             name: "NetraImagingTests",
             dependencies: ["NetraImaging", "NetraTestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "NetraVisionTests", dependencies: ["NetraVision", "NetraTestSupport"]),
+        .testTarget(name: "NetraVisionTests", dependencies: ["NetraVision", "NetraDescriptor", "NetraTestSupport"]),
         .testTarget(
             name: "NetraStoreTests",
-            dependencies: ["NetraStore", "NetraTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["NetraStore", "NetraDescriptor", "NetraTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .testTarget(
+            name: "NetraIdentityTests",
+            dependencies: ["NetraIdentity", "NetraVision", "NetraStore", "NetraDescriptor", "NetraTestSupport"]
+        ),
+        .testTarget(name: "NetraToolsTests", dependencies: ["NetraTools", "NetraVision", "NetraDescriptor", "NetraTestSupport"]),
         .testTarget(
             name: "NetraServiceTests",
             dependencies: [
-                "NetraService", "NetraTestSupport",
+                "NetraService", "NetraIdentity", "NetraStore", "NetraVision", "NetraDescriptor", "NetraTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "NetraCLITests", dependencies: ["NetraVision", "NetraStore", "NetraTestSupport"]),
+        .testTarget(
+            name: "NetraCLITests",
+            dependencies: ["NetraIdentity", "NetraVision", "NetraStore", "NetraDescriptor", "NetraTestSupport"]
+        ),
         .testTarget(name: "DeploymentTests"),
     ]
 )

@@ -35,9 +35,10 @@ struct EvaluateCommandTests {
         for plot in ["roc.svg", "det.svg", "scores.svg", "report.json"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(plot).path), "\(plot) missing")
         }
-        for plot in ["roc.png", "det.png", "scores.png"] {
-            let image = try ImageDecoder().decode(contentsOf: out.appendingPathComponent(plot))
-            #expect(image.width == 560 && image.height == 420, "\(plot) is \(image.width) x \(image.height)")
+        for plot in ["roc", "det", "scores"] {
+            let svg = try String(contentsOf: out.appendingPathComponent("\(plot).svg"), encoding: .utf8)
+            #expect(svg.hasPrefix("<svg") && svg.contains("</svg>"), "\(plot).svg is not an SVG document")
+            #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("\(plot).png").path), "a PNG plot is still written")
         }
         let written = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: calibration)) as? [String: Any])
         #expect((written["far_measured"] as? Double ?? 1) <= 0.01)

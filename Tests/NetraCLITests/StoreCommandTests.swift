@@ -1,4 +1,5 @@
 import Foundation
+import NetraIdentity
 import NetraStore
 import NetraTestSupport
 import NetraVision
@@ -108,8 +109,8 @@ struct StoreCommandTests {
                 line.hasPrefix("acknowledged ") ? Int64(line.dropFirst(13)) : nil
             }
             #expect(acknowledged.count >= 5, "the child stopped before enrolling")
-            let store = try FaceStore(path: folder.db, key: try KeySource.parse(Self.key),
-                                      modelVersion: FaceStore.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256))
+            let store = try SQLiteStore(path: folder.db, key: try KeySource.parse(Self.key),
+                                      modelVersion: ModelSelection.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256))
             #expect(store.loadReport.tamperedFaceIDs.isEmpty)
             let missing = acknowledged.filter { store.index.descriptor(faceID: $0) == nil }
             #expect(missing.isEmpty, "acknowledged but lost: \(missing.prefix(5))")

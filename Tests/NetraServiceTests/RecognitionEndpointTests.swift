@@ -13,7 +13,7 @@ struct RecognitionEndpointTests {
 
     @Test("verify: the seed's multipart fields; same person matches, different people do not")
     func verify() async throws {
-        try await ServiceFixture().test { client in
+        try await ServiceFixture(models: .real).test { client in
             try await client.execute(uri: "/api/v1/verify", method: .post, headers: multipartHeaders,
                                      body: Body.multipart(files: ["image1": Self.obama, "image2": Self.obama2], fields: ["threshold": "0.7"])) { response in
                 #expect(response.status == .ok)
@@ -37,7 +37,7 @@ struct RecognitionEndpointTests {
 
     @Test("similarity accepts a JSON body with base64 images")
     func similarityFromJSON() async throws {
-        try await ServiceFixture().test { client in
+        try await ServiceFixture(models: .real).test { client in
             let body = Body.json(["image1": Data(Self.obama).base64EncodedString(), "image2": Data(Self.obama2).base64EncodedString()])
             try await client.execute(uri: "/api/v1/similarity", method: .post, headers: jsonHeaders, body: body) { response in
                 #expect(response.status == .ok)
@@ -51,7 +51,7 @@ struct RecognitionEndpointTests {
     func detect() async throws {
         let image = try SharedData.goldenImageBytes("two_people.jpg")
         let golden = try GoldenImage.load("two_people").detections["upsample_0"] ?? []
-        try await ServiceFixture().test { client in
+        try await ServiceFixture(models: .real).test { client in
             try await client.execute(uri: "/api/v1/detect", method: .post, headers: multipartHeaders,
                                      body: Body.multipart(files: ["image": image])) { response in
                 #expect(response.status == .ok)
@@ -85,7 +85,7 @@ struct RecognitionEndpointTests {
         default: fields["threshold"] = "seven"
         }
         let body = Body.multipart(files: files, fields: fields)
-        try await ServiceFixture().test { client in
+        try await ServiceFixture(models: .real).test { client in
             try await client.execute(uri: "/api/v1/verify", method: .post, headers: multipartHeaders, body: body) { response in
                 #expect(response.status == status)
                 #expect(response.errorCode == code)
@@ -99,7 +99,7 @@ struct RecognitionEndpointTests {
 
     @Test("an oversized body is 413 and a wrong content type 415")
     func bodyLimits() async throws {
-        try await ServiceFixture().test { client in
+        try await ServiceFixture(models: .real).test { client in
             let big = ByteBuffer(repeating: 0x41, count: 11 * 1024 * 1024)
             try await client.execute(uri: "/api/v1/detect", method: .post, headers: multipartHeaders, body: big) { response in
                 #expect(response.status == .contentTooLarge)

@@ -6,17 +6,23 @@ import NetraStore
 import NetraTestSupport
 import NetraVision
 
-/// A service over a temporary store with the real models, driven in-process.
+/// A service over a temporary store, driven in-process: with the real models where a test is
+/// about faces, with `StubAnalyzer` where it is about routing, keys, limits or operations.
 final class ServiceFixture: @unchecked Sendable {
-    static let analyzer = Result { try FaceAnalyzer(modelDirectory: SharedData.models, threads: 1) }
+    enum Models {
+        case real
+        case stub
+    }
 
+    let models: Models
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("netra-service-\(UUID().uuidString)")
-    let store: FaceStore
+    let store: SQLiteStore
     var configuration = ServiceConfiguration()
 
-    init(configure: (inout ServiceConfiguration) -> Void = { _ in }) throws {
+    init(models: Models = .stub, configure: (inout ServiceConfiguration) -> Void = { _ in }) throws {
+        self.models = models
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        store = try FaceStore(path: folder.appendingPathComponent("netra.db").path,
+        store = try SQLiteStore(path: folder.appendingPathComponent("netra.db").path,
                               key: .raw(try EncryptionKey.generate()), modelVersion: "test")
         configuration.rateLimitPerSecond = 1000
         configuration.rateLimitBurst = 1000
@@ -26,7 +32,8 @@ final class ServiceFixture: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(at: folder) }
 
     func test(loaded: Bool = true, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        try await test(state: loaded ? ServiceState(.init(analyzer: try Self.analyzer.get(), store: store)) : ServiceState(), body)
+        let analyzer: any FaceAnalyzing = models == .real ? try TestModels.analyzer() : StubAnalyzer()
+        try await test(state: loaded ? ServiceState(.init(analyzer: analyzer, store: store)) : ServiceState(), body)
     }
 
     func test(state: ServiceState, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {

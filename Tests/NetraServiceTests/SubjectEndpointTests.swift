@@ -9,7 +9,7 @@ import Testing
 struct SubjectEndpointTests {
     @Test("create, enroll, identify, update, list, delete; unknown ids are 404")
     func lifecycle() async throws {
-        try await ServiceFixture().test { client in
+        try await ServiceFixture(models: .real).test { client in
             var subjectID = 0
             try await client.execute(uri: "/api/v1/subjects", method: .post, headers: jsonHeaders,
                                      body: Body.json(["name": "Barack Obama", "metadata": ["badgeNumber": 44]])) { response in

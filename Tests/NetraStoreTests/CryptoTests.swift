@@ -1,5 +1,6 @@
 import Foundation
 @testable import NetraStore
+import NetraTestSupport
 import Testing
 
 @Suite("Sealing embeddings with AES-256-GCM")

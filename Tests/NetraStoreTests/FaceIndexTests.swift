@@ -1,6 +1,7 @@
 import Foundation
 @testable import NetraStore
-import NetraVision
+import NetraDescriptor
+import NetraTestSupport
 import Testing
 
 @Suite("The in-memory 1:N index")

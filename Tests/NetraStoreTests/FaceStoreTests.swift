@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 @testable import NetraStore
-import NetraVision
+import NetraDescriptor
+import NetraTestSupport
 import Testing
 
 @Suite("The encrypted identity store")
@@ -15,7 +16,7 @@ struct FaceStoreTests {
             let store = try temporary.open()
             let subject = try store.createSubject(name: "Ada Lovelace", metadata: #"{"badge": 17}"#)
             let face = try store.addFace(subjectID: subject.id, descriptor: descriptor, quality: quality)
-            #expect(face.keyID == store.keySealers.primary.key.id)
+            #expect(face.keyID == store.sealers.primary.key.id)
         }
         let reopened = try temporary.open()
         #expect(reopened.loadReport.loaded == 1 && reopened.loadReport.tamperedFaceIDs.isEmpty)
@@ -32,7 +33,7 @@ struct FaceStoreTests {
         let keyID: String
         do {
             let store = try temporary.open()
-            keyID = store.keySealers.primary.key.id
+            keyID = store.sealers.primary.key.id
             let subject = try store.createSubject(name: "A")
             var generator = VectorGenerator(state: 2)
             _ = try store.addFace(subjectID: subject.id, descriptor: generator.descriptor(), quality: quality)
@@ -133,7 +134,7 @@ struct FaceStoreTests {
         let oldKeyID: String
         do {
             let store = try temporary.open()
-            oldKeyID = store.keySealers.primary.key.id
+            oldKeyID = store.sealers.primary.key.id
             let subject = try store.createSubject(name: "Many")
             for descriptor in descriptors { _ = try store.addFace(subjectID: subject.id, descriptor: descriptor, quality: quality) }
             var updates: [Int] = []
@@ -162,17 +163,16 @@ struct FaceStoreTests {
                 try db.execute(sql: "INSERT INTO encryption_keys (id, created_at, state) VALUES (?, 'now', 'active')", arguments: [newKey.id])
             }
             let rows = try store.databasePool.read { db in
-                try Row.fetchAll(db, sql: "SELECT id, subject_id, model_version, key_id, nonce, ciphertext, tag FROM faces ORDER BY id LIMIT 4")
-                    .map(SealedRow.init)
+                try FaceRow.order(FaceRow.Columns.id).limit(4).fetchAll(db)
             }
             for row in rows {
-                let values = try store.keySealers.primary.open(row.sealed, binding: row.binding)
+                let values = try store.sealers.primary.open(row.sealed, binding: row.binding)
                 var binding = row.binding
                 binding.keyID = newKey.id
                 let sealed = try EmbeddingSealer(key: newKey).seal(values, binding: binding)
                 try store.databasePool.write { db in
                     try db.execute(sql: "UPDATE faces SET key_id = ?, nonce = ?, ciphertext = ?, tag = ? WHERE id = ?",
-                                   arguments: [newKey.id, Data(sealed.nonce), Data(sealed.ciphertext), Data(sealed.tag), row.id])
+                                   arguments: [newKey.id, Data(sealed.nonce), Data(sealed.ciphertext), Data(sealed.tag), row.id ?? 0])
                 }
             }
         }

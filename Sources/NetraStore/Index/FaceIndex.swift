@@ -11,6 +11,12 @@ public struct IndexCandidate: Sendable, Equatable {
     public let distance: Float
 
     public var similarity: Float { FaceDescriptor.similarity(forDistance: distance) }
+
+    public init(subjectID: Int64, faceID: Int64, distance: Float) {
+        self.subjectID = subjectID
+        self.faceID = faceID
+        self.distance = distance
+    }
 }
 
 /// All enrolled embeddings of one model version in memory, for exact 1:N search.

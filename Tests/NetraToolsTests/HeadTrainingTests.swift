@@ -1,6 +1,8 @@
 import Foundation
 import NetraTestSupport
-@testable import NetraVision
+import NetraDescriptor
+@testable import NetraTools
+import NetraVision
 import Testing
 
 @Suite("Siamese head training")

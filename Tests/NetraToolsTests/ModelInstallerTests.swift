@@ -1,5 +1,6 @@
 import Foundation
 import NetraTestSupport
+@testable import NetraTools
 import NetraVision
 import Testing
 

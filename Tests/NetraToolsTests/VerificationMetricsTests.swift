@@ -1,4 +1,7 @@
+import NetraDescriptor
+@testable import NetraTools
 import NetraVision
+import NetraTestSupport
 import Testing
 
 @Suite("Verification metrics on hand-made scores")
@@ -53,5 +56,23 @@ struct VerificationMetricsTests {
         let result = try #require(VerificationMetrics.crossValidated(pairs))
         #expect(result.folds == 10 && result.mean == 1 && result.std == 0)
         #expect(VerificationMetrics.crossValidated(Self.pairs(genuine: [0.9], impostor: [0.1])) == nil)
+    }
+
+    @Test("the report on the 781 public pairs agrees with a direct count at the default threshold", .tags(.model))
+    func publicPairsReport() throws {
+        let pairs = try FaceDataSet.pairs()
+        let descriptors = try PublicFaceDescriptors.byFile()
+        let scored = try pairs.map { pair in
+            let a = try #require(descriptors[pair.a], "no face in \(pair.a)"), b = try #require(descriptors[pair.b], "no face in \(pair.b)")
+            return ScoredPair(a: pair.a, b: pair.b, same: pair.same, similarity: a.similarity(to: b))
+        }
+        let correct = scored.filter { ($0.similarity >= FaceComparison.defaultThreshold) == $0.same }.count
+        let accuracy = Double(correct) / Double(pairs.count)
+        let report = VerificationReport(pairs: scored, threshold: FaceComparison.defaultThreshold)
+        #expect(report.accuracy == accuracy)
+        #expect(report.genuinePairs == 222 && report.impostorPairs == 559)
+        #expect(report.bestAccuracy >= report.accuracy)
+        #expect(report.rocAUC ?? 0 > 0.999)
+        #expect(report.tarAtFAR.first { $0.far == 1e-3 }?.tar == nil)
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import NetraImaging
 import NetraTestSupport
+import NetraDescriptor
+@testable import NetraTools
 @testable import NetraVision
 import Testing
 
@@ -43,9 +45,9 @@ struct ModelBundleTests {
         #expect(loaded.header.components.map(\.name) == ["detector", "embedder", "landmarks", "head"])
         #expect(loaded.head == head)
         let fromBundle = try FaceAnalyzer(bundle: loaded, threads: 2)
-        let fromFiles = try FaceAnalyzer(modelDirectory: SharedData.models, threads: 2)
+        let fromFiles = try TestModels.analyzer()
         let image = try ImageDecoder().decode(contentsOf: SharedData.golden.appendingPathComponent("images/obama.jpg"))
-        let a = try #require(try fromBundle.analyzeLargestFace(in: image)), b = try #require(try fromFiles.analyzeLargestFace(in: image))
+        let a = try #require(try TestModels.face(of: image, analyzer: fromBundle)), b = try #require(try TestModels.face(of: image, analyzer: fromFiles))
         #expect(a.detection == b.detection)
         #expect(a.landmarks == b.landmarks)
         for (x, y) in zip(a.descriptor.values, head.head.apply(b.descriptor.values)) { #expect(abs(x - y) < 1e-5) }
@@ -75,13 +77,13 @@ struct ModelBundleTests {
             #expect(quantized == 28, "every embedder convolution but the first, on the image, runs in int8")
         }
         let exported = try FaceAnalyzer(bundle: loaded, threads: 2)
-        let reference = try FaceAnalyzer(modelDirectory: SharedData.models, threads: 2)
+        let reference = try TestModels.analyzer()
         var descriptors: [String: FaceDescriptor] = [:], references: [String: FaceDescriptor] = [:]
         var worstSameChip = 1.0, worstEndToEnd = 1.0, sameBoxes = 0
         for (file, _) in try FaceDataSet.manifest() {
             let image = try ImageDecoder().decode(contentsOf: FaceDataSet.publicFolder.appendingPathComponent(file))
-            let expected = try #require(try reference.analyzeLargestFace(in: image), "no face in \(file)")
-            let face = try #require(try exported.analyzeLargestFace(in: image), "no face in \(file)")
+            let expected = try #require(try TestModels.face(of: image, analyzer: reference), "no face in \(file)")
+            let face = try #require(try TestModels.face(of: image, analyzer: exported), "no face in \(file)")
             let sameChip = try exported.embedder.descriptor(ofChip: expected.chip)
             worstSameChip = min(worstSameChip, Self.cosine(sameChip.values, expected.descriptor.values))
             worstEndToEnd = min(worstEndToEnd, Self.cosine(face.descriptor.values, expected.descriptor.values))

@@ -1,18 +1,19 @@
 import Foundation
+import NetraIdentity
 import NetraImaging
-@testable import NetraStore
+import NetraStore
 import NetraTestSupport
 import NetraVision
 import Testing
 
-@Suite("Enrolling and identifying real people")
+@Suite("Enrolling and identifying real people", .tags(.endToEnd))
 struct IdentityRoundTripTests {
     @Test("enroll the first photo of each person, identify every other photo; then no image or raw embedding is on disk")
     func roundTrip() throws {
-        let analyzer = try FaceAnalyzer(modelDirectory: SharedData.models, threads: 2)
         let temporary = try TemporaryStore()
         let store = try temporary.open()
-        let enroller = Enroller(analyzer: analyzer, store: store)
+        let enroller = Enroller(finder: FaceFinder(analyzer: try TestModels.analyzer()), store: store)
+        let descriptors = try PublicFaceDescriptors.byFile()
         let manifest = try FaceDataSet.manifest()
         var subjectOf: [String: Int64] = [:]
         var enrolledEmbeddings: [[Float]] = []
@@ -32,8 +33,8 @@ struct IdentityRoundTripTests {
         var wrong: [String] = []
         for photo in laterPhotos {
             let image = try ImageDecoder().decode(contentsOf: FaceDataSet.publicFolder.appendingPathComponent(photo.file))
-            let face = try #require(try analyzer.analyzeLargestFace(in: image), "no face in \(photo.file)")
-            let best = store.index.search(face.descriptor.values, topK: 1).first
+            let descriptor = try #require(descriptors[photo.file], "no face in \(photo.file)")
+            let best = store.index.search(descriptor.values, topK: 1).first
             if best?.subjectID != subjectOf[photo.identity] { wrong.append(photo.file) }
             // Enroll it too, so the disk scan below covers every public photo the quality gate accepts.
             do {
