@@ -134,6 +134,6 @@ let package = Package(
             name: "NetraCLITests",
             dependencies: ["NetraIdentity", "NetraVision", "NetraStore", "NetraDescriptor", "NetraTestSupport"]
         ),
-        .testTarget(name: "DeploymentTests"),
+        .testTarget(name: "DeploymentTests", dependencies: ["NetraTestSupport"]),
     ]
 )

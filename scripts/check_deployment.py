@@ -154,9 +154,9 @@ def dig(obj, *keys, default=None):
 
 
 def public_get_routes():
-    """The GET endpoints without a scope in Sources/NetraService/APIRoutes.swift."""
-    text = read("Sources/NetraService/APIRoutes.swift")
-    return set(re.findall(r'Endpoint\(\.get,\s*"([^"]+)",\s*nil\)', text))
+    """The GET endpoints of the public route group: OperationsController's, registered without a scope."""
+    text = read("Sources/NetraService/Controllers/OperationsController.swift")
+    return {"/" + path for path in re.findall(r'group\.get\("([^"]+)"', text)}
 
 
 def configuration_keys():
@@ -344,7 +344,7 @@ def check_docker(args):
     if not health_url or health_url.group(1) != "/health":
         problems.add(f"docker/Dockerfile: the HEALTHCHECK must GET /health, not {health_url.group(1) if health_url else 'nothing'}")
     elif "/health" not in public_get_routes():
-        problems.add("docker/Dockerfile: HEALTHCHECK uses /health, which APIRoutes.swift does not serve")
+        problems.add("docker/Dockerfile: HEALTHCHECK uses /health, which OperationsController.swift does not serve")
     entrypoints = [rest for word, rest in runtime if word == "ENTRYPOINT"]
     copies = [rest.split() for word, rest in runtime if word == "COPY"]
     entry_target = next((c[-1] for c in copies if len(c) >= 2 and c[-2] == "scripts/entrypoint.sh"), None)
@@ -695,7 +695,7 @@ def check_objects(objects, source, problems, binary=None, external=(), bootstrap
         if probe_path != expected:
             problems.add(f"{cwhere}: {probe_name} must GET {expected}, not {probe_path}")
         elif expected not in routes:
-            problems.add(f"{cwhere}: {probe_name} path {expected} is not a public route in APIRoutes.swift")
+            problems.add(f"{cwhere}: {probe_name} path {expected} is not a public route in OperationsController.swift")
         probe_port = dig(probe, "httpGet", "port")
         resolved = container_ports.get(probe_port, probe_port)
         if resolved != port:

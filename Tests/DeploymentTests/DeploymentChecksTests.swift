@@ -1,11 +1,12 @@
 import Foundation
+import NetraTestSupport
 import Testing
 
 /// The checks of the deployment files (docker/, k8s/, helm/netra/, monitoring/; README
 /// "Deployment" > "Checks"): one test per subcommand of `scripts/check_deployment.py`, run from
 /// the package root against the debug build of `netra`. The script prints one line per problem,
 /// shown here when a check fails.
-@Suite("Deployment checks", .serialized)
+@Suite("Deployment checks", .serialized, .tags(.endToEnd))
 struct DeploymentChecksTests {
     @Test func yamlFilesParse() throws { try expectPasses("yaml") }
 

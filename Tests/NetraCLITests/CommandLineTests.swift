@@ -3,7 +3,7 @@ import NetraTestSupport
 import Testing
 
 /// Runs the built `netra` binary as a user would and checks its output and exit codes.
-@Suite("The netra command line")
+@Suite("The netra command line", .tags(.endToEnd))
 struct CommandLineTests {
     @Test("detect --json reports dlib's boxes for a golden image, in the documented shape")
     func detectJSON() throws {

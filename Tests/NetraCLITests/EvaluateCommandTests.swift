@@ -3,7 +3,7 @@ import NetraImaging
 import NetraTestSupport
 import Testing
 
-@Suite("netra evaluate")
+@Suite("netra evaluate", .tags(.endToEnd))
 struct EvaluateCommandTests {
     /// The public photos of the people `keep` selects (default: face_recognition's) as a folder
     /// per person (links, not copies).

@@ -2,7 +2,7 @@ import Foundation
 import NetraTestSupport
 import Testing
 
-@Suite("netra export")
+@Suite("netra export", .tags(.endToEnd))
 struct ExportCommandTests {
     @Test("an f16 bundle is served through model.path, under its own model version")
     func f16Bundle() throws {

@@ -3,7 +3,7 @@ import NetraTestSupport
 import Testing
 
 /// `netra serve` for real: a child process on a free loopback port, driven with curl.
-@Suite("The running service", .serialized)
+@Suite("The running service", .serialized, .tags(.endToEnd))
 struct LiveServerTests {
     final class Server {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("netra-live-\(UUID().uuidString)")

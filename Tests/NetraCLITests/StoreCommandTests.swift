@@ -6,7 +6,7 @@ import NetraVision
 import Testing
 
 /// The identity-store commands, run as a user would, on a temporary database.
-@Suite("The store commands")
+@Suite("The store commands", .tags(.endToEnd))
 struct StoreCommandTests {
     static let key = "base64:" + Data((0..<32).map { UInt8($0) }).base64EncodedString()
 

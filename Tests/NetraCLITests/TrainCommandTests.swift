@@ -3,7 +3,7 @@ import NetraTestSupport
 import NetraVision
 import Testing
 
-@Suite("netra train")
+@Suite("netra train", .tags(.endToEnd))
 struct TrainCommandTests {
     @Test("trains on a folder per person, prints each epoch, saves a head that embed then applies")
     func trainAndUse() throws {

@@ -5,7 +5,7 @@ import NetraTestSupport
 import NetraVision
 import Testing
 
-@Suite("The face of an image")
+@Suite("The face of an image", .tags(.model))
 struct FaceChoiceTests {
     static let groupPhoto = FaceDataSet.multiFolder.appendingPathComponent("images/dlib_2008_002506.jpg")
 

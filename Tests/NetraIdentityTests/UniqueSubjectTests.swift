@@ -7,7 +7,7 @@ import NetraTestSupport
 import NetraVision
 import Testing
 
-@Suite("One subject per face of an image")
+@Suite("One subject per face of an image", .tags(.endToEnd))
 struct UniqueSubjectTests {
     static func photo(_ file: String) throws -> RGBImage {
         try ImageDecoder().decode(contentsOf: FaceDataSet.publicFolder.appendingPathComponent(file))

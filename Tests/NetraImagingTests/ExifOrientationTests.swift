@@ -1,7 +1,8 @@
 import NetraImaging
+import NetraTestSupport
 import Testing
 
-@Suite("EXIF orientation")
+@Suite("EXIF orientation", .tags(.unit))
 struct ExifOrientationTests {
     /// Which stored quadrant (0 TL, 1 TR, 2 BL, 3 BR) shows at each displayed corner, from the
     /// EXIF specification's description of each orientation.

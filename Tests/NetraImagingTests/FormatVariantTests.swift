@@ -1,7 +1,8 @@
 import NetraImaging
+import NetraTestSupport
 import Testing
 
-@Suite("PNG and JPEG variants decode to 8-bit RGB")
+@Suite("PNG and JPEG variants decode to 8-bit RGB", .tags(.unit))
 struct FormatVariantTests {
     @Test("colour PNGs keep their exact colours; alpha is dropped, 16-bit keeps the high byte",
           arguments: ["rgb8.png", "rgba8.png", "palette.png", "rgb16.png", "rgb8_interlaced.png"])

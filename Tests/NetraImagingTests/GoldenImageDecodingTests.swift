@@ -2,17 +2,16 @@ import NetraImaging
 import NetraTestSupport
 import Testing
 
-@Suite("Decoding the golden images")
+@Suite("Decoding the golden images", .tags(.unit))
 struct GoldenImageDecodingTests {
-    @Test("decodes to the documented size and reports whether the pixels match the reference decoder",
+    @Test("decodes to the documented size and exactly the reference decoder's pixels (libjpeg-turbo, libpng)",
           arguments: SharedData.goldenImageNames)
     func decodesGoldenImage(name: String) throws {
         let record = try SharedData.goldenRecord(name)
         let image = try ImageDecoder().decode(SharedData.goldenImageBytes(record.file))
         #expect(image.width == record.width)
         #expect(image.height == record.height)
-        let md5 = TestDigest.md5(image.pixels)
-        print("decoded_rgb_md5 \(record.file): \(md5 == record.decodedRGBMD5 ? "matches" : "differs (\(md5) vs \(record.decodedRGBMD5))")")
+        #expect(TestDigest.md5(image.pixels) == record.decodedRGBMD5, "\(record.file) decodes to other pixels than dlib's reference run")
     }
 
     @Test("PNG decoding is lossless and matches the reference buffer exactly")

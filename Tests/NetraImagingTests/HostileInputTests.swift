@@ -3,7 +3,7 @@ import NetraImaging
 import NetraTestSupport
 import Testing
 
-@Suite("Hostile and broken inputs are rejected with a clear error")
+@Suite("Hostile and broken inputs are rejected with a clear error", .tags(.unit))
 struct HostileInputTests {
     let decoder = ImageDecoder()
 

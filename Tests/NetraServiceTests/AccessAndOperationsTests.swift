@@ -8,7 +8,7 @@ import NetraTestSupport
 import Testing
 import Yams
 
-@Suite("API keys, rate limits, health, metrics and documentation")
+@Suite("API keys, rate limits, health, metrics and documentation", .tags(.unit))
 struct AccessAndOperationsTests {
     @Test("no key 401, wrong scope 403, revoked key 401, right key 200")
     func apiKeys() async throws {

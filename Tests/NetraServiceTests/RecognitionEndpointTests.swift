@@ -5,7 +5,7 @@ import HummingbirdTesting
 import NetraTestSupport
 import Testing
 
-@Suite("verify, similarity, detect and identify over HTTP")
+@Suite("verify, similarity, detect and identify over HTTP", .tags(.model))
 struct RecognitionEndpointTests {
     static let obama = Body.image("public/images/face_recognition/test_obama.jpg")
     static let obama2 = Body.image("public/images/face_recognition/test_obama2.jpg")

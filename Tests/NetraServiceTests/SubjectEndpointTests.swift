@@ -5,7 +5,7 @@ import HummingbirdTesting
 import NetraTestSupport
 import Testing
 
-@Suite("subjects, faces, enroll and identify over HTTP")
+@Suite("subjects, faces, enroll and identify over HTTP", .tags(.model))
 struct SubjectEndpointTests {
     @Test("create, enroll, identify, update, list, delete; unknown ids are 404")
     func lifecycle() async throws {

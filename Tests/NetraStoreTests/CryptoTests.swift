@@ -3,7 +3,7 @@ import Foundation
 import NetraTestSupport
 import Testing
 
-@Suite("Sealing embeddings with AES-256-GCM")
+@Suite("Sealing embeddings with AES-256-GCM", .tags(.unit))
 struct CryptoTests {
     let values = (0..<128).map { Float($0) / 100 }
     let binding = EmbeddingSealer.Binding(faceID: 7, subjectID: 3, modelVersion: "m1", keyID: "k")

@@ -4,7 +4,7 @@ import NetraDescriptor
 import NetraTestSupport
 import Testing
 
-@Suite("The in-memory 1:N index")
+@Suite("The in-memory 1:N index", .tags(.unit))
 struct FaceIndexTests {
     /// Brute force: every subject's best face by Euclidean distance, computed directly.
     static func bruteForce(_ rows: [(face: Int64, subject: Int64, vector: [Float])], query: [Float], topK: Int) -> [IndexCandidate] {

@@ -5,7 +5,7 @@ import NetraDescriptor
 import NetraTestSupport
 import Testing
 
-@Suite("The encrypted identity store")
+@Suite("The encrypted identity store", .tags(.unit))
 struct FaceStoreTests {
     @Test("subjects and faces persist across reopening; the index is rebuilt from the sealed rows")
     func persistence() throws {

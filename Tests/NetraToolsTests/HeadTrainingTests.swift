@@ -5,7 +5,7 @@ import NetraDescriptor
 import NetraVision
 import Testing
 
-@Suite("Siamese head training")
+@Suite("Siamese head training", .tags(.unit))
 struct HeadTrainingTests {
     /// Random descriptors of `people` people, `each` per person, clustered around a centre each.
     static func clusters(people: Int, each: Int, spread: Float, seed: UInt64) -> [LabelledDescriptor] {
@@ -86,7 +86,7 @@ struct HeadTrainingTests {
     }
 }
 
-@Suite("Embedding head file")
+@Suite("Embedding head file", .tags(.unit))
 struct EmbeddingHeadFileTests {
     static let card = ModelCard(backboneSHA256: ModelCatalog.embedder.sha256, createdAt: "2026-11-30T00:00:00Z", trainingPeople: 6,
                                 trainingImages: 24, validationPeople: 4, validationImages: 12, epochs: 20, bestEpoch: 17,

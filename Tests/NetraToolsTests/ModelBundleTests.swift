@@ -6,7 +6,7 @@ import NetraDescriptor
 @testable import NetraVision
 import Testing
 
-@Suite("Exported model bundles", .serialized)
+@Suite("Exported model bundles", .serialized, .tags(.model))
 struct ModelBundleTests {
     static func bundle(_ format: ExportFormat, head: EmbeddingHeadFile? = nil) throws -> ModelBundle {
         try ModelBundle.exporting(modelDirectory: SharedData.models, head: head, format: format, baseModelVersion: "test-version",

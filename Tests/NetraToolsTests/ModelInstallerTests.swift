@@ -4,7 +4,7 @@ import NetraTestSupport
 import NetraVision
 import Testing
 
-@Suite("Installing and verifying model files")
+@Suite("Installing and verifying model files", .tags(.unit))
 struct ModelInstallerTests {
     @Test("SHA-256 of a known vector")
     func knownDigest() throws {

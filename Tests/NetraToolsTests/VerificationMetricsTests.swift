@@ -4,7 +4,7 @@ import NetraVision
 import NetraTestSupport
 import Testing
 
-@Suite("Verification metrics on hand-made scores")
+@Suite("Verification metrics on hand-made scores", .tags(.unit))
 struct VerificationMetricsTests {
     static func pairs(genuine: [Float], impostor: [Float], folds: Int? = nil) -> [ScoredPair] {
         func scored(_ scores: [Float], same: Bool) -> [ScoredPair] {
@@ -57,8 +57,11 @@ struct VerificationMetricsTests {
         #expect(result.folds == 10 && result.mean == 1 && result.std == 0)
         #expect(VerificationMetrics.crossValidated(Self.pairs(genuine: [0.9], impostor: [0.1])) == nil)
     }
+}
 
-    @Test("the report on the 781 public pairs agrees with a direct count at the default threshold", .tags(.model))
+@Suite("The verification report on the public pairs", .tags(.model))
+struct PublicPairsReportTests {
+    @Test("the report on the 781 public pairs agrees with a direct count at the default threshold", )
     func publicPairsReport() throws {
         let pairs = try FaceDataSet.pairs()
         let descriptors = try PublicFaceDescriptors.byFile()

@@ -4,7 +4,7 @@ import NetraTestSupport
 @testable import NetraVision
 import Testing
 
-@Suite("Landmarks and face chips against dlib's golden outputs")
+@Suite("Landmarks and face chips against dlib's golden outputs", .tags(.model))
 struct AlignmentTests {
     static let predictor = Result { try ShapePredictor(modelFile: SharedData.models.appendingPathComponent(ModelCatalog.landmarks.fileName)) }
 

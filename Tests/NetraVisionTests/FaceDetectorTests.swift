@@ -4,7 +4,7 @@ import NetraTestSupport
 @testable import NetraVision
 import Testing
 
-@Suite("The MMOD detector against dlib's golden detections")
+@Suite("The MMOD detector against dlib's golden detections", .tags(.model))
 struct FaceDetectorTests {
     static let detector = Result { try FaceDetector(modelFile: SharedData.models.appendingPathComponent(ModelCatalog.detector.fileName), threads: 2) }
 

@@ -4,7 +4,7 @@ import NetraTestSupport
 @testable import NetraVision
 import Testing
 
-@Suite("The Siamese embedder against dlib's golden descriptors")
+@Suite("The Siamese embedder against dlib's golden descriptors", .tags(.model))
 struct FaceEmbedderTests {
     static let embedder = Result { try FaceEmbedder(modelFile: SharedData.models.appendingPathComponent(ModelCatalog.embedder.fileName)) }
 
@@ -18,7 +18,7 @@ struct FaceEmbedderTests {
     }
 }
 
-@Suite("The flip-averaged descriptor lever")
+@Suite("The flip-averaged descriptor lever", .tags(.model))
 struct FlipAveragedDescriptorTests {
     @Test("mirroring twice is the identity, and flip averaging is the mean of the two descriptors")
     func flipAveraging() throws {

@@ -3,7 +3,7 @@ import NetraTestSupport
 @testable import NetraVision
 import Testing
 
-@Suite("Network plan buffer sharing")
+@Suite("Network plan buffer sharing", .tags(.model))
 struct NetworkPlanTests {
     /// Every slot that is live at a step (written at or before it and read at or after it)
     /// has a buffer of its own, large enough for it.

@@ -1,11 +1,12 @@
 import CDNNL
 @testable import NetraVision
+import NetraTestSupport
 import Testing
 
 /// The int8 oneDNN convolution against the f32 one on the same seeded data, plus the weight
-/// quantization and the u8 input quantization on their own. Serialized so that the printed
-/// speed comparison is not disturbed by the other cases.
-@Suite("The int8 oneDNN convolution", .serialized)
+/// quantization and the u8 input quantization on their own. Their speed is measured by
+/// `netra bench vision` on an int8 bundle against an f32 one (BENCHMARKS.md), not here.
+@Suite("The int8 oneDNN convolution", .tags(.unit))
 struct QuantizedConvolutionTests {
     struct Case: Sendable, CustomTestStringConvertible {
         let input: TensorShape
@@ -129,78 +130,6 @@ struct QuantizedConvolutionTests {
         }
         #expect(offByOne <= values.count / 1000, "\(offByOne) values differ from the divide formula")
     }
-
-    @Test("speed: f32 and int8 3x3 64->64 on 60x80, 1 thread (printed, not asserted)")
-    func speed() throws {
-        let shape = TensorShape(batch: 1, height: 60, width: 80, channels: 64)
-        var generator = SeededGenerator(seed: 99)
-        let layer = Self.randomLayer(channels: 64, filters: 64, kernel: 3, stride: 1, padding: 1, using: &generator)
-        var input = Self.postReLUActivations(count: shape.elementCount, using: &generator)
-        let floatConvolution = try DNNLConvolution(input: shape, layer: layer, fusedReLU: true, threads: 1)
-        let int8Convolution = try DNNLQuantizedConvolution(
-            input: shape, layer: QuantizedConvolutionWeights(quantizing: layer, inputScale: (input.max() ?? 1) / 255),
-            fusedReLU: true, threads: 1)
-        let stream = try DNNLEngine.makeStream()
-        defer { dnnl_stream_destroy(stream) }
-        let output = UnsafeMutablePointer<Float>.allocate(capacity: floatConvolution.outputShape.elementCount)
-        defer { output.deallocate() }
-        let scratchpad = UnsafeMutableRawPointer.allocate(
-            byteCount: max(64, floatConvolution.scratchpadByteCount, int8Convolution.scratchpadByteCount), alignment: 64)
-        defer { scratchpad.deallocate() }
-        let quantizedInput = UnsafeMutablePointer<UInt8>.allocate(capacity: int8Convolution.quantizedInputByteCount)
-        defer { quantizedInput.deallocate() }
-
-        let runs = 50
-        let clock = ContinuousClock()
-        func milliseconds(_ duration: Duration) -> Double {
-            let (seconds, attoseconds) = duration.components
-            return (Double(seconds) * 1e3 + Double(attoseconds) * 1e-15) / Double(runs)
-        }
-        try input.withUnsafeMutableBufferPointer { buffer in
-            let pointer = buffer.baseAddress!
-            var floatTimes: [Double] = [], int8Times: [Double] = [], quantizeTimes: [Double] = []
-            for _ in 0..<3 {  // alternate methods, keep the best round of each
-                try floatConvolution.run(input: pointer, output: output, scratchpad: scratchpad, stream: stream)
-                let start = clock.now
-                for _ in 0..<runs {
-                    try floatConvolution.run(input: pointer, output: output, scratchpad: scratchpad, stream: stream)
-                }
-                floatTimes.append(milliseconds(clock.now - start))
-
-                try int8Convolution.run(input: pointer, output: output, quantizedInput: quantizedInput,
-                                        scratchpad: scratchpad, stream: stream)
-                let start8 = clock.now
-                for _ in 0..<runs {
-                    try int8Convolution.run(input: pointer, output: output, quantizedInput: quantizedInput,
-                                            scratchpad: scratchpad, stream: stream)
-                }
-                int8Times.append(milliseconds(clock.now - start8))
-
-                let startQ = clock.now
-                for _ in 0..<runs {
-                    DNNLQuantizedConvolution.quantize(pointer, count: shape.elementCount, inverseScale: int8Convolution.inverseInputScale,
-                                                      into: quantizedInput)
-                }
-                quantizeTimes.append(milliseconds(clock.now - startQ))
-            }
-            let best32 = floatTimes.min()!, best8 = int8Times.min()!, bestQ = quantizeTimes.min()!
-            let gflop = 2.0 * Double(shape.height * shape.width * 64 * 64 * 9) / 1e9
-            print("[speed] 3x3 64->64 on 60x80, 1 thread, \(runs) runs x 3 rounds (best round, ms per run):")
-            print("[speed]   f32 : \(best32) ms (\(gflop / best32 * 1e3) GFLOP/s); rounds \(floatTimes)")
-            print("[speed]   int8: \(best8) ms (\(gflop / best8 * 1e3) GOP/s), of which u8 quantization \(bestQ) ms; rounds \(int8Times)")
-            let convolutionOnly = best8 - bestQ
-            print("[speed]   int8 convolution alone (run minus quantization): \(convolutionOnly) ms, \(best32 / convolutionOnly)x f32")
-            print("[speed]   int8 speed-up, whole run: \(best32 / best8)x\(Self.buildNote)")
-        }
-    }
-
-    // MARK: Helpers
-
-    #if DEBUG
-    static let buildNote = " (debug build: the Swift quantization loop is unoptimized)"
-    #else
-    static let buildNote = ""
-    #endif
 
     static func randomLayer(channels: Int, filters: Int, kernel: Int, stride: Int, padding: Int,
                             using generator: inout SeededGenerator) -> ConvolutionWeights {

@@ -6,7 +6,7 @@ import NetraVision
 import Testing
 
 /// End to end on real photos: detection, alignment and embedding together.
-@Suite("Real face photos", .serialized)
+@Suite("Real face photos", .serialized, .tags(.model))
 struct RealFaceTests {
     static let analyzer = Result { try TestModels.analyzer() }
 
@@ -61,7 +61,7 @@ struct RealFaceTests {
     }
 }
 
-@Suite("The whole pipeline on the golden images")
+@Suite("The whole pipeline on the golden images", .tags(.model))
 struct GoldenPipelineTests {
     @Test("detect, align and embed each golden image: dlib's descriptors within 1e-3", arguments: SharedData.goldenImageNames)
     func fullImageDescriptors(name: String) throws {

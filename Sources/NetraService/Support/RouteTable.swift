@@ -12,12 +12,12 @@ final class RouteTable: Sendable {
         routes.withLock { $0 = described }
     }
 
-    /// The methods served at `path` (a `:parameter` segment matches any value).
+    /// The methods served at `path` (a `{parameter}` segment matches any value).
     func methods(at path: String) -> [HTTPRequest.Method] {
         let actual = path.split(separator: "/")
         return routes.withLock { routes in
             routes.filter { route in
-                route.segments.count == actual.count && zip(route.segments, actual).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+                route.segments.count == actual.count && zip(route.segments, actual).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
             }.map(\.method)
         }
     }
@@ -30,11 +30,6 @@ final class RouteTable: Sendable {
 extension Router where Context == NetraRequestContext {
     /// Every route as `METHOD /path/{parameter}`, the form OpenAPI documents use.
     public var openAPIRoutes: Set<String> {
-        Set(routes.map { route in
-            let path = "\(route.path)".split(separator: "/").map { segment in
-                segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
-            }.joined(separator: "/")
-            return "\(route.method.rawValue) /\(path)"
-        })
+        Set(routes.map { "\($0.method.rawValue) \($0.path)" })
     }
 }
