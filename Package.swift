@@ -9,6 +9,11 @@ import PackageDescription
 /// - `NetraIdentity`: the use cases (enroll, identify, verify, subjects) and their wire shapes;
 /// - surfaces: `NetraService` (HTTP), `netra` (CLI), with the offline `NetraTools` beside them.
 /// C libraries come in through small system-library and shim targets (`C*`).
+/// The modules whose loops do the numeric work (pixels, pyramids, activations, the 1:N scan)
+/// are optimised in debug builds too: the test suite builds once, in debug, and would otherwise
+/// spend most of its time in unoptimised loops.
+let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "netra",
     platforms: [.macOS(.v14)],
@@ -43,16 +48,18 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // MARK: Bottom: imaging, inference, persistence
-        .target(name: "NetraImaging", dependencies: ["CImageCodecs"]),
-        .target(name: "NetraDescriptor"),
+        .target(name: "NetraImaging", dependencies: ["CImageCodecs"], swiftSettings: optimisedInDebug),
+        .target(name: "NetraDescriptor", swiftSettings: optimisedInDebug),
         .target(
             name: "NetraVision",
-            dependencies: ["NetraImaging", "NetraDescriptor", "CLibcrypto", "CBLAS", "CDNNL", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["NetraImaging", "NetraDescriptor", "CLibcrypto", "CBLAS", "CDNNL", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: optimisedInDebug
         ),
         .target(
             name: "NetraStore",
             dependencies: ["NetraDescriptor", "CLibcrypto", "CBLAS", .product(name: "GRDB", package: "GRDB.swift")],
-            resources: [.copy("Migrations")]
+            resources: [.copy("Migrations")],
+            swiftSettings: optimisedInDebug
         ),
 
         // MARK: Use cases

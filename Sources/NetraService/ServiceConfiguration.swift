@@ -36,16 +36,15 @@ public struct ServiceConfiguration: Sendable {
 
     /// The service as the configuration sets it up, with the threshold of the models in force.
     public init(_ configuration: NetraConfiguration, threshold: Float) {
-        let app = configuration.app, model = configuration.model
+        let app = configuration.app
         host = app.host
         port = app.port
         maxBodyBytes = app.maxBodyBytes
         decodingLimits = configuration.decodingLimits
         self.threshold = threshold
-        detection = DetectionOptions(upsample: model.upsample, maxPixels: configuration.maxDetectionPixels)
+        detection = configuration.detectionOptions()
         identifyTopK = app.identifyTopK
-        enrollment = EnrollmentPolicy(minFaceSize: model.enrollMinFace, minConfidence: model.enrollMinConfidence,
-                                      matchThreshold: threshold, duplicateThreshold: threshold)
+        enrollment = configuration.enrollmentPolicy(threshold: threshold)
         requireAPIKey = app.requireApiKey
         rateLimitPerSecond = app.rateLimitPerSecond
         rateLimitBurst = app.rateLimitBurst

@@ -45,7 +45,7 @@ struct DeploymentChecksTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.python[0])
         process.arguments = Array(Self.python.dropFirst()) + ["scripts/check_deployment.py", check]
-            + (binary ? ["--binary", ".build/debug/netra"] : [])
+            + (binary ? ["--binary", SharedData.builtBinary.path] : [])
         process.currentDirectoryURL = Self.root
         let output = Pipe()
         process.standardOutput = output

@@ -99,9 +99,9 @@ enum Netra {
 
     static var binary: URL {
         get throws {
-            try #require(["debug", "release"].lazy
-                .map { SharedData.repositoryRoot.appendingPathComponent(".build/\($0)/netra") }
-                .first { FileManager.default.isExecutableFile(atPath: $0.path) }, "build netra first")
+            let binary = SharedData.builtBinary
+            try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build netra first (\(binary.path))")
+            return binary
         }
     }
 

@@ -11,6 +11,11 @@ public enum SharedData {
     public static let golden = root.appendingPathComponent("golden")
     public static let faces = root.appendingPathComponent("data/faces")
 
+    /// The `netra` binary built with the tests: beside the test bundle, whatever the build
+    /// folder and configuration (so a stale binary of another build is never run).
+    public static let builtBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        .deletingLastPathComponent().appendingPathComponent("netra")
+
     /// The model directory the test command fills with `netra models fetch`.
     public static let models = repositoryRoot.appendingPathComponent("models")
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NetraImaging
+import NetraVision
 import Yams
 
 /// NETRA's settings: `configs/config.yaml` over built-in defaults, each key overridable by an
@@ -251,4 +252,19 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+}
+
+extension NetraConfiguration {
+    /// How hard to look for faces, as configured (`model.upsample`, `model.max_detection_megapixels`),
+    /// with a request's own upsampling or smallest face where it gives them.
+    public func detectionOptions(upsample: Int? = nil, minFaceSize: Int? = nil) -> DetectionOptions {
+        DetectionOptions(upsample: upsample ?? model.upsample, minFaceSize: minFaceSize, maxPixels: maxDetectionPixels)
+    }
+
+    /// The enrollment rules as configured, with the match threshold of the models in force
+    /// (also the look-alike warning's threshold).
+    public func enrollmentPolicy(threshold: Float) -> EnrollmentPolicy {
+        EnrollmentPolicy(minFaceSize: model.enrollMinFace, minConfidence: model.enrollMinConfidence,
+                         matchThreshold: threshold, duplicateThreshold: threshold)
+    }
 }

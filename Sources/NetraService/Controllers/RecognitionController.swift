@@ -109,7 +109,8 @@ struct RecognitionController: Sendable {
         let minFace = try form.integer("min_face", in: 1...10_000)
         let bytes = try form.image("image")
         var finder = finder(loaded)
-        finder.detection = DetectionOptions(upsample: upsample, minFaceSize: minFace, maxPixels: configuration.detection.maxPixels)
+        finder.detection.upsample = upsample
+        finder.detection.minFaceSize = minFace
         let (decoder, detector) = (decoder, finder)
         let response = try await workers.run { () throws -> DetectResponse in
             let image = try decoder.decode(bytes, field: "image")

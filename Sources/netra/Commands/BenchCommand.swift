@@ -49,7 +49,7 @@ struct BenchCommand: AsyncParsableCommand {
                         throw CommandFailure(message: "\(path): cannot be read", exitCode: .unreadableImage)
                     }
                 }
-                let options = DetectionOptions(upsample: upsample, minFaceSize: minFace, maxPixels: configuration.maxDetectionPixels)
+                let options = configuration.detectionOptions(upsample: upsample, minFaceSize: minFace)
                 var report = Report()
                 report.options = ["upsample": upsample, "min_face": minFace ?? 0, "repeat": `repeat`]
                 if threads.count > 1 {

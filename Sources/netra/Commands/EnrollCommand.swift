@@ -70,12 +70,8 @@ struct EnrollCommand: AsyncParsableCommand {
         try await Self.reportingFailures {
             let session = try VisionSession(global: global)
             let store = try StoreSession.open(storeOptions, configuration: session.configuration)
-            let model = session.configuration.model
-            let threshold = session.models.matchThreshold
-            let enroller = Enroller(
-                finder: session.finder, store: store,
-                policy: EnrollmentPolicy(minFaceSize: model.enrollMinFace, minConfidence: model.enrollMinConfidence,
-                                         matchThreshold: threshold, duplicateThreshold: threshold))
+            let enroller = Enroller(finder: session.finder, store: store,
+                                    policy: session.configuration.enrollmentPolicy(threshold: session.models.matchThreshold))
 
             let work = try plan()
             var report = Report()

@@ -29,7 +29,7 @@ struct VisionSession {
     }
 
     func detectionOptions(upsample: Int?, minFace: Int?) -> DetectionOptions {
-        DetectionOptions(upsample: upsample ?? configuration.model.upsample, minFaceSize: minFace, maxPixels: configuration.maxDetectionPixels)
+        configuration.detectionOptions(upsample: upsample, minFaceSize: minFace)
     }
 
     /// The identity layer's view of the models, with the configured detection settings.
