@@ -14,18 +14,18 @@ public enum DeploymentRules {
     /// or the configured `data.key_file`.
     ///
     /// Without any of them a development key file beside the database is used, created (mode
-    /// 0600) when missing with a loud `warn`ing, unless `developmentKeyAllowed` is false (a
-    /// service listening off loopback), which is refused.
+    /// 0600) when missing with a loud `warn`ing; a service listening on `host` off loopback is
+    /// refused one.
     public static func storeKey(for databasePath: String, configuration: NetraConfiguration,
                                 environment: [String: String] = ProcessInfo.processInfo.environment,
-                                developmentKeyAllowed: Bool = true,
+                                listeningOn host: String? = nil,
                                 warn: (String) -> Void = { _ in }) throws(ConfigurationError) -> KeySource {
         do {
             if let key = try KeySource.fromEnvironment(environment) { return key }
             let configured = configuration.data.keyFile
             if !configured.isEmpty { return try KeySource.read(keyFile: configured) }
-            guard developmentKeyAllowed else {
-                throw ConfigurationError("refusing to listen off loopback with a development key: set NETRA_SECRET_KEY, "
+            if let host, !isLoopback(host) {
+                throw ConfigurationError("refusing to listen on \(host) with a development key: set NETRA_SECRET_KEY, "
                     + "NETRA_KEY_FILE or data.key_file")
             }
             let path = ((databasePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("netra.key")

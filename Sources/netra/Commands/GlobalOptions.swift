@@ -29,23 +29,24 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 extension ParsableCommand {
-    /// Runs `body`, turning a `CommandFailure` into its message on stderr and its exit code.
+    /// Runs `body`, turning a failure it reports (a `CommandFailure`, or a refusal of the
+    /// identity layer, the configuration or a tool) into one line on stderr and its exit code.
     static func reportingFailures(_ body: () async throws -> Void) async throws {
+        let failure: CommandFailure
         do {
             try await body()
-        } catch let failure as CommandFailure {
-            FileHandle.standardError.write(Data("netra: \(failure.message)\n".utf8))
-            throw failure.exitCode
-        } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("netra: \(error)\n".utf8))
-            throw ExitCode.failure
+            return
+        } catch let error as CommandFailure {
+            failure = error
         } catch let error as IdentityError {
-            FileHandle.standardError.write(Data("netra: \(error)\n".utf8))
-            throw error.exitCode
+            failure = CommandFailure(message: error.description, exitCode: error.exitCode)
+        } catch let error as ConfigurationError {
+            failure = CommandFailure(message: error.description, exitCode: .failure)
         } catch let error as ToolError {
-            FileHandle.standardError.write(Data("netra: \(error)\n".utf8))
-            throw ExitCode.failure
+            failure = CommandFailure(message: error.description, exitCode: .failure)
         }
+        FileHandle.standardError.write(Data("netra: \(failure.message)\n".utf8))
+        throw failure.exitCode
     }
 }
 

@@ -29,9 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
             service.port = port ?? service.port
             try DeploymentRules.checkListening(host: service.host, requireAPIKey: service.requireAPIKey)
             let path = db ?? configuration.data.db
-            let key = service.isLoopback
-                ? try StoreSession.key(for: path, configuration: configuration)
-                : try DeploymentRules.storeKey(for: path, configuration: configuration, developmentKeyAllowed: false)
+            let key = try StoreSession.key(for: path, configuration: configuration, listeningOn: service.host)
 
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)

@@ -19,9 +19,10 @@ enum StoreSession {
 
     /// The key to open the store with (`DeploymentRules.storeKey`); a development key it
     /// creates is announced on standard error.
-    static func key(for databasePath: String, configuration: NetraConfiguration,
+    static func key(for databasePath: String, configuration: NetraConfiguration, listeningOn host: String? = nil,
                     environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeySource {
-        try DeploymentRules.storeKey(for: databasePath, configuration: configuration, environment: environment) { warning in
+        try DeploymentRules.storeKey(for: databasePath, configuration: configuration, environment: environment,
+                                     listeningOn: host) { warning in
             FileHandle.standardError.write(Data((warning.split(separator: "\n").map { "netra: \($0)" }.joined(separator: "\n") + "\n\n").utf8))
         }
     }

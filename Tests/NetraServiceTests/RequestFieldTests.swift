@@ -1,0 +1,53 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NetraTestSupport
+import Testing
+
+@Suite("The optional fields of verify and identify", .tags(.unit))
+struct RequestFieldTests {
+    /// Any decodable image will do: `StubAnalyzer` finds one face in the middle of it.
+    static let image = Body.image("public/images/face_recognition/test_obama.jpg")
+
+    @Test("verify takes face=largest|centre|center; another value is a 400 naming the field")
+    func faceChoice() async throws {
+        try await ServiceFixture().test { client in
+            for value in ["largest", "centre", "center", "Centre"] {
+                try await client.execute(uri: "/api/v1/verify", method: .post, headers: multipartHeaders,
+                                         body: Body.multipart(files: ["image1": Self.image, "image2": Self.image], fields: ["face": value])) { response in
+                    #expect(response.status == .ok, "face=\(value)")
+                    #expect(response.json["is_match"] as? Bool == true)
+                }
+            }
+            try await client.execute(uri: "/api/v1/verify", method: .post, headers: multipartHeaders,
+                                     body: Body.multipart(files: ["image1": Self.image, "image2": Self.image], fields: ["face": "leftmost"])) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.errorCode == "invalid_field")
+                #expect((response.json["error"] as? [String: Any])?["message"] as? String == "'face' must be largest or centre")
+            }
+        }
+    }
+
+    @Test("identify takes unique_subjects=true|false, in a form or as a JSON boolean; another value is a 400")
+    func uniqueSubjects() async throws {
+        try await ServiceFixture().test { client in
+            for value in ["true", "false", "0", "1"] {
+                try await client.execute(uri: "/api/v1/identify", method: .post, headers: multipartHeaders,
+                                         body: Body.multipart(files: ["image": Self.image], fields: ["unique_subjects": value])) { response in
+                    #expect(response.status == .ok, "unique_subjects=\(value)")
+                    #expect(response.json["face_count"] as? Int == 1)
+                }
+            }
+            let json = Body.json(["image": Data(Self.image).base64EncodedString(), "unique_subjects": false])
+            try await client.execute(uri: "/api/v1/identify", method: .post, headers: jsonHeaders, body: json) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/api/v1/identify", method: .post, headers: multipartHeaders,
+                                     body: Body.multipart(files: ["image": Self.image], fields: ["unique_subjects": "sometimes"])) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.errorCode == "invalid_field")
+            }
+        }
+    }
+}
