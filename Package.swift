@@ -90,7 +90,7 @@ let package = Package(
         ),
         .target(
             name: "NetraTools",
-            dependencies: ["NetraImaging", "NetraDescriptor", "NetraVision", "NetraStore", "NetraIdentity", "CBLAS", "CLibcrypto", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["NetraImaging", "NetraDescriptor", "NetraVision", "CBLAS", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "netra",
@@ -105,6 +105,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
 

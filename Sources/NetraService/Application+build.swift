@@ -29,14 +29,17 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     router.add(middleware: SecurityMiddleware(allowedHosts: Set(configuration.allowedHosts.map { $0.lowercased() })))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info))
-    router.add(middleware: APIKeyMiddleware(state: state))
 
+    // A presented key is checked on every route NETRA serves (a bad key is refused even on a
+    // public one), never on a path it does not serve (that is a 404 or 405).
+    let apiKeys = APIKeyMiddleware(state: state)
     func scoped(_ scope: APIScope) -> RouterGroup<NetraRequestContext> {
-        router.group("api/v1").add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter))
+        router.group("api/v1").add(middleware: apiKeys)
+            .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter))
     }
     RecognitionController(state: state, configuration: configuration, workers: workers).addRoutes(to: scoped(.recognize))
     SubjectController(state: state, configuration: configuration, workers: workers).addRoutes(to: scoped(.manage))
-    OperationsController(state: state, workers: workers).addRoutes(to: router.group())
+    OperationsController(state: state, workers: workers).addRoutes(to: router.group().add(middleware: apiKeys))
     routes.load(from: router)
     return router
 }

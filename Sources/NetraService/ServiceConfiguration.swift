@@ -31,9 +31,6 @@ public struct ServiceConfiguration: Sendable {
 
     public init() {}
 
-    /// Whether `host` only accepts connections from this machine.
-    public var isLoopback: Bool { DeploymentRules.isLoopback(host) }
-
     /// The service as the configuration sets it up, with the threshold of the models in force.
     public init(_ configuration: NetraConfiguration, threshold: Float) {
         let app = configuration.app

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NetraImaging
+import Testing
 
 /// The small pictures written by `Fixtures/make_fixtures.py`: 32 x 16 pixels, four quadrants
 /// of known colour.

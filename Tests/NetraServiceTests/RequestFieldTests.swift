@@ -50,4 +50,36 @@ struct RequestFieldTests {
             }
         }
     }
+
+    @Test("the multipart boundary is found among other parameters, in any order and case; JSON may carry a charset")
+    func contentTypeParameters() async throws {
+        try await ServiceFixture().test { client in
+            let form = Body.multipart(files: ["image": Self.image])
+            for contentType in ["multipart/form-data; charset=utf-8; boundary=\(Body.boundary)",
+                                "Multipart/Form-Data; BOUNDARY=\"\(Body.boundary)\"; charset=utf-8"] {
+                try await client.execute(uri: "/api/v1/detect", method: .post, headers: [.contentType: contentType], body: form) { response in
+                    #expect(response.status == .ok, "\(contentType)")
+                }
+            }
+            let json = Body.json(["image": Data(Self.image).base64EncodedString()])
+            try await client.execute(uri: "/api/v1/detect", method: .post, headers: [.contentType: "application/json ; charset=utf-8"],
+                                     body: json) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test("a bad API key is refused on the routes NETRA serves, not on paths it does not: those stay 404")
+    func apiKeyOnlyOnServedRoutes() async throws {
+        try await ServiceFixture().test { client in
+            let headers: HTTPFields = [HTTPField.Name("X-API-Key")!: "netra_000000000000_guess"]
+            try await client.execute(uri: "/api/v1/nothing-here", method: .get, headers: headers) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/health", method: .get, headers: headers) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.errorCode == "invalid_api_key")
+            }
+        }
+    }
 }

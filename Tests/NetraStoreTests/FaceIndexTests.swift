@@ -1,6 +1,6 @@
 import Foundation
-@testable import NetraStore
 import NetraDescriptor
+@testable import NetraStore
 import NetraTestSupport
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-@testable import NetraStore
 import NetraDescriptor
+@testable import NetraStore
 
 /// Deterministic pseudo-random unit-ish vectors.
 struct VectorGenerator {

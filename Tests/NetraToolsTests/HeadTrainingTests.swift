@@ -1,6 +1,6 @@
 import Foundation
-import NetraTestSupport
 import NetraDescriptor
+import NetraTestSupport
 @testable import NetraTools
 import NetraVision
 import Testing

@@ -1,7 +1,7 @@
 import Foundation
+import NetraDescriptor
 import NetraImaging
 import NetraTestSupport
-import NetraDescriptor
 @testable import NetraTools
 @testable import NetraVision
 import Testing

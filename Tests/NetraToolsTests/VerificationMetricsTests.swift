@@ -1,7 +1,7 @@
 import NetraDescriptor
+import NetraTestSupport
 @testable import NetraTools
 import NetraVision
-import NetraTestSupport
 import Testing
 
 @Suite("Verification metrics on hand-made scores", .tags(.unit))

@@ -1,6 +1,6 @@
 import CDNNL
-@testable import NetraVision
 import NetraTestSupport
+@testable import NetraVision
 import Testing
 
 /// The int8 oneDNN convolution against the f32 one on the same seeded data, plus the weight

@@ -1,6 +1,6 @@
 import Foundation
-import NetraImaging
 import NetraDescriptor
+import NetraImaging
 import NetraTestSupport
 import NetraVision
 import Testing

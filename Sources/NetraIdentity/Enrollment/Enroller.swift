@@ -104,22 +104,24 @@ public struct Enroller: Sendable {
     public func enroll(_ image: RGBImage, subject choice: SubjectChoice, force: Bool = false,
                        largestFace: Bool = false) throws(IdentityError) -> Result {
         var subject = try SubjectDirectory(store: store).resolve(choice)
+        let enrollment: Enrollment
         do {
-            let enrollment = try enroll(image, subjectID: subject.id, force: force, largestFace: largestFace)
-            IdentityMetrics.acceptedEnrollment()
-            subject.faceCount += 1
-            let similar = try enrollment.similarSubjects.map { candidate throws(StoreError) in try CandidateJSON(candidate, store: store) }
-            return Result(subject: subject, enrollment: enrollment, similarSubjects: similar)
-        } catch let error as EnrollmentError {
+            enrollment = try enroll(image, subjectID: subject.id, force: force, largestFace: largestFace)
+        } catch {
             IdentityMetrics.rejectedEnrollment(reason: error.reason)
             switch error {
             case let .store(storeError): throw IdentityError(storeError)
             case let .vision(visionError): throw .vision(visionError)
             default: throw .enrollmentRejected(error)
             }
-        } catch {
-            throw IdentityError(error as? StoreError ?? .database("\(error)"))
         }
+        IdentityMetrics.acceptedEnrollment()
+        subject.faceCount += 1
+        // The face is stored: a name that cannot be read now must not turn that into a failure.
+        let similar = enrollment.similarSubjects.map { candidate in
+            (try? CandidateJSON(candidate, store: store)) ?? CandidateJSON(candidate, name: "")
+        }
+        return Result(subject: subject, enrollment: enrollment, similarSubjects: similar)
     }
 
     /// Detects the one face in `image`, checks it and stores it for `subjectID`; returns once durable.

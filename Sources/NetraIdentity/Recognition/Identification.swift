@@ -17,9 +17,8 @@ public struct Identifier: Sendable {
     /// With `uniqueSubjects` (the default) a subject is given to at most one face of the image:
     /// face-subject pairs are taken best distance first, and a face whose best subject went to
     /// another face gets its next candidate, or none (`SubjectAssignment`). Otherwise each face
-    /// is searched alone. The question is audited with `actor`.
-    public func identify(_ image: RGBImage, topK: Int, threshold: Float, uniqueSubjects: Bool = true,
-                         actor: String = "") throws(IdentityError) -> [IdentifiedFaceJSON] {
+    /// is searched alone. Record the question with `audit` once it is answered.
+    public func identify(_ image: RGBImage, topK: Int, threshold: Float, uniqueSubjects: Bool = true) throws(IdentityError) -> [IdentifiedFaceJSON] {
         let faces = try finder.faces(in: image)
         let maxDistance = FaceDescriptor.distance(forSimilarity: threshold)
         // With one subject per face, up to faces - 1 candidates of a face can go to the others.
@@ -40,10 +39,19 @@ public struct Identifier: Sendable {
             IdentifiedFaceJSON(id: index, detection: pair.0.detection, in: image,
                                candidates: pair.1.map { CandidateJSON($0, name: names[$0.subjectID] ?? "") })
         }
-        let found = identified.compactMap(\.candidates.first?.subjectId)
-        try? store.recordEvent(action: "identify", subjectID: found.first,
-                               result: "\(identified.count) faces, \(found.count) identified", detail: actor)
         return identified
+    }
+
+    /// Writes the audit entry of an identification answered for `actor` (durable, so callers
+    /// run it off their vision workers).
+    public func audit(_ faces: [IdentifiedFaceJSON], actor: String = "") throws(IdentityError) {
+        let found = faces.compactMap(\.candidates.first?.subjectId)
+        do {
+            try store.recordEvent(action: "identify", subjectID: found.first, result: "\(faces.count) faces, \(found.count) identified",
+                                  detail: actor)
+        } catch {
+            throw IdentityError(error)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import NetraDescriptor
 import NetraImaging
+import NetraVision
 
 /// 1:1 verification: is the face of one image the same person as the face of another?
 public struct FaceVerifier: Sendable {
@@ -32,24 +33,38 @@ public struct FaceVerifier: Sendable {
         public let analysisMilliseconds: [Double]
     }
 
+    /// One side of a verification: the face chosen, where it is, and how long finding it took.
+    public struct Side: Sendable {
+        public let face: AnalyzedFace
+        public let box: ImageBox
+        public let milliseconds: Double
+    }
+
     /// Compares the chosen face of `first` with the chosen face of `second`.
     public func verify(_ first: Input, _ second: Input, threshold: Float? = nil, choice: FaceChoice = .largest) throws(IdentityError) -> Result {
-        var descriptors: [FaceDescriptor] = [], boxes: [ImageBox] = [], timings: [Double] = []
-        for input in [first, second] {
-            let start = ContinuousClock.now
-            let face = try finder.face(of: input.image, choice: choice, source: input.source)
-            timings.append(milliseconds(since: start))
-            descriptors.append(face.descriptor)
-            boxes.append(ImageBox(face.detection.rect, in: input.image))
-        }
-        let comparison = FaceComparison(descriptors[0], descriptors[1], threshold: threshold ?? self.threshold)
-        return Result(comparison: comparison, boxes: boxes, analysisMilliseconds: timings)
+        compare(try side(first, choice: choice), try side(second, choice: choice), threshold: threshold)
+    }
+
+    /// The first step of `verify` for one input, for callers that prepare the inputs one by one
+    /// (the service decodes the second image only once the first shows a face).
+    public func side(_ input: Input, choice: FaceChoice = .largest) throws(IdentityError) -> Side {
+        let start = ContinuousClock.now
+        let face = try finder.face(of: input.image, choice: choice, source: input.source)
+        return Side(face: face, box: ImageBox(face.detection.rect, in: input.image), milliseconds: start.millisecondsElapsed)
+    }
+
+    /// The second step of `verify`: the comparison of two sides.
+    public func compare(_ first: Side, _ second: Side, threshold: Float? = nil) -> Result {
+        Result(comparison: FaceComparison(first.face.descriptor, second.face.descriptor, threshold: threshold ?? self.threshold),
+               boxes: [first.box, second.box], analysisMilliseconds: [first.milliseconds, second.milliseconds])
     }
 }
 
-/// Milliseconds since `start`, to two decimals.
-public func milliseconds(since start: ContinuousClock.Instant) -> Double {
-    let elapsed = ContinuousClock.now - start
-    let value = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15
-    return (value * 100).rounded() / 100
+extension ContinuousClock.Instant {
+    /// Milliseconds from this instant to now, to two decimals (the `timings_ms` of responses).
+    public var millisecondsElapsed: Double {
+        let elapsed = ContinuousClock.now - self
+        let value = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15
+        return (value * 100).rounded() / 100
+    }
 }

@@ -35,7 +35,7 @@ public struct IdentifiedFaceJSON: Encodable, Sendable {
 
     public init(id: Int, detection: FaceDetection, in image: RGBImage, candidates: [CandidateJSON]) {
         self.id = id
-        bbox = FaceJSON.boundingBox(detection.rect, in: image)
+        bbox = ImageBox(detection.rect, in: image).corners
         confidence = detection.confidence
         self.candidates = candidates
     }

@@ -15,16 +15,11 @@ public struct FaceJSON: Encodable, Sendable {
 
     public init(id: Int, detection: FaceDetection, landmarks: [PixelPoint], in image: RGBImage, embedding: [Float]? = nil) {
         self.id = id
-        bbox = Self.boundingBox(detection.rect, in: image)
+        bbox = ImageBox(detection.rect, in: image).corners
         area = max(0, bbox[2] - bbox[0]) * max(0, bbox[3] - bbox[1])
         confidence = detection.confidence
         detectorScore = detection.score
         self.landmarks = landmarks.map { [$0.x, $0.y] }
         self.embedding = embedding
-    }
-
-    /// A face box in the API's form: clipped to the image, right and bottom exclusive (`ImageBox`).
-    public static func boundingBox(_ rect: PixelRect, in image: RGBImage) -> [Int] {
-        ImageBox(rect, in: image).corners
     }
 }

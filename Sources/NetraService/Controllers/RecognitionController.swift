@@ -44,17 +44,18 @@ struct RecognitionController: Sendable {
         let start = ContinuousClock.now
         let (result, decodeTimes) = try await workers.run { () throws -> (FaceVerifier.Result, [Double]) in
             var decodeTimes: [Double] = []
-            var inputs: [FaceVerifier.Input] = []
+            var sides: [FaceVerifier.Side] = []
             for (field, bytes) in [("image1", first), ("image2", second)] {
                 let decodeStart = ContinuousClock.now
-                inputs.append(FaceVerifier.Input(source: field, image: try decoder.decode(bytes, field: field)))
-                decodeTimes.append(milliseconds(since: decodeStart))
+                let input = FaceVerifier.Input(source: field, image: try decoder.decode(bytes, field: field))
+                decodeTimes.append(decodeStart.millisecondsElapsed)
+                sides.append(try identityCall { () throws(IdentityError) in try verifier.side(input, choice: choice) })
             }
-            return (try identityCall { () throws(IdentityError) in try verifier.verify(inputs[0], inputs[1], choice: choice) }, decodeTimes)
+            return (verifier.compare(sides[0], sides[1]), decodeTimes)
         }
         var timings = ["decode_image1": decodeTimes[0], "decode_image2": decodeTimes[1],
                        "analyze_image1": result.analysisMilliseconds[0], "analyze_image2": result.analysisMilliseconds[1]]
-        timings["total"] = milliseconds(since: start)
+        timings["total"] = start.millisecondsElapsed
         let comparison = result.comparison
         let store = loaded.store
         let actor = context.caller, matched = comparison.isMatch
@@ -88,9 +89,10 @@ struct RecognitionController: Sendable {
         let faces = try await workers.run { () throws -> [IdentifiedFaceJSON] in
             let image = try decoder.decode(bytes, field: "image")
             return try identityCall { () throws(IdentityError) in
-                try identifier.identify(image, topK: topK, threshold: threshold, uniqueSubjects: uniqueSubjects, actor: actor)
+                try identifier.identify(image, topK: topK, threshold: threshold, uniqueSubjects: uniqueSubjects)
             }
         }
+        try? await blocking { try identifier.audit(faces, actor: actor) }
         return try JSONResponse.make(IdentifyResponse(faceCount: faces.count, faces: faces, thresholdUsed: threshold), noStore: true)
     }
 

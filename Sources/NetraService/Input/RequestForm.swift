@@ -18,14 +18,14 @@ struct RequestForm {
             throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than \(limit) bytes")
         }
         let contentType = request.headers[.contentType] ?? ""
-        let mediaType = MediaType(from: contentType)
-        if let mediaType, mediaType.isType(.multipartForm) {
-            guard let boundary = mediaType.parameter.flatMap({ $0.name.lowercased() == "boundary" ? $0.value : nil }) else {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        if mediaType == "multipart/form-data" {
+            guard let boundary = parameter("boundary", in: contentType) else {
                 throw APIError.badRequest("invalid_multipart", "the multipart content type has no boundary")
             }
             return try parseMultipart(body, boundary: boundary, imageFields: imageFields)
         }
-        if let mediaType, mediaType.isType(.applicationJson) {
+        if mediaType == "application/json" {
             return try parseJSON(body, imageFields: imageFields)
         }
         throw APIError(.unsupportedMediaType, "unsupported_content_type",
@@ -122,6 +122,17 @@ struct RequestForm {
             }
         }
         return form
+    }
+
+    /// `key=value` or `key="value"` from a header value such as `multipart/form-data; boundary=x`
+    /// (any order of parameters, names in any case).
+    static func parameter(_ key: String, in header: String) -> String? {
+        for part in header.split(separator: ";").dropFirst() {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, pair[0].lowercased() == key else { continue }
+            return pair[1].hasPrefix("\"") && pair[1].hasSuffix("\"") && pair[1].count >= 2 ? String(pair[1].dropFirst().dropLast()) : pair[1]
+        }
+        return nil
     }
 }
 

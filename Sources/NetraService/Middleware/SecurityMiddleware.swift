@@ -1,6 +1,5 @@
 import HTTPTypes
 import Hummingbird
-import NetraIdentity
 import NetraStore
 
 /// Security headers on every response, and the `Host` check when allowed hosts are configured.
@@ -40,8 +39,6 @@ struct ErrorMiddleware: RouterMiddleware {
             return try error.response(from: request, context: context)
         } catch let error as StoreError {
             return try APIError(storeError: error).response(from: request, context: context)
-        } catch let error as IdentityError {
-            return try APIError(identityError: error).response(from: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {
             // A known path with another method is 405, with the methods it has.
             let methods = routes.methods(at: request.uri.path)

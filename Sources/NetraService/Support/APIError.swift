@@ -27,8 +27,6 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     static func badRequest(_ code: String, _ message: String) -> APIError { APIError(.badRequest, code, message) }
-    static func unprocessable(_ code: String, _ message: String) -> APIError { APIError(.unprocessableContent, code, message) }
-    static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
 }
 
 /// `{"status":"error","error":{"code","message"}}`.

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import NetraIdentity
 import NetraImaging
-import NetraVision
 
 /// Decodes request images with HTTP errors a client can act on.
 struct RequestImageDecoder: Sendable {
@@ -27,10 +26,13 @@ struct RequestImageDecoder: Sendable {
     }
 }
 
-/// Runs a use case, answering its refusals in HTTP's terms.
-func identityCall<T>(_ body: () throws(IdentityError) -> T) throws(APIError) -> T {
+/// Runs a use case, answering its refusals in HTTP's terms. A failure of the models is not
+/// the client's: it goes on to `ErrorMiddleware`, which logs it and answers 500.
+func identityCall<T>(_ body: () throws(IdentityError) -> T) throws -> T {
     do {
         return try body()
+    } catch let .vision(error) {
+        throw error
     } catch {
         throw APIError(identityError: error)
     }
@@ -41,26 +43,15 @@ extension APIError {
     init(identityError error: IdentityError) {
         switch error {
         case .noFace: self.init(.unprocessableContent, "no_face", error.description)
-        case .ambiguousName: self.init(.conflict, "ambiguous_name", error.description)
+        case let .ambiguousName(name, count): self.init(.conflict, "ambiguous_name", "\(count) subjects are named \(name); use subject_id")
         case .notFound: self.init(.notFound, "not_found", error.description)
         case let .enrollmentRejected(rejection):
             switch rejection {
             case .doesNotMatchSubject: self.init(.conflict, rejection.reason, rejection.description)
             default: self.init(.unprocessableContent, rejection.reason, rejection.description)
             }
-        case let .vision(visionError): self.init(visionError: visionError)
+        case .vision: self.init(.internalServerError, "internal_error", "the face models failed; see the server log")
         case let .store(storeError): self.init(storeError: storeError)
-        }
-    }
-}
-
-extension APIError {
-    /// The HTTP form of a vision failure: an input the models cannot take is the client's
-    /// problem (422); a broken model or compute library is the service's (500).
-    init(visionError error: VisionError) {
-        switch error {
-        case .invalidInput: self.init(.unprocessableContent, "invalid_image", error.description)
-        case .invalidModel, .computeLibrary: self.init(.internalServerError, "vision_error", "the face models failed; see the server log")
         }
     }
 }

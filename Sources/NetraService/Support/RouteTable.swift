@@ -1,8 +1,7 @@
 import Hummingbird
 
 /// The method and path of every route the router serves, read from the router once its routes
-/// are added: what tells a wrong method (405, with `Allow`) from a wrong path (404), and what
-/// the tests compare with `openapi.yaml`.
+/// are added: what tells a wrong method (405, with `Allow`) from a wrong path (404).
 final class RouteTable: Sendable {
     private let routes = Mutex<[(method: HTTPRequest.Method, segments: [Substring])]>([])
 

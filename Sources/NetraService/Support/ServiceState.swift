@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-import NetraStore
 import NetraIdentity
+import NetraStore
 import NetraVision
 
 /// What the service has loaded: the models and the store arrive after the server starts

@@ -14,11 +14,11 @@ public protocol SubjectRepository: Sendable {
     func subject(id: Int64) throws(StoreError) -> Subject?
     /// Subjects with exactly this name (names need not be unique).
     func subjects(named name: String) throws(StoreError) -> [Subject]
-    /// A page of subjects in id order, optionally those whose name contains `nameFilter`.
-    func subjects(nameContaining nameFilter: String?, limit: Int, offset: Int) throws(StoreError) -> [Subject]
+    /// A page of subjects in id order (see `SubjectPage`).
+    func subjects(in page: SubjectPage) throws(StoreError) -> [Subject]
     func subjectCount() throws(StoreError) -> Int
     /// Renames a subject and/or replaces its metadata.
-    func updateSubject(id: Int64, name: String?, metadata: String?) throws(StoreError) -> Subject
+    func updateSubject(id: Int64, with change: SubjectChange) throws(StoreError) -> Subject
     /// Deletes a subject and all its faces.
     func deleteSubject(id: Int64) throws(StoreError)
 }
@@ -40,7 +40,7 @@ public protocol FaceRepository: Sendable {
 /// about a person (identify, verify) are recorded through `recordEvent`.
 public protocol AuditLog: Sendable {
     /// Records an event that changes nothing else (identify, verify).
-    func recordEvent(action: String, subjectID: Int64?, result: String, detail: String) throws(StoreError)
+    func record(_ event: AuditEvent) throws(StoreError)
     /// The newest audit entries first.
     func auditLog(limit: Int) throws(StoreError) -> [AuditEntry]
 }
@@ -75,9 +75,12 @@ public protocol IdentityStore: SubjectRepository, FaceRepository, AuditLog, APIK
     var loadReport: LoadReport { get }
 }
 
+// The conveniences below differ from the requirements in their labels, so that a backend that
+// leaves a requirement out fails to compile instead of inheriting a method that calls itself.
+
 extension AuditLog {
     public func recordEvent(action: String, subjectID: Int64? = nil, result: String, detail: String = "") throws(StoreError) {
-        try recordEvent(action: action, subjectID: subjectID, result: result, detail: detail)
+        try record(AuditEvent(action: action, subjectID: subjectID, result: result, detail: detail))
     }
 
     public func auditLog() throws(StoreError) -> [AuditEntry] { try auditLog(limit: 100) }
@@ -87,16 +90,56 @@ extension SubjectRepository {
     public func createSubject(name: String) throws(StoreError) -> Subject { try createSubject(name: name, metadata: "{}") }
 
     public func subjects(nameContaining nameFilter: String? = nil, limit: Int = 100, offset: Int = 0) throws(StoreError) -> [Subject] {
-        try subjects(nameContaining: nameFilter, limit: limit, offset: offset)
+        try subjects(in: SubjectPage(nameContaining: nameFilter, limit: limit, offset: offset))
     }
 
     public func updateSubject(id: Int64, name: String? = nil, metadata: String? = nil) throws(StoreError) -> Subject {
-        try updateSubject(id: id, name: name, metadata: metadata)
+        try updateSubject(id: id, with: SubjectChange(name: name, metadata: metadata))
     }
 }
 
 extension SealedRowMaintenance {
     public func rotateKey(to newKey: KeySource, batchSize: Int = 500) throws(StoreError) -> RotationReport {
         try rotateKey(to: newKey, batchSize: batchSize, progress: { _, _ in })
+    }
+}
+
+/// Which subjects a listing returns: those whose name contains `nameContaining` (all when
+/// `nil` or empty), in id order, `limit` from `offset`.
+public struct SubjectPage: Sendable, Equatable {
+    public var nameContaining: String?
+    public var limit: Int
+    public var offset: Int
+
+    public init(nameContaining: String? = nil, limit: Int = 100, offset: Int = 0) {
+        self.nameContaining = nameContaining
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// A change to a subject: a new name, new metadata (a JSON object), or both; `nil` keeps it.
+public struct SubjectChange: Sendable, Equatable {
+    public var name: String?
+    public var metadata: String?
+
+    public init(name: String? = nil, metadata: String? = nil) {
+        self.name = name
+        self.metadata = metadata
+    }
+}
+
+/// An audit entry for an event that changes nothing else (identify, verify).
+public struct AuditEvent: Sendable, Equatable {
+    public var action: String
+    public var subjectID: Int64?
+    public var result: String
+    public var detail: String
+
+    public init(action: String, subjectID: Int64? = nil, result: String, detail: String = "") {
+        self.action = action
+        self.subjectID = subjectID
+        self.result = result
+        self.detail = detail
     }
 }

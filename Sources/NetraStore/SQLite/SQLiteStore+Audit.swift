@@ -1,8 +1,8 @@
 import GRDB
 
 extension SQLiteStore {
-    public func recordEvent(action: String, subjectID: Int64?, result: String, detail: String) throws(StoreError) {
-        try write { db in try self.audit(db, action: action, subjectID: subjectID, result: result, detail: detail) }
+    public func record(_ event: AuditEvent) throws(StoreError) {
+        try write { db in try self.audit(db, action: event.action, subjectID: event.subjectID, result: event.result, detail: event.detail) }
     }
 
     public func auditLog(limit: Int) throws(StoreError) -> [AuditEntry] {

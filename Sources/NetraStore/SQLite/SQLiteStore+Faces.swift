@@ -37,7 +37,6 @@ extension SQLiteStore {
                                   quality: face.quality, createdAt: now)
                 row.sealed = try sealer.seal(face.descriptor.values, binding: row.binding)
                 try row.insert(db)
-                guard db.lastInsertedRowID == next else { throw StoreError.database("face ids are not sequential") }
                 result.append(row.storedFace)
                 next += 1
             }

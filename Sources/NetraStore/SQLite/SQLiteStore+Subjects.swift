@@ -36,15 +36,15 @@ extension SQLiteStore {
         try read { db in try Self.subjects(SubjectRow.filter(SubjectRow.Columns.name == name)).fetchAll(db) }
     }
 
-    public func subjects(nameContaining nameFilter: String?, limit: Int, offset: Int) throws(StoreError) -> [Subject] {
+    public func subjects(in page: SubjectPage) throws(StoreError) -> [Subject] {
         try read { db in
             var request = SubjectRow.all()
-            if let nameFilter, !nameFilter.isEmpty {
+            if let nameFilter = page.nameContaining, !nameFilter.isEmpty {
                 let pattern = "%" + nameFilter.replacingOccurrences(of: "\\", with: "\\\\")
                     .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
                 request = request.filter(sql: "name LIKE ? ESCAPE '\\'", arguments: [pattern])
             }
-            return try Self.subjects(request).limit(limit, offset: offset).fetchAll(db)
+            return try Self.subjects(request).limit(page.limit, offset: page.offset).fetchAll(db)
         }
     }
 
@@ -52,12 +52,12 @@ extension SQLiteStore {
         try read { db in try SubjectRow.fetchCount(db) }
     }
 
-    public func updateSubject(id: Int64, name: String?, metadata: String?) throws(StoreError) -> Subject {
+    public func updateSubject(id: Int64, with change: SubjectChange) throws(StoreError) -> Subject {
         let current = try subject(id: id)
         guard var subject = current else { throw .subjectNotFound(id) }
-        try Self.validate(name: name ?? subject.name, metadata: metadata ?? subject.metadata)
-        subject.name = name ?? subject.name
-        subject.metadata = metadata ?? subject.metadata
+        try Self.validate(name: change.name ?? subject.name, metadata: change.metadata ?? subject.metadata)
+        subject.name = change.name ?? subject.name
+        subject.metadata = change.metadata ?? subject.metadata
         subject.updatedAt = Timestamp.now()
         let updated = subject
         try write { db in

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A chart described once, drawn as SVG (`svg()`) or as a PNG raster (`ChartRaster`):
+/// A chart described once and drawn as SVG (`svg()`):
 /// coordinates are fractions of the plot area, (0, 0) bottom left, (1, 1) top right.
 package struct Chart {
     package struct Color: Equatable {
@@ -10,10 +10,8 @@ package struct Chart {
         static let blue = Color(red: 0x1f, green: 0x77, blue: 0xb4)
         static let red = Color(red: 0xd6, green: 0x27, blue: 0x28)
         static let green = Color(red: 0x2c, green: 0xa0, blue: 0x2c)
-        static let black = Color(red: 0, green: 0, blue: 0)
         static let frame = Color(red: 0x44, green: 0x44, blue: 0x44)
         static let grid = Color(red: 0xdd, green: 0xdd, blue: 0xdd)
-        static let white = Color(red: 255, green: 255, blue: 255)
     }
 
     package struct Line {

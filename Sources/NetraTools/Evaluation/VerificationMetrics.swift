@@ -1,6 +1,6 @@
+import Foundation
 import NetraDescriptor
 import NetraVision
-import Foundation
 
 /// One compared pair with its ground truth.
 public struct ScoredPair: Sendable, Codable, Equatable {

@@ -1,5 +1,5 @@
-import NetraVision
 import Foundation
+import NetraVision
 
 /// A program NETRA runs for a one-off job (pip to download, tar to unpack), found on `PATH`.
 struct ExternalCommand {

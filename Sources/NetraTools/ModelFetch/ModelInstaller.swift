@@ -1,6 +1,6 @@
-import NetraVision
 import Foundation
 import Logging
+import NetraVision
 
 /// Installs the dlib model files into a model directory and reports on them.
 ///

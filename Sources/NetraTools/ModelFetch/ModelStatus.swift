@@ -1,5 +1,5 @@
-import NetraVision
 import Foundation
+import NetraVision
 
 /// The state of one model file in a model directory.
 public struct ModelStatus: Sendable, Equatable {

@@ -1,5 +1,5 @@
-import NetraVision
 import Foundation
+import NetraVision
 
 /// Adam (Kingma & Ba): per-weight step sizes from running means of the gradient and of its
 /// square, with the usual bias correction.

@@ -1,6 +1,6 @@
+import CBLAS
 import NetraDescriptor
 import NetraVision
-import CBLAS
 
 /// A face's backbone descriptor and who it shows: what the head is trained on. Descriptors
 /// are computed once per image and kept in memory only (they are biometric data).

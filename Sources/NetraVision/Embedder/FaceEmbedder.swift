@@ -1,5 +1,5 @@
-import NetraDescriptor
 import Foundation
+import NetraDescriptor
 import NetraImaging
 
 /// The Siamese core: one set of ResNet weights maps every aligned 150x150 face chip to a

@@ -1,5 +1,5 @@
-import NetraDescriptor
 import CBLAS
+import NetraDescriptor
 
 /// The trainable half of the Siamese network: a linear map applied to the frozen ResNet's
 /// 128-d descriptor, so that NETRA can be adapted to an operator's cameras without retraining

@@ -42,8 +42,7 @@ extension FaceAnalyzing {
     }
 }
 
-/// The whole vision pipeline: image -> faces (box, score, landmarks, chip, descriptor),
-
+/// The whole vision pipeline: image -> faces (box, score, landmarks, chip, descriptor).
 ///
 /// Holds the three models, loaded once and shared read-only; safe to use from many
 /// concurrent requests. `threads` is the number of compute threads each call uses: 1 when

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import NetraTools
-import NetraIdentity
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -66,11 +65,13 @@ struct ClientCommand: AsyncParsableCommand {
         @Argument(help: "The first image.") var image1: String
         @Argument(help: "The second image.") var image2: String
         @Option(name: .long, help: "Similarity threshold.") var threshold: Double?
+        @Option(name: .long, help: "Which face stands for each image: largest or centre (the service's default: largest).")
+        var face: String?
 
         func run() async throws {
             try await Self.reportingFailures {
-                try await connection.post("/api/v1/verify", files: [("image1", image1), ("image2", image2)],
-                                          fields: threshold.map { [("threshold", "\($0)")] } ?? [])
+                let fields = [threshold.map { ("threshold", "\($0)") }, face.map { ("face", $0) }].compactMap { $0 }
+                try await connection.post("/api/v1/verify", files: [("image1", image1), ("image2", image2)], fields: fields)
             }
         }
     }
@@ -90,10 +91,13 @@ struct ClientCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument(help: "The image.") var image: String
         @Option(name: .customLong("top-k"), help: "Candidates per face.") var topK: Int?
+        @Flag(inversion: .prefixedNo, help: "Give each subject to at most one face of the image (the service's default).")
+        var uniqueSubjects = true
 
         func run() async throws {
             try await Self.reportingFailures {
-                try await connection.post("/api/v1/identify", files: [("image", image)], fields: topK.map { [("top_k", "\($0)")] } ?? [])
+                let fields = [topK.map { ("top_k", "\($0)") }, ("unique_subjects", "\(uniqueSubjects)")].compactMap { $0 }
+                try await connection.post("/api/v1/identify", files: [("image", image)], fields: fields)
             }
         }
     }

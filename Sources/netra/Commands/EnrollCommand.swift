@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NetraImaging
 import NetraIdentity
+import NetraImaging
 import NetraStore
 import NetraTools
 import NetraVision
@@ -93,6 +93,10 @@ struct EnrollCommand: AsyncParsableCommand {
                                                     faceId: enrolled.enrollment.face.id, similarSubjects: enrolled.similarSubjects))
                 } catch let IdentityError.enrollmentRejected(error) {
                     report.rejected.append(Rejected(file: item.file, reason: error.reason, message: error.description))
+                } catch let IdentityError.vision(error) {
+                    report.rejected.append(Rejected(file: item.file, reason: EnrollmentError.vision(error).reason, message: "\(error)"))
+                } catch let IdentityError.store(error) {
+                    report.rejected.append(Rejected(file: item.file, reason: EnrollmentError.store(error).reason, message: "\(error)"))
                 }
             }
             progress.finish()

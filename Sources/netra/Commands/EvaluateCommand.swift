@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
 import NetraDescriptor
-import NetraTools
 import NetraIdentity
 import NetraImaging
 import NetraStore
+import NetraTools
 import NetraVision
 
 /// `netra evaluate`: how accurate NETRA is on the operator's own labelled photos.

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import NetraTools
 import NetraIdentity
 import NetraImaging
+import NetraTools
 import NetraVision
 
 /// `netra export`: one self-describing model file for `serve` (config `model.path`).

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import NetraIdentity
 import Logging
 import NetraIdentity
 import NetraTools
@@ -39,7 +38,7 @@ extension ParsableCommand {
         } catch let error as CommandFailure {
             failure = error
         } catch let error as IdentityError {
-            failure = CommandFailure(message: error.description, exitCode: error.exitCode)
+            failure = CommandFailure(message: error.commandLineMessage, exitCode: error.exitCode)
         } catch let error as ConfigurationError {
             failure = CommandFailure(message: error.description, exitCode: .failure)
         } catch let error as ToolError {
@@ -51,6 +50,12 @@ extension ParsableCommand {
 }
 
 extension IdentityError {
+    /// The message in the command line's terms (its flags, not the API's fields).
+    var commandLineMessage: String {
+        if case let .ambiguousName(name, count) = self { return "\(count) subjects are named \(name); use --subject-id" }
+        return description
+    }
+
     /// The command line's exit code for a use case's refusal (see README, exit codes).
     var exitCode: ExitCode {
         switch self {

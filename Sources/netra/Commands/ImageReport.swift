@@ -1,5 +1,5 @@
-import NetraImaging
 import NetraIdentity
+import NetraImaging
 import NetraVision
 
 /// The faces of one image.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NetraTools
 import NetraIdentity
+import NetraTools
 import NetraVision
 
 /// `netra models`: install and inspect the dlib model files.

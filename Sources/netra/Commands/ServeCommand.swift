@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import NetraIdentity
 import Logging
 import NetraIdentity
 import NetraService

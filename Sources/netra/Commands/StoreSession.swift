@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import NetraIdentity
-import NetraIdentity
 import NetraStore
 import NetraVision
 
@@ -23,7 +22,7 @@ enum StoreSession {
                     environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeySource {
         try DeploymentRules.storeKey(for: databasePath, configuration: configuration, environment: environment,
                                      listeningOn: host) { warning in
-            FileHandle.standardError.write(Data((warning.split(separator: "\n").map { "netra: \($0)" }.joined(separator: "\n") + "\n\n").utf8))
+            FileHandle.standardError.write(Data((warning.split(separator: "\n").map { "netra: \($0)" }.joined(separator: "\n") + "\n").utf8))
         }
     }
 

@@ -43,8 +43,7 @@ struct SubjectsCommand: AsyncParsableCommand {
         func run() async throws {
             try await Self.reportingFailures {
                 try StoreSession.with(storeOptions, global) { store in
-                    guard let subject = try store.subject(id: id) else { throw StoreError.subjectNotFound(id) }
-                    let faces = try store.faces(ofSubject: id)
+                    let (subject, faces) = try SubjectDirectory(store: store).subjectWithFaces(id: id)
                     if json {
                         return try printJSON([SubjectJSON(subject, faces: faces)], asArray: false, snakeCase: false)
                     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NetraTools
 import NetraIdentity
+import NetraTools
 import NetraVision
 
 /// `netra train`: adapts the Siamese network to the operator's photos by training the

@@ -1,12 +1,12 @@
 import Foundation
 import GRDB
-@testable import NetraStore
 import NetraDescriptor
+@testable import NetraStore
 import NetraTestSupport
 import Testing
 
 @Suite("The encrypted identity store", .tags(.unit))
-struct FaceStoreTests {
+struct SQLiteStoreTests {
     @Test("subjects and faces persist across reopening; the index is rebuilt from the sealed rows")
     func persistence() throws {
         let temporary = try TemporaryStore()
