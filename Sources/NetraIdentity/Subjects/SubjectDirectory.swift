@@ -19,46 +19,44 @@ public struct SubjectDirectory: Sendable {
 
     /// The subject a choice names, creating a named one on first use.
     public func resolve(_ choice: SubjectChoice) throws(IdentityError) -> Subject {
-        do {
-            switch choice {
-            case let .id(id):
-                guard let subject = try store.subject(id: id) else { throw IdentityError.notFound(StoreError.subjectNotFound(id).description) }
-                return subject
-            case let .named(name):
-                let matches = try store.subjects(named: name)
-                guard matches.count <= 1 else { throw IdentityError.ambiguousName(name, count: matches.count) }
-                return try matches.first ?? store.createSubject(name: name)
-            }
-        } catch let error as IdentityError {
-            throw error
-        } catch {
-            throw IdentityError(error as? StoreError ?? .database("\(error)"))
+        switch choice {
+        case let .id(id):
+            return try existing(id)
+        case let .named(name):
+            let matches = try storeCall { () throws(StoreError) in try store.subjects(named: name) }
+            guard matches.count <= 1 else { throw IdentityError.ambiguousName(name, count: matches.count) }
+            if let subject = matches.first { return subject }
+            return try storeCall { () throws(StoreError) in try store.createSubject(name: name) }
         }
     }
 
     /// A subject with its faces.
     public func subjectWithFaces(id: Int64) throws(IdentityError) -> (subject: Subject, faces: [StoredFace]) {
-        do {
-            guard let subject = try store.subject(id: id) else { throw IdentityError.notFound(StoreError.subjectNotFound(id).description) }
-            return (subject, try store.faces(ofSubject: id))
-        } catch let error as IdentityError {
-            throw error
-        } catch {
-            throw IdentityError(error as? StoreError ?? .database("\(error)"))
-        }
+        let subject = try existing(id)
+        return (subject, try storeCall { () throws(StoreError) in try store.faces(ofSubject: id) })
     }
 
     /// Removes face `faceID`, which must belong to subject `subjectID` when one is given.
     public func deleteFace(id faceID: Int64, ofSubject subjectID: Int64? = nil) throws(IdentityError) {
+        if let subjectID {
+            let faces = try storeCall { () throws(StoreError) in try store.faces(ofSubject: subjectID) }
+            guard faces.contains(where: { $0.id == faceID }) else { throw IdentityError(StoreError.faceNotFound(faceID)) }
+        }
+        try storeCall { () throws(StoreError) in try store.deleteFace(id: faceID) }
+    }
+
+    private func existing(_ id: Int64) throws(IdentityError) -> Subject {
+        guard let subject = try storeCall({ () throws(StoreError) in try store.subject(id: id) }) else {
+            throw IdentityError(StoreError.subjectNotFound(id))
+        }
+        return subject
+    }
+
+    private func storeCall<T>(_ body: () throws(StoreError) -> T) throws(IdentityError) -> T {
         do {
-            if let subjectID, !(try store.faces(ofSubject: subjectID).contains { $0.id == faceID }) {
-                throw IdentityError.notFound(StoreError.faceNotFound(faceID).description)
-            }
-            try store.deleteFace(id: faceID)
-        } catch let error as IdentityError {
-            throw error
+            return try body()
         } catch {
-            throw IdentityError(error as? StoreError ?? .database("\(error)"))
+            throw IdentityError(error)
         }
     }
 }
