@@ -9,6 +9,11 @@ public struct CandidateJSON: Encodable, Sendable {
     public let similarityScore: Float
     public let distance: Float
 
+    enum CodingKeys: String, CodingKey {
+        case name, distance
+        case subjectId = "subject_id", similarityScore = "similarity_score"
+    }
+
     /// The candidate with its subject's name.
     public init(_ candidate: IndexCandidate, name: String) {
         subjectId = candidate.subjectID

@@ -1,8 +1,7 @@
 import NetraImaging
 import NetraVision
 
-/// One detected face as NETRA prints it, in the API and on the command line alike
-/// (snake_case keys when encoded by either).
+/// One detected face as NETRA prints it, in the API and on the command line alike.
 public struct FaceJSON: Encodable, Sendable {
     public let id: Int
     /// `[x1, y1, x2, y2]` in original-image pixels, clipped to the image, x2 and y2 exclusive.
@@ -12,6 +11,11 @@ public struct FaceJSON: Encodable, Sendable {
     public let area: Int
     public let landmarks: [[Int]]
     public var embedding: [Float]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, bbox, confidence, area, landmarks, embedding
+        case detectorScore = "detector_score"
+    }
 
     public init(id: Int, detection: FaceDetection, landmarks: [PixelPoint], in image: RGBImage, embedding: [Float]? = nil) {
         self.id = id

@@ -1,8 +1,8 @@
 import Foundation
 import NetraStore
 
-/// A subject as NETRA prints it (API and command line). Keys are spelled out in snake_case
-/// because `metadata` is the client's own JSON, whose keys must come back unchanged.
+/// A subject as NETRA prints it (API and command line). `metadata` is the client's own JSON,
+/// whose keys come back unchanged.
 public struct SubjectJSON: Encodable, Sendable {
     public let id: Int64
     public let name: String

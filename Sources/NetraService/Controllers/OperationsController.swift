@@ -24,6 +24,11 @@ struct OperationsController: Sendable {
         let status: String
         let modelLoaded: Bool
         let timestamp: String
+
+        enum CodingKeys: String, CodingKey {
+            case status, timestamp
+            case modelLoaded = "model_loaded"
+        }
     }
 
     /// 200 while the process can serve or is still loading; 503 once loading failed, so that
@@ -32,19 +37,24 @@ struct OperationsController: Sendable {
         let failed = state.loadFailed
         let health = Health(status: failed ? "unhealthy" : "healthy", modelLoaded: state.isReady,
                             timestamp: ISO8601DateFormatter().string(from: Date()))
-        return try JSONResponse.make(health, status: failed ? .serviceUnavailable : .ok)
+        return try JSONResponse.make(health, status: failed ? .serviceUnavailable : .ok, for: request, context)
     }
 
     struct Readiness: Encodable {
         let status: String
         let indexSize: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case status
+            case indexSize = "index_size"
+        }
     }
 
     func ready(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         guard let loaded = try? state.ready() else {
-            return try JSONResponse.make(Readiness(status: state.loadFailed ? "failed" : "loading", indexSize: nil), status: .serviceUnavailable)
+            return try JSONResponse.make(Readiness(status: state.loadFailed ? "failed" : "loading", indexSize: nil), status: .serviceUnavailable, for: request, context)
         }
-        return try JSONResponse.make(Readiness(status: "ready", indexSize: loaded.store.index.count))
+        return try JSONResponse.make(Readiness(status: "ready", indexSize: loaded.store.index.count), for: request, context)
     }
 
     func metrics(_ request: Request, _ context: NetraRequestContext) async throws -> Response {

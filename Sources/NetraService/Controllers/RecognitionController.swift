@@ -26,12 +26,22 @@ struct RecognitionController: Sendable {
         let faces: [String: [Int]]
         let timingsMs: [String: Double]
         let status = "success"
+
+        enum CodingKeys: String, CodingKey {
+            case distance, faces, status
+            case similarityScore = "similarity_score", isMatch = "is_match", thresholdUsed = "threshold_used", timingsMs = "timings_ms"
+        }
     }
 
     struct SimilarityResponse: Encodable {
         let similarityScore: Float
         let distance: Float
         let status = "success"
+
+        enum CodingKeys: String, CodingKey {
+            case distance, status
+            case similarityScore = "similarity_score"
+        }
     }
 
     func verify(_ request: Request, _ context: NetraRequestContext, similarityOnly: Bool) async throws -> Response {
@@ -63,12 +73,13 @@ struct RecognitionController: Sendable {
             try store.recordEvent(action: similarityOnly ? "similarity" : "verify", result: matched ? "match" : "no match", detail: actor)
         }
         if similarityOnly {
-            return try JSONResponse.make(SimilarityResponse(similarityScore: comparison.similarity, distance: comparison.distance), noStore: true)
+            return try JSONResponse.make(SimilarityResponse(similarityScore: comparison.similarity, distance: comparison.distance), noStore: true,
+                                         for: request, context)
         }
         return try JSONResponse.make(VerifyResponse(similarityScore: comparison.similarity, isMatch: comparison.isMatch,
                                                     thresholdUsed: comparison.threshold, distance: comparison.distance,
                                                     faces: ["image1": result.boxes[0].corners, "image2": result.boxes[1].corners],
-                                                    timingsMs: timings), noStore: true)
+                                                    timingsMs: timings), noStore: true, for: request, context)
     }
 
     struct IdentifyResponse: Encodable {
@@ -76,6 +87,11 @@ struct RecognitionController: Sendable {
         let faces: [IdentifiedFaceJSON]
         let thresholdUsed: Float
         let status = "success"
+
+        enum CodingKeys: String, CodingKey {
+            case faces, status
+            case faceCount = "face_count", thresholdUsed = "threshold_used"
+        }
     }
 
     func identify(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
@@ -93,7 +109,8 @@ struct RecognitionController: Sendable {
             }
         }
         try? await blocking { try identifier.audit(faces, actor: actor) }
-        return try JSONResponse.make(IdentifyResponse(faceCount: faces.count, faces: faces, thresholdUsed: threshold), noStore: true)
+        return try JSONResponse.make(IdentifyResponse(faceCount: faces.count, faces: faces, thresholdUsed: threshold), noStore: true,
+                                     for: request, context)
     }
 
     struct DetectResponse: Encodable {
@@ -102,6 +119,11 @@ struct RecognitionController: Sendable {
         let width: Int
         let height: Int
         let status = "success"
+
+        enum CodingKeys: String, CodingKey {
+            case faces, width, height, status
+            case faceCount = "face_count"
+        }
     }
 
     func detect(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
@@ -119,7 +141,7 @@ struct RecognitionController: Sendable {
             let faces = try identityCall { () throws(IdentityError) in try detector.detect(in: image) }
             return DetectResponse(faceCount: faces.count, faces: faces, width: image.width, height: image.height)
         }
-        return try JSONResponse.make(response, noStore: true)
+        return try JSONResponse.make(response, noStore: true, for: request, context)
     }
 
     private func finder(_ loaded: ServiceState.Loaded) -> FaceFinder {

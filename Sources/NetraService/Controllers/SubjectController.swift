@@ -49,7 +49,7 @@ struct SubjectController: Sendable {
         let fields = try await subjectFields(request)
         guard let name = fields.name else { throw APIError.badRequest("missing_field", "'name' is required") }
         let subject = try await storeCall { try store.createSubject(name: name, metadata: fields.metadata ?? "{}") }
-        return try JSONResponse.make(SubjectJSON(subject), status: .created, snakeCase: false)
+        return try JSONResponse.make(SubjectJSON(subject), status: .created, for: request, context)
     }
 
     struct SubjectPage: Encodable {
@@ -69,7 +69,7 @@ struct SubjectController: Sendable {
             (try store.subjects(nameContaining: name, limit: limit, offset: offset), try store.subjectCount())
         }
         return try JSONResponse.make(SubjectPage(subjects: subjects.map { SubjectJSON($0) }, total: total, limit: limit, offset: offset),
-                                     snakeCase: false)
+                                     for: request, context)
     }
 
     func show(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
@@ -78,7 +78,7 @@ struct SubjectController: Sendable {
         let (subject, faces) = try await blocking {
             try identityCall { () throws(IdentityError) in try SubjectDirectory(store: store).subjectWithFaces(id: id) }
         }
-        return try JSONResponse.make(SubjectJSON(subject, faces: faces), snakeCase: false)
+        return try JSONResponse.make(SubjectJSON(subject, faces: faces), for: request, context)
     }
 
     func update(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
@@ -86,7 +86,7 @@ struct SubjectController: Sendable {
         let id = try context.parameters.require("id", as: Int64.self)
         let fields = try await subjectFields(request)
         let subject = try await storeCall { try store.updateSubject(id: id, name: fields.name, metadata: fields.metadata) }
-        return try JSONResponse.make(SubjectJSON(subject), snakeCase: false)
+        return try JSONResponse.make(SubjectJSON(subject), for: request, context)
     }
 
     struct Deleted: Encodable {
@@ -99,7 +99,7 @@ struct SubjectController: Sendable {
         let store = try state.ready().store
         let id = try context.parameters.require("id", as: Int64.self)
         try await storeCall { try store.deleteSubject(id: id) }
-        return try JSONResponse.make(Deleted(deleted: "subject", id: id))
+        return try JSONResponse.make(Deleted(deleted: "subject", id: id), for: request, context)
     }
 
     func deleteFace(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
@@ -109,7 +109,7 @@ struct SubjectController: Sendable {
         try await blocking {
             try identityCall { () throws(IdentityError) in try SubjectDirectory(store: store).deleteFace(id: faceID, ofSubject: subjectID) }
         }
-        return try JSONResponse.make(Deleted(deleted: "face", id: faceID))
+        return try JSONResponse.make(Deleted(deleted: "face", id: faceID), for: request, context)
     }
 
     struct Similar: Encodable {
@@ -137,22 +137,23 @@ struct SubjectController: Sendable {
     func addFace(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let id = try context.parameters.require("id", as: Int64.self)
         let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image"])
-        return try await enroll(form, subject: .id(id))
+        return try await enroll(form, subject: .id(id), request, context)
     }
 
     func enroll(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image"])
         if let id = form.string("subject_id"), !id.isEmpty {
             guard let subjectID = Int64(id) else { throw APIError.badRequest("invalid_field", "'subject_id' must be a number") }
-            return try await enroll(form, subject: .id(subjectID))
+            return try await enroll(form, subject: .id(subjectID), request, context)
         }
         guard let name = form.string("name"), !name.isEmpty else {
             throw APIError.badRequest("missing_field", "give 'name' (creates the subject when needed) or 'subject_id'")
         }
-        return try await enroll(form, subject: .named(name))
+        return try await enroll(form, subject: .named(name), request, context)
     }
 
-    private func enroll(_ form: RequestForm, subject choice: SubjectChoice) async throws -> Response {
+    private func enroll(_ form: RequestForm, subject choice: SubjectChoice, _ request: Request,
+                        _ context: NetraRequestContext) async throws -> Response {
         let loaded = try state.ready()
         let bytes = try form.image("image")
         let force = try form.bool("force"), largest = try form.bool("largest")
@@ -170,7 +171,7 @@ struct SubjectController: Sendable {
                                       Similar(subjectId: $0.subjectID, similarityScore: $0.similarity)
                                   })
         }
-        return try JSONResponse.make(result, status: .created, snakeCase: false)
+        return try JSONResponse.make(result, status: .created, for: request, context)
     }
 
     /// Runs a store call off the event loop, mapping store errors to HTTP ones.

@@ -21,7 +21,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = try JSONResponse.make(ErrorBody(error: .init(code: code, message: message)), status: status)
+        var response = try JSONResponse.make(ErrorBody(error: .init(code: code, message: message)), status: status, for: request, context)
         for field in headers { response.headers.append(field) }
         return response
     }
@@ -40,17 +40,15 @@ private struct ErrorBody: Encodable {
     let error: Detail
 }
 
-/// JSON bodies in NETRA's style: snake_case keys, sorted, no escaped slashes.
+/// A JSON answer, encoded by the request context's `responseEncoder` (keys as each wire type
+/// spells them, sorted, slashes unescaped), with a status and, for answers about faces,
+/// `Cache-Control: no-store`.
 enum JSONResponse {
-    /// - Parameter snakeCase: convert Swift property names to snake_case; types that embed
-    ///   client-supplied JSON (subject metadata) spell their keys out and pass false.
-    static func make<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok, noStore: Bool = false,
-                                       snakeCase: Bool = true) throws -> Response {
-        let encoder = JSONEncoder()
-        if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        if noStore { headers[.cacheControl] = "no-store" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, noStore: Bool = false,
+                     for request: Request, _ context: some RequestContext) throws -> Response {
+        var response = try context.responseEncoder.encode(value, from: request, context: context)
+        response.status = status
+        if noStore { response.headers[.cacheControl] = "no-store" }
+        return response
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NetraStore
 import NIOCore
@@ -13,6 +14,14 @@ public struct NetraRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+    }
+
+    /// JSON as NETRA writes it: each wire type spells its keys (snake_case; subject metadata is
+    /// the client's own JSON and keeps its keys), sorted, slashes unescaped.
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 
     /// Whom rate limits and audit entries are about.
