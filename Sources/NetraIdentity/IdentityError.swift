@@ -32,6 +32,7 @@ public enum IdentityError: Error, Sendable, CustomStringConvertible {
     init(_ error: StoreError) {
         switch error {
         case .subjectNotFound, .faceNotFound: self = .notFound(error.description)
+        case let .ambiguousName(name, count): self = .ambiguousName(name, count: count)
         default: self = .store(error)
         }
     }

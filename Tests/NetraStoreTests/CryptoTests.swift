@@ -64,6 +64,27 @@ struct CryptoTests {
         #expect(derived.id != (try EncryptionKey.derive(passphrase: "correct horse", salt: [UInt8](repeating: 6, count: 16))).id)
     }
 
+    @Test("an empty key, a white-space key file and a passphrase under 12 characters are refused with a clear message")
+    func trivialKeys() throws {
+        #expect(throws: KeyError.emptyKey) { try KeySource.parse("") }
+        #expect(throws: KeyError.emptyKey) { try KeySource.parse(" \n\t") }
+        #expect(throws: KeyError.passphraseTooShort(1)) { try KeySource.parse("x") }
+        #expect(throws: KeyError.passphraseTooShort(11)) { try KeySource.parse("  eleven-char \n") }
+        guard case .passphrase("twelve chars") = try KeySource.parse("twelve chars") else {
+            Issue.record("a 12-character passphrase is accepted")
+            return
+        }
+        #expect("\(KeyError.passphraseTooShort(3))".contains("at least 12 characters"))
+        let store = try TemporaryStore()
+        for (name, contents) in [("empty.key", ""), ("blank.key", "  \n\n")] {
+            let path = store.folder.appendingPathComponent(name).path
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600]))
+            #expect(throws: KeyError.emptyKeyFile(path: path)) { _ = try KeySource.read(keyFile: path) }
+            #expect(throws: KeyError.emptyKeyFile(path: path)) { _ = try KeySource.fromEnvironment(["NETRA_KEY_FILE": path]) }
+        }
+        #expect(throws: KeyError.emptyKey) { _ = try KeySource.fromEnvironment(["NETRA_SECRET_KEY": "   "]) }
+    }
+
     @Test("a key file readable by others is refused; a new one is created with mode 0600")
     func keyFiles() throws {
         let store = try TemporaryStore()

@@ -95,7 +95,10 @@ public struct Enroller: Sendable {
         public let similarSubjects: [CandidateJSON]
     }
 
-    /// Finds (or creates) the subject, then enrolls the one face of `image` for it.
+    /// Enrolls the one face of `image` for the subject `choice` names. A subject named for the
+    /// first time is created only together with its first accepted face (in one transaction),
+    /// so a refused image leaves no empty subject and concurrent enrollments under one new name
+    /// make one subject.
     ///
     /// - Parameters:
     ///   - force: enroll even when the face does not look like the subject's earlier faces.
@@ -103,10 +106,19 @@ public struct Enroller: Sendable {
     ///     instead of refusing.
     public func enroll(_ image: RGBImage, subject choice: SubjectChoice, force: Bool = false,
                        largestFace: Bool = false) throws(IdentityError) -> Result {
-        var subject = try SubjectDirectory(store: store).resolve(choice)
+        let existing = try SubjectDirectory(store: store).find(choice)
         let enrollment: Enrollment
+        var subject: Subject
         do {
-            enrollment = try enroll(image, subjectID: subject.id, force: force, largestFace: largestFace)
+            let checked = try check(image, subjectID: existing?.id, force: force, largestFace: largestFace)
+            if let existing {
+                enrollment = try save(checked, subjectID: existing.id)
+                subject = existing
+                subject.faceCount += 1
+            } else {
+                guard case let .named(name) = choice else { preconditionFailure("an id always names an existing subject") }
+                (subject, enrollment) = try save(checked, subjectNamed: name)
+            }
         } catch {
             IdentityMetrics.rejectedEnrollment(reason: error.reason)
             switch error {
@@ -116,7 +128,6 @@ public struct Enroller: Sendable {
             }
         }
         IdentityMetrics.acceptedEnrollment()
-        subject.faceCount += 1
         // The face is stored: a name that cannot be read now must not turn that into a failure.
         let similar = enrollment.similarSubjects.map { candidate in
             (try? CandidateJSON(candidate, store: store)) ?? CandidateJSON(candidate, name: "")
@@ -127,6 +138,20 @@ public struct Enroller: Sendable {
     /// Detects the one face in `image`, checks it and stores it for `subjectID`; returns once durable.
     public func enroll(_ image: RGBImage, subjectID: Int64, force: Bool = false,
                        largestFace: Bool = false) throws(EnrollmentError) -> Enrollment {
+        try save(try check(image, subjectID: subjectID, force: force, largestFace: largestFace), subjectID: subjectID)
+    }
+
+    /// A face that passed the enrollment rules, ready to store.
+    private struct CheckedFace {
+        let face: AnalyzedFace
+        let quality: FaceQuality
+        let similarSubjects: [IndexCandidate]
+        let similarityToSubject: Float?
+    }
+
+    /// The rules: one face (or the largest), large and confident enough, like the subject's
+    /// earlier faces (unless forced); other subjects it resembles are noted.
+    private func check(_ image: RGBImage, subjectID: Int64?, force: Bool, largestFace: Bool) throws(EnrollmentError) -> CheckedFace {
         let face = try onlyFace(in: image, largestFace: largestFace)
         let box = ImageBox(face.detection.rect, in: image)
         guard min(box.width, box.height) >= policy.minFaceSize else {
@@ -136,7 +161,7 @@ public struct Enroller: Sendable {
             throw .lowConfidence(face.detection.confidence, minimum: policy.minConfidence)
         }
         let index = store.index
-        let earlier = index.faceIDs(ofSubject: subjectID).compactMap { index.descriptor(faceID: $0) }
+        let earlier = subjectID.map { index.faceIDs(ofSubject: $0).compactMap { index.descriptor(faceID: $0) } } ?? []
         let similarity = earlier.map { FaceDescriptor(values: $0).similarity(to: face.descriptor) }.max()
         if let similarity, similarity < policy.matchThreshold, !force {
             throw .doesNotMatchSubject(similarity: similarity, threshold: policy.matchThreshold)
@@ -144,11 +169,26 @@ public struct Enroller: Sendable {
         let similarSubjects = index.search(face.descriptor.values, topK: 4,
                                            maxDistance: FaceDescriptor.distance(forSimilarity: policy.duplicateThreshold))
             .filter { $0.subjectID != subjectID }
+        return CheckedFace(face: face, quality: FaceQuality(width: box.width, height: box.height, detectorConfidence: face.detection.confidence),
+                           similarSubjects: similarSubjects, similarityToSubject: similarity)
+    }
+
+    private func save(_ checked: CheckedFace, subjectID: Int64) throws(EnrollmentError) -> Enrollment {
         do {
-            let stored = try store.addFace(subjectID: subjectID, descriptor: face.descriptor,
-                                           quality: FaceQuality(width: box.width, height: box.height,
-                                                                detectorConfidence: face.detection.confidence))
-            return Enrollment(face: stored, detection: face.detection, similarSubjects: similarSubjects, similarityToSubject: similarity)
+            let stored = try store.addFace(subjectID: subjectID, descriptor: checked.face.descriptor, quality: checked.quality)
+            return Enrollment(face: stored, detection: checked.face.detection, similarSubjects: checked.similarSubjects,
+                              similarityToSubject: checked.similarityToSubject)
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    private func save(_ checked: CheckedFace, subjectNamed name: String) throws(EnrollmentError) -> (Subject, Enrollment) {
+        do {
+            let (subject, stored) = try store.addFace(toSubjectNamed: name, descriptor: checked.face.descriptor, quality: checked.quality)
+            return (subject, Enrollment(face: stored, detection: checked.face.detection,
+                                        similarSubjects: checked.similarSubjects.filter { $0.subjectID != subject.id },
+                                        similarityToSubject: checked.similarityToSubject))
         } catch {
             throw .store(error)
         }

@@ -17,16 +17,16 @@ public struct SubjectDirectory: Sendable {
         self.store = store
     }
 
-    /// The subject a choice names, creating a named one on first use.
-    public func resolve(_ choice: SubjectChoice) throws(IdentityError) -> Subject {
+    /// The subject a choice names: the one with that id (else `notFound`), the one with that
+    /// name, or `nil` for a name no subject has yet (several with it: `ambiguousName`).
+    public func find(_ choice: SubjectChoice) throws(IdentityError) -> Subject? {
         switch choice {
         case let .id(id):
             return try existing(id)
         case let .named(name):
             let matches = try storeCall { () throws(StoreError) in try store.subjects(named: name) }
             guard matches.count <= 1 else { throw IdentityError.ambiguousName(name, count: matches.count) }
-            if let subject = matches.first { return subject }
-            return try storeCall { () throws(StoreError) in try store.createSubject(name: name) }
+            return matches.first
         }
     }
 

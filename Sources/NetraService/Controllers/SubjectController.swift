@@ -198,6 +198,7 @@ extension APIError {
         switch error {
         case .subjectNotFound, .faceNotFound: self.init(.notFound, "not_found", error.description)
         case .invalidName: self.init(.badRequest, "invalid_field", error.description)
+        case .ambiguousName: self.init(.conflict, "ambiguous_name", error.description + "; use subject_id")
         case .invalidMetadata: self.init(.badRequest, "invalid_field", error.description)
         default: self.init(.internalServerError, "store_error", error.description)
         }

@@ -69,6 +69,11 @@ public enum KeyError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidBase64
     case keyFileUnreadable(path: String)
     case keyFileTooOpen(path: String, mode: String)
+    /// The key text is empty (or only white space).
+    case emptyKey
+    case emptyKeyFile(path: String)
+    /// A passphrase of this many characters, fewer than `KeySource.minimumPassphraseLength`.
+    case passphraseTooShort(Int)
 
     public var description: String {
         switch self {
@@ -79,6 +84,10 @@ public enum KeyError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .keyFileUnreadable(path): "the key file \(path) cannot be read"
         case let .keyFileTooOpen(path, mode):
             "the key file \(path) is readable by group or others (mode \(mode)); run: chmod 600 \(path)"
+        case .emptyKey: "the key is empty: give \"base64:\" and 32 random bytes, or a passphrase of at least \(KeySource.minimumPassphraseLength) characters"
+        case let .emptyKeyFile(path): "the key file \(path) is empty"
+        case let .passphraseTooShort(count):
+            "a passphrase needs at least \(KeySource.minimumPassphraseLength) characters, not \(count) (or give \"base64:\" and 32 random bytes)"
         }
     }
 }

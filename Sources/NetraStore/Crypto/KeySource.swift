@@ -10,10 +10,19 @@ public enum KeySource: Sendable {
     case raw(EncryptionKey)
     case passphrase(String)
 
-    /// Parses the text form of a key.
+    /// A passphrase shorter than this is refused: scrypt slows guessing, it cannot make a
+    /// handful of characters strong.
+    public static let minimumPassphraseLength = 12
+
+    /// Parses the text form of a key; an empty key or a passphrase shorter than
+    /// `minimumPassphraseLength` characters is refused.
     public static func parse(_ text: String) throws(KeyError) -> KeySource {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard trimmed.hasPrefix("base64:") else { return .passphrase(trimmed) }
+        guard !trimmed.isEmpty else { throw .emptyKey }
+        guard trimmed.hasPrefix("base64:") else {
+            guard trimmed.count >= minimumPassphraseLength else { throw .passphraseTooShort(trimmed.count) }
+            return .passphrase(trimmed)
+        }
         guard var bytes = Data(base64Encoded: String(trimmed.dropFirst(7))).map({ [UInt8]($0) }) else {
             throw .invalidBase64
         }
@@ -29,7 +38,9 @@ public enum KeySource: Sendable {
               let contents = FileManager.default.contents(atPath: path)
         else { throw .keyFileUnreadable(path: path) }
         guard permissions & 0o077 == 0 else { throw .keyFileTooOpen(path: path, mode: String(permissions, radix: 8)) }
-        return try parse(String(decoding: contents, as: UTF8.self))
+        let text = String(decoding: contents, as: UTF8.self)
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .emptyKeyFile(path: path) }
+        return try parse(text)
     }
 
     /// The key from `NETRA_SECRET_KEY` or `NETRA_KEY_FILE` (the variable wins), or `nil` when neither is set.

@@ -10,6 +10,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case faceNotFound(Int64)
     case invalidName(String)
     case invalidMetadata
+    /// Several subjects have the name a request gave to find one.
+    case ambiguousName(String, count: Int)
     /// A key could not be resolved or used.
     case key(KeyError)
     /// Sealing failed (OpenSSL).
@@ -28,6 +30,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .faceNotFound(id): "face \(id) does not exist"
         case let .invalidName(reason): "invalid subject name: \(reason)"
         case .invalidMetadata: "subject metadata must be a JSON object"
+        case let .ambiguousName(name, count): "\(count) subjects are named \(name)"
         case let .key(error): "\(error)"
         case let .sealing(error): "\(error)"
         case let .database(message): "database error: \(message)"

@@ -27,6 +27,12 @@ public protocol SubjectRepository: Sendable {
 public protocol FaceRepository: Sendable {
     /// Stores one face of a subject, sealed and bound to its row.
     func addFace(subjectID: Int64, descriptor: FaceDescriptor, quality: FaceQuality) throws(StoreError) -> StoredFace
+    /// Stores one face for the subject with this name, creating the subject in the same
+    /// transaction when no subject has it (so a failed enrollment leaves no empty subject, and
+    /// concurrent enrollments under one new name make one subject); several subjects with the
+    /// name are refused (`StoreError.ambiguousName`).
+    func addFace(toSubjectNamed name: String, descriptor: FaceDescriptor, quality: FaceQuality) throws(StoreError)
+        -> (subject: Subject, face: StoredFace)
     /// Stores many faces in one transaction (bulk import).
     func addFaces(_ faces: [NewFace]) throws(StoreError) -> [StoredFace]
     /// Deletes one face.

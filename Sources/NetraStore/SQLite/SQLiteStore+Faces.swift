@@ -4,24 +4,52 @@ import NetraDescriptor
 
 extension SQLiteStore {
     public func addFace(subjectID: Int64, descriptor: FaceDescriptor, quality: FaceQuality) throws(StoreError) -> StoredFace {
-        let (sealer, modelVersion) = (sealers.primary, modelVersion)
         let face = try write { db -> StoredFace in
             guard try SubjectRow.exists(db, key: subjectID) else { throw StoreError.subjectNotFound(subjectID) }
-            let now = Timestamp.now()
-            // The row id is part of the sealed binding, so the row is inserted first and sealed second.
-            var row = FaceRow(subjectID: subjectID, modelVersion: modelVersion, keyID: sealer.key.id, sealed: .empty,
-                              quality: quality, createdAt: now)
-            try row.insert(db)
-            let id = db.lastInsertedRowID
-            row.id = id
-            row.sealed = try sealer.seal(descriptor.values, binding: row.binding)
-            try row.update(db, columns: [FaceRow.Columns.nonce, FaceRow.Columns.ciphertext, FaceRow.Columns.tag])
-            try SubjectRow.filter(SubjectRow.Columns.id == subjectID).updateAll(db, SubjectRow.Columns.updatedAt.set(to: now))
-            try self.audit(db, action: "enroll", subjectID: subjectID, faceID: id, result: "ok")
-            return row.storedFace
+            return try self.insertFace(db, subjectID: subjectID, descriptor: descriptor, quality: quality)
         }
         index.add(faceID: face.id, subjectID: subjectID, descriptor: descriptor.values)
         return face
+    }
+
+    public func addFace(toSubjectNamed name: String, descriptor: FaceDescriptor,
+                        quality: FaceQuality) throws(StoreError) -> (subject: Subject, face: StoredFace) {
+        try Self.validate(name: name, metadata: "{}")
+        let (subject, face) = try write { db -> (Subject, StoredFace) in
+            let named = try SubjectRow.filter(SubjectRow.Columns.name == name).fetchAll(db)
+            guard named.count <= 1 else { throw StoreError.ambiguousName(name, count: named.count) }
+            var subject: Subject
+            if let row = named.first, let id = row.id {
+                subject = Subject(id: id, name: row.name, metadata: row.metadata, createdAt: row.createdAt, updatedAt: row.updatedAt,
+                                  faceCount: try FaceRow.filter(FaceRow.Columns.subjectID == id).fetchCount(db))
+            } else {
+                let now = Timestamp.now()
+                var row = SubjectRow(id: nil, name: name, metadata: "{}", createdAt: now, updatedAt: now)
+                try row.insert(db)
+                subject = Subject(id: db.lastInsertedRowID, name: name, metadata: "{}", createdAt: now, updatedAt: now, faceCount: 0)
+                try self.audit(db, action: "create_subject", subjectID: subject.id, result: "ok")
+            }
+            let face = try self.insertFace(db, subjectID: subject.id, descriptor: descriptor, quality: quality)
+            subject.faceCount += 1
+            subject.updatedAt = face.createdAt
+            return (subject, face)
+        }
+        index.add(faceID: face.id, subjectID: subject.id, descriptor: descriptor.values)
+        return (subject, face)
+    }
+
+    /// Inserts one sealed face of an existing subject inside the caller's transaction.
+    private func insertFace(_ db: Database, subjectID: Int64, descriptor: FaceDescriptor, quality: FaceQuality) throws -> StoredFace {
+        let now = Timestamp.now()
+        // The row id is part of the sealed binding, so the row is inserted first and sealed second.
+        var row = FaceRow(subjectID: subjectID, modelVersion: modelVersion, keyID: sealers.primary.key.id, sealed: .empty,
+                          quality: quality, createdAt: now)
+        try row.insert(db)
+        row.sealed = try sealers.primary.seal(descriptor.values, binding: row.binding)
+        try row.update(db, columns: [FaceRow.Columns.nonce, FaceRow.Columns.ciphertext, FaceRow.Columns.tag])
+        try SubjectRow.filter(SubjectRow.Columns.id == subjectID).updateAll(db, SubjectRow.Columns.updatedAt.set(to: now))
+        try audit(db, action: "enroll", subjectID: subjectID, faceID: row.id, result: "ok")
+        return row.storedFace
     }
 
     public func addFaces(_ faces: [NewFace]) throws(StoreError) -> [StoredFace] {
