@@ -17,6 +17,8 @@ public struct ServiceConfiguration: Sendable {
     public var threshold: Float = FaceComparison.defaultThreshold
     public var detection = DetectionOptions()
     public var identifyTopK = 5
+    /// The most candidates per face a request may ask identify for (`top_k`).
+    public var identifyMaxTopK = 20
     public var enrollment = EnrollmentPolicy()
     /// When false, requests need no API key (allowed only on loopback addresses).
     public var requireAPIKey = false
@@ -41,6 +43,7 @@ public struct ServiceConfiguration: Sendable {
         self.threshold = threshold
         detection = configuration.detectionOptions()
         identifyTopK = app.identifyTopK
+        identifyMaxTopK = min(100, max(1, app.identifyMaxTopK))
         enrollment = configuration.enrollmentPolicy(threshold: threshold)
         requireAPIKey = app.requireApiKey
         rateLimitPerSecond = app.rateLimitPerSecond

@@ -82,4 +82,23 @@ struct RequestFieldTests {
             }
         }
     }
+
+    @Test("identify's threshold may only be stricter than the configured one, and top_k at most app.identify_max_top_k")
+    func identifyCannotBeWidened() async throws {
+        let fixture = try ServiceFixture { $0.identifyMaxTopK = 20 }
+        try await fixture.test { client in
+            for (field, value, status) in [("threshold", "0", HTTPResponse.Status.badRequest), ("threshold", "0.69", .badRequest),
+                                           ("threshold", "0.7", .ok), ("threshold", "0.95", .ok),
+                                           ("top_k", "100", .badRequest), ("top_k", "21", .badRequest), ("top_k", "20", .ok)] {
+                try await client.execute(uri: "/api/v1/identify", method: .post, headers: multipartHeaders,
+                                         body: Body.multipart(files: ["image": Self.image], fields: [field: value])) { response in
+                    #expect(response.status == status, "\(field)=\(value)")
+                    if status == .badRequest {
+                        #expect(response.errorCode == "invalid_field")
+                        #expect(((response.json["error"] as? [String: Any])?["message"] as? String)?.contains("'\(field)'") == true)
+                    }
+                }
+            }
+        }
+    }
 }

@@ -32,8 +32,9 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
         public var rateLimitBurst = 20
         /// Comma-separated Host names the service answers; empty answers any.
         public var allowedHosts = ""
-        /// Candidates per face from identify.
+        /// Candidates per face from identify, and the most a request may ask for.
         public var identifyTopK = 5
+        public var identifyMaxTopK = 20
         /// swift-log level name: trace, debug, info, notice, warning, error, critical.
         public var logLevel = "info"
         /// Largest accepted encoded image, bytes.
@@ -50,6 +51,7 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
             case rateLimitBurst = "rate_limit_burst"
             case allowedHosts = "allowed_hosts"
             case identifyTopK = "identify_top_k"
+            case identifyMaxTopK = "identify_max_top_k"
             case logLevel = "log_level"
             case maxImageBytes = "max_image_bytes"
             case maxImageMegapixels = "max_image_megapixels"

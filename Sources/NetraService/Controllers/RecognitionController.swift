@@ -97,8 +97,10 @@ struct RecognitionController: Sendable {
     func identify(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let loaded = try state.ready()
         let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image"])
-        let topK = try form.integer("top_k", in: 1...100) ?? configuration.identifyTopK
-        let threshold = try form.float("threshold", in: 0...1) ?? configuration.threshold
+        // A caller may narrow identify, never widen it: with threshold 0 and a large top_k any
+        // recognize key could list every enrolled name.
+        let topK = try form.integer("top_k", in: 1...configuration.identifyMaxTopK) ?? min(configuration.identifyTopK, configuration.identifyMaxTopK)
+        let threshold = try form.float("threshold", in: configuration.threshold...1) ?? configuration.threshold
         let uniqueSubjects = try form.bool("unique_subjects", default: true)
         let bytes = try form.image("image")
         let (decoder, identifier, actor) = (decoder, Identifier(finder: finder(loaded), store: loaded.store), context.caller)
