@@ -25,8 +25,8 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     let limiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
     let router = Router(context: NetraRequestContext.self)
     let routes = RouteTable()
-    router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: SecurityMiddleware(allowedHosts: Set(configuration.allowedHosts.map { $0.lowercased() })))
+    router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info))
 

@@ -101,4 +101,36 @@ struct RequestFieldTests {
             }
         }
     }
+
+    @Test("error answers carry the same security headers as successes: nosniff, Referrer-Policy, X-Request-Id, no-store")
+    func errorsCarrySecurityHeaders() async throws {
+        try await ServiceFixture().test { client in
+            try await client.execute(uri: "/api/v1/identify", method: .post, headers: multipartHeaders,
+                                     body: Body.multipart(files: ["image": Self.image], fields: ["threshold": "0"])) { response in
+                #expect(response.status == .badRequest)
+                Self.expectSecurityHeaders(response, noStore: true)
+            }
+            try await client.execute(uri: "/api/v1/nothing-here", method: .get) { response in
+                #expect(response.status == .notFound)
+                Self.expectSecurityHeaders(response, noStore: true)
+            }
+            try await client.execute(uri: "/api/v1/subjects/1", method: .put) { response in
+                #expect(response.status == .methodNotAllowed)
+                Self.expectSecurityHeaders(response, noStore: true)
+            }
+        }
+        try await ServiceFixture { $0.allowedHosts = ["netra.example"] }.test { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .badRequest && response.errorCode == "host_not_allowed")
+                Self.expectSecurityHeaders(response, noStore: false)
+            }
+        }
+    }
+
+    static func expectSecurityHeaders(_ response: TestResponse, noStore: Bool) {
+        #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+        #expect(response.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+        #expect(response.headers[HTTPField.Name("X-Request-Id")!]?.isEmpty == false)
+        if noStore { #expect(response.headers[.cacheControl] == "no-store") }
+    }
 }

@@ -2,7 +2,8 @@ import HTTPTypes
 import Hummingbird
 import NetraStore
 
-/// Security headers on every response, and the `Host` check when allowed hosts are configured.
+/// Security headers on every response, errors included (it runs outside `ErrorMiddleware`),
+/// and the `Host` check when allowed hosts are configured.
 struct SecurityMiddleware: RouterMiddleware {
     typealias Context = NetraRequestContext
     let allowedHosts: Set<String>
@@ -10,19 +11,26 @@ struct SecurityMiddleware: RouterMiddleware {
     private static let hostHeader = HTTPField.Name("Host")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if !allowedHosts.isEmpty {
-            let authority = request.head.authority ?? request.headers[Self.hostHeader] ?? ""
-            let host = authority.split(separator: ":").first.map(String.init) ?? ""
-            guard allowedHosts.contains(host.lowercased()) else {
-                throw APIError(.badRequest, "host_not_allowed", "the Host header '\(host)' is not served here")
-            }
+        var response: Response
+        if let host = refusedHost(request) {
+            response = try APIError(.badRequest, "host_not_allowed", "the Host header '\(host)' is not served here")
+                .response(from: request, context: context)
+        } else {
+            response = try await next(request, context)
         }
-        var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "no-referrer"
         response.headers[.requestID] = context.id
         if request.uri.path.hasPrefix("/api/") { response.headers[.cacheControl] = "no-store" }
         return response
+    }
+
+    /// The requested host when allowed hosts are configured and it is not one of them.
+    private func refusedHost(_ request: Request) -> String? {
+        guard !allowedHosts.isEmpty else { return nil }
+        let authority = request.head.authority ?? request.headers[Self.hostHeader] ?? ""
+        let host = authority.split(separator: ":").first.map(String.init) ?? ""
+        return allowedHosts.contains(host.lowercased()) ? nil : host
     }
 }
 
