@@ -85,6 +85,36 @@ struct CryptoTests {
         #expect(throws: KeyError.emptyKey) { _ = try KeySource.fromEnvironment(["NETRA_SECRET_KEY": "   "]) }
     }
 
+    @Test("a key file reached through a symbolic link is judged by its target, as Kubernetes mounts Secrets")
+    func keyFileThroughSymlink() throws {
+        let store = try TemporaryStore()
+        let target = store.folder.appendingPathComponent("..data-netra.key").path
+        let link = store.folder.appendingPathComponent("netra.key").path
+        #expect(FileManager.default.createFile(atPath: target, contents: Data("a passphrase that is long enough".utf8),
+                                               attributes: [.posixPermissions: 0o600]))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        guard case .passphrase("a passphrase that is long enough") = try KeySource.read(keyFile: link) else {
+            Issue.record("the key behind the link is read")
+            return
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: target)
+        #expect(throws: KeyError.keyFileTooOpen(path: link, mode: "640")) { _ = try KeySource.read(keyFile: link) }
+    }
+
+    @Test("a new store's database files are readable by their owner only")
+    func databaseFilesOwnerOnly() throws {
+        let temporary = try TemporaryStore()
+        let store = try temporary.open()
+        _ = try store.createSubject(name: "Ada")
+        let files = try FileManager.default.contentsOfDirectory(atPath: temporary.folder.path).filter { $0.hasPrefix("netra.db") }
+        #expect(files.contains("netra.db") && files.contains("netra.db-wal"))
+        for file in files {
+            let mode = (try FileManager.default.attributesOfItem(atPath: temporary.folder.appendingPathComponent(file).path)[.posixPermissions]
+                as? NSNumber)?.intValue ?? -1
+            #expect(mode & 0o077 == 0, "\(file) has mode \(String(mode, radix: 8))")
+        }
+    }
+
     @Test("a key file readable by others is refused; a new one is created with mode 0600")
     func keyFiles() throws {
         let store = try TemporaryStore()

@@ -71,6 +71,8 @@ public enum KeyError: Error, Equatable, Sendable, CustomStringConvertible {
     case keyFileTooOpen(path: String, mode: String)
     /// The key text is empty (or only white space).
     case emptyKey
+    /// The key file belongs to another user (neither this process's user nor root).
+    case keyFileForeignOwner(path: String)
     case emptyKeyFile(path: String)
     /// A passphrase of this many characters, fewer than `KeySource.minimumPassphraseLength`.
     case passphraseTooShort(Int)
@@ -86,6 +88,7 @@ public enum KeyError: Error, Equatable, Sendable, CustomStringConvertible {
             "the key file \(path) is readable by group or others (mode \(mode)); run: chmod 600 \(path)"
         case .emptyKey: "the key is empty: give \"base64:\" and 32 random bytes, or a passphrase of at least \(KeySource.minimumPassphraseLength) characters"
         case let .emptyKeyFile(path): "the key file \(path) is empty"
+        case let .keyFileForeignOwner(path): "the key file \(path) belongs to another user; it must be owned by NETRA's user (or root)"
         case let .passphraseTooShort(count):
             "a passphrase needs at least \(KeySource.minimumPassphraseLength) characters, not \(count) (or give \"base64:\" and 32 random bytes)"
         }

@@ -31,13 +31,16 @@ public enum KeySource: Sendable {
         return .raw(try EncryptionKey(bytes: bytes))
     }
 
-    /// Reads a key file, refusing one that group or others can read.
+    /// Reads a key file, refusing one that group or others can read or that another user owns.
+    /// A symbolic link (how Kubernetes mounts a Secret) is judged by the file it leads to.
     public static func read(keyFile path: String) throws(KeyError) -> KeySource {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue,
-              let contents = FileManager.default.contents(atPath: path)
-        else { throw .keyFileUnreadable(path: path) }
+        var status = stat()
+        guard stat(path, &status) == 0, let contents = FileManager.default.contents(atPath: path) else {
+            throw .keyFileUnreadable(path: path)
+        }
+        let permissions = Int(status.st_mode) & 0o777
         guard permissions & 0o077 == 0 else { throw .keyFileTooOpen(path: path, mode: String(permissions, radix: 8)) }
+        guard status.st_uid == geteuid() || status.st_uid == 0 else { throw .keyFileForeignOwner(path: path) }
         let text = String(decoding: contents, as: UTF8.self)
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .emptyKeyFile(path: path) }
         return try parse(text)

@@ -47,6 +47,9 @@ public final class SQLiteStore: IdentityStore {
     private static func openDatabase(at path: String) throws(StoreError) -> DatabasePool {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        // A new store file is created owner-only; SQLite gives its -wal and -shm files the same mode.
+        let created = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if created >= 0 { close(created) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
