@@ -70,6 +70,8 @@ struct RecognitionEndpointTests {
               ("truncated JPEG", "truncated_image", .unprocessableContent),
               ("50000 x 50000 PNG header", "image_too_large", .unprocessableContent),
               ("no face", "no_face", .unprocessableContent),
+              ("2 x 2 PNG", "no_face", .unprocessableContent),
+              ("1 x 5000 PNG", "no_face", .unprocessableContent),
               ("bad threshold", "invalid_field", .badRequest),
           ])
     func badInput(name: String, code: String, status: HTTPResponse.Status) async throws {
@@ -82,6 +84,8 @@ struct RecognitionEndpointTests {
         case "truncated JPEG": files["image2"] = Array(Self.obama2.prefix(Self.obama2.count / 2))
         case "50000 x 50000 PNG header": files["image2"] = HostileImages.pngHeader(width: 50_000, height: 50_000)
         case "no face": files["image2"] = Body.image("multi/images/dlib_dogs.jpg")
+        case "2 x 2 PNG": files["image2"] = HostileImages.greyPNG(width: 2, height: 2)
+        case "1 x 5000 PNG": files["image2"] = HostileImages.greyPNG(width: 1, height: 5000)
         default: fields["threshold"] = "seven"
         }
         let body = Body.multipart(files: files, fields: fields)

@@ -32,6 +32,19 @@ struct FaceDetectorTests {
         #expect(pyramid.levels[23] == PixelRect(left: 518, top: 559, right: 522, bottom: 563))
     }
 
+    @Test("images too small or too thin for the network, or shrunk for a minimum face larger than themselves, hold no face: no error")
+    func degenerateImages() throws {
+        let analyzer = try TestModels.analyzer()
+        for (width, height) in [(1, 1), (2, 2), (1, 5000), (20000, 2), (15, 400)] {
+            let image = RGBImage(width: width, height: height, pixels: [UInt8](repeating: 128, count: width * height * 3))
+            for upsample in [0, 1] {
+                #expect(try analyzer.detectFaces(in: image, options: DetectionOptions(upsample: upsample)).isEmpty, "\(width) x \(height)")
+            }
+        }
+        let photo = try ImageDecoder().decode(SharedData.goldenImageBytes("obama.jpg"))
+        #expect(try analyzer.detectFaces(in: photo, options: DetectionOptions(minFaceSize: 10 * max(photo.width, photo.height))).isEmpty)
+    }
+
     @Test("a pixel bound lowers upsampling first, then shrinks the image, and maps boxes back")
     func pixelBound() {
         let dropUpsample = DetectionScaling(imageWidth: 2000, imageHeight: 1428, window: 80,

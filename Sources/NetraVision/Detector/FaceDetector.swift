@@ -50,6 +50,9 @@ public final class FaceDetector: Sendable {
         }
     }
 
+    /// Inputs narrower or lower than this (after scaling) hold no detectable face.
+    static let minimumInputSide = 16
+
     /// The faces in `image`, best first.
     public func detect(in image: RGBImage, options detection: DetectionOptions = DetectionOptions()) throws(VisionError) -> [FaceDetection] {
         let scaling = DetectionScaling(imageWidth: image.width, imageHeight: image.height,
@@ -59,7 +62,10 @@ public final class FaceDetector: Sendable {
             working = image.resizedByAreaAverage(width: size.width, height: size.height)
         }
         for _ in 0..<scaling.upsampleCount { working = working.pyramidUp() }
-        guard working.width > 0, working.height > 0 else { return [] }
+        // The strided layers leave no output for an input a few pixels across (a 1 x 5000 strip,
+        // a 2 x 2 icon, an image shrunk for a minimum face larger than itself); no face the
+        // window can find fits there, so there is nothing to detect rather than an error.
+        guard min(working.width, working.height) >= Self.minimumInputSide else { return [] }
         return try detectAtScale(working).map { detection in
             FaceDetection(rect: scaling.originalRect(of: detection.rect), score: detection.score)
         }

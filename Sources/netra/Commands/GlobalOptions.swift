@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NetraIdentity
 import NetraTools
+import NetraVision
 
 /// Options every subcommand accepts.
 struct GlobalOptions: ParsableArguments {
@@ -42,6 +43,8 @@ extension ParsableCommand {
         } catch let error as ConfigurationError {
             failure = CommandFailure(message: error.description, exitCode: .failure)
         } catch let error as ToolError {
+            failure = CommandFailure(message: error.description, exitCode: .failure)
+        } catch let error as VisionError {
             failure = CommandFailure(message: error.description, exitCode: .failure)
         }
         FileHandle.standardError.write(Data("netra: \(failure.message)\n".utf8))
