@@ -83,6 +83,9 @@ struct AnyJSON: Encodable {
             var unkeyed = encoder.unkeyedContainer()
             for element in array { try unkeyed.encode(AnyJSON(element)) }
         case let text as String: try container.encode(text)
+        case let number as NSNumber where String(cString: number.objCType) == "c":
+            // JSONSerialization's booleans are NSNumbers of type char: they go back as true/false.
+            try container.encode(number.boolValue)
         case let number as NSNumber:
             if let integer = Int64(exactly: number.doubleValue), !"\(number)".contains(".") {
                 try container.encode(integer)

@@ -25,7 +25,13 @@ struct SubjectController: Sendable {
 
     /// The JSON body of create and update: `{"name": ..., "metadata": {...}}`.
     private func subjectFields(_ request: Request) async throws -> (name: String?, metadata: String?) {
-        let body = try await request.body.collect(upTo: 64 * 1024)
+        let limit = 64 * 1024
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIError(.contentTooLarge, "body_too_large", "a subject's JSON body has at most \(limit) bytes")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
             throw APIError.badRequest("invalid_json", #"send a JSON object such as {"name": "Ada", "metadata": {}}"#)
         }
@@ -200,7 +206,9 @@ extension APIError {
         case .invalidName: self.init(.badRequest, "invalid_field", error.description)
         case .ambiguousName: self.init(.conflict, "ambiguous_name", error.description + "; use subject_id")
         case .invalidMetadata: self.init(.badRequest, "invalid_field", error.description)
-        default: self.init(.internalServerError, "store_error", error.description)
+        // The store's own failures are logged by ErrorMiddleware; their text (which may quote
+        // SQLite) never reaches the client.
+        default: self.init(.internalServerError, "store_error", "the identity store failed; see the server log")
         }
     }
 }

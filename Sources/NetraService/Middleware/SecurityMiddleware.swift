@@ -46,7 +46,9 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as APIError {
             return try error.response(from: request, context: context)
         } catch let error as StoreError {
-            return try APIError(storeError: error).response(from: request, context: context)
+            let answer = APIError(storeError: error)
+            if answer.status.code >= 500 { context.logger.error("store failure", metadata: ["error": "\(error)"]) }
+            return try answer.response(from: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {
             // A known path with another method is 405, with the methods it has.
             let methods = routes.methods(at: request.uri.path)

@@ -26,12 +26,14 @@ struct RequestImageDecoder: Sendable {
     }
 }
 
-/// Runs a use case, answering its refusals in HTTP's terms. A failure of the models is not
-/// the client's: it goes on to `ErrorMiddleware`, which logs it and answers 500.
+/// Runs a use case, answering its refusals in HTTP's terms. Failures of the models and the
+/// store go on to `ErrorMiddleware`, which answers them (a 5xx is logged, its text withheld).
 func identityCall<T>(_ body: () throws(IdentityError) -> T) throws -> T {
     do {
         return try body()
     } catch let .vision(error) {
+        throw error
+    } catch let .store(error) {
         throw error
     } catch {
         throw APIError(identityError: error)

@@ -92,7 +92,11 @@ extension SQLiteStore {
     static func validate(name: String, metadata: String) throws(StoreError) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw .invalidName("a name cannot be empty") }
-        guard name.count <= 200 else { throw .invalidName("a name has at most 200 characters") }
+        // SQLite's length() counts code points, not the grapheme clusters `count` does.
+        guard name.unicodeScalars.count <= 200 else { throw .invalidName("a name has at most 200 characters") }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw .invalidName("a name cannot contain control characters")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)), object is [String: Any] else {
             throw .invalidMetadata
         }
