@@ -26,9 +26,9 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     let router = Router(context: NetraRequestContext.self)
     let routes = RouteTable()
     router.add(middleware: SecurityMiddleware(allowedHosts: Set(configuration.allowedHosts.map { $0.lowercased() })))
+    router.add(middleware: RequestLogMiddleware(level: .info))
     router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.info))
 
     // A presented key is checked on every route NETRA serves (a bad key is refused even on a
     // public one), never on a path it does not serve (that is a 404 or 405).

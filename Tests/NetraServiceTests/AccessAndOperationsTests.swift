@@ -149,4 +149,15 @@ struct AccessAndOperationsTests {
         try await busy
         try await workers.run { () }
     }
+
+    @Test("the request log records method, path and status, never the query string (where some clients put their key)")
+    func requestLogLeavesOutTheQuery() {
+        let request = Request(head: HTTPRequest(method: .get, scheme: "http", authority: "localhost",
+                                                path: "/api/v1/subjects?api_key=netra_0123456789ab_secret&name=Ada"),
+                              body: RequestBody(buffer: ByteBuffer()))
+        let metadata = RequestLogMiddleware.metadata(request, status: .ok, since: .now)
+        #expect(metadata["hb.request.path"]?.description == "/api/v1/subjects")
+        #expect(metadata["hb.request.method"]?.description == "GET" && metadata["hb.response.status"]?.description == "200")
+        #expect(!metadata.values.contains { $0.description.contains("secret") || $0.description.contains("api_key") })
+    }
 }
