@@ -25,7 +25,7 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     let limiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
     let router = Router(context: NetraRequestContext.self)
     let routes = RouteTable()
-    router.add(middleware: SecurityMiddleware(allowedHosts: Set(configuration.allowedHosts.map { $0.lowercased() })))
+    router.add(middleware: SecurityMiddleware(allowedHosts: SecurityMiddleware.normalised(allowedHosts: configuration.allowedHosts)))
     router.add(middleware: RequestLogMiddleware(level: .info))
     router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: MetricsMiddleware())

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 @testable import NetraService
+import NetraIdentity
 import NetraStore
 import NetraTestSupport
 import Testing
@@ -159,5 +160,23 @@ struct AccessAndOperationsTests {
         #expect(metadata["hb.request.path"]?.description == "/api/v1/subjects")
         #expect(metadata["hb.request.method"]?.description == "GET" && metadata["hb.response.status"]?.description == "200")
         #expect(!metadata.values.contains { $0.description.contains("secret") || $0.description.contains("api_key") })
+    }
+
+    @Test("Host checks: one host, a numeric port, IPv6 literals; loopback means an address, not a name's prefix")
+    func hostParsing() {
+        #expect(SecurityMiddleware.host(ofAuthorities: ["Netra.Example:8000"]) == "netra.example")
+        #expect(SecurityMiddleware.host(ofAuthorities: ["[::1]:8000"]) == "::1")
+        #expect(SecurityMiddleware.host(ofAuthorities: ["[::1]"]) == "::1")
+        #expect(SecurityMiddleware.host(ofAuthorities: ["localhost", "evil.example"]) == nil, "two different Host values")
+        #expect(SecurityMiddleware.host(ofAuthorities: ["localhost:80x"]) == nil)
+        #expect(SecurityMiddleware.host(ofAuthorities: ["localhost:"]) == nil)
+        #expect(SecurityMiddleware.host(ofAuthorities: []) == nil)
+        #expect(SecurityMiddleware.normalised(allowedHosts: ["[::1]", "LocalHost"]) == ["::1", "localhost"])
+        for loopback in ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"] {
+            #expect(DeploymentRules.isLoopback(loopback), "\(loopback)")
+        }
+        for open in ["0.0.0.0", "::", "10.0.0.1", "127.0.0.1.example.invalid"] {
+            #expect(!DeploymentRules.isLoopback(open), "\(open)")
+        }
     }
 }

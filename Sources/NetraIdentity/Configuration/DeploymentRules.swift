@@ -5,9 +5,39 @@ import NetraStore
 /// key comes from, and what a service reachable from other machines must have. The CLI, the
 /// HTTP service and the tools all ask here, so the rules are written once.
 public enum DeploymentRules {
-    /// Whether `host` only accepts connections from this machine.
+    /// Whether listening on `host` only accepts connections from this machine: an IPv4 or IPv6
+    /// loopback literal, or a name every address of which is one (`127.0.0.1.nip.io` is a
+    /// public name, whatever it starts with).
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        let literal = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if let loopback = loopbackLiteral(literal) { return loopback }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(literal, nil, &hints, &found) == 0, let first = found else { return false }
+        defer { freeaddrinfo(first) }
+        var addresses: [Bool] = []
+        var next: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = next {
+            var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(entry.pointee.ai_addr, entry.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
+                addresses.append(loopbackLiteral(String(cString: text)) ?? false)
+            }
+            next = entry.pointee.ai_next
+        }
+        return !addresses.isEmpty && addresses.allSatisfy { $0 }
+    }
+
+    /// Whether an address literal is a loopback one; `nil` when `text` is no address literal.
+    static func loopbackLiteral(_ text: String) -> Bool? {
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        if inet_pton(AF_INET6, text, &v6) == 1 {
+            let bytes = withUnsafeBytes(of: v6) { Array($0) }
+            let mappedV4 = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+            return bytes == [UInt8](repeating: 0, count: 15) + [1] || (mappedV4 && bytes[12] == 127)
+        }
+        return nil
     }
 
     /// The key the store at `databasePath` is opened with: `NETRA_SECRET_KEY`, `NETRA_KEY_FILE`,

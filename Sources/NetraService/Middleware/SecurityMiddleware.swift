@@ -25,12 +25,43 @@ struct SecurityMiddleware: RouterMiddleware {
         return response
     }
 
-    /// The requested host when allowed hosts are configured and it is not one of them.
+    /// The requested host when allowed hosts are configured and it is not one of them (or the
+    /// request names no single, well-formed host).
     private func refusedHost(_ request: Request) -> String? {
         guard !allowedHosts.isEmpty else { return nil }
-        let authority = request.head.authority ?? request.headers[Self.hostHeader] ?? ""
-        let host = authority.split(separator: ":").first.map(String.init) ?? ""
-        return allowedHosts.contains(host.lowercased()) ? nil : host
+        let named = [request.head.authority].compactMap { $0 } + request.headers[values: Self.hostHeader]
+        guard let host = Self.host(ofAuthorities: named) else { return named.joined(separator: ", ") }
+        return allowedHosts.contains(host) ? nil : host
+    }
+
+    /// The host of a request's `Host` values, lowercased and without brackets or port; `nil`
+    /// for none, several different ones, or a malformed one (a port that is not a number).
+    static func host(ofAuthorities authorities: [String]) -> String? {
+        guard let first = authorities.first, authorities.allSatisfy({ $0.lowercased() == first.lowercased() }) else { return nil }
+        let text = first.lowercased()
+        let host: Substring, port: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.isEmpty || rest.hasPrefix(":") else { return nil }
+            port = rest.isEmpty ? nil : rest.dropFirst()
+        } else {
+            let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            host = parts[0]
+            port = parts.count == 2 ? parts[1] : nil
+        }
+        if let port, port.isEmpty || port.count > 5 || !port.allSatisfy(\.isASCII) || !port.allSatisfy(\.isNumber) { return nil }
+        return host.isEmpty ? nil : String(host)
+    }
+
+    /// Allowed host names as configured, in the form `host(ofAuthorities:)` gives (IPv6
+    /// literals with or without brackets).
+    static func normalised(allowedHosts: [String]) -> Set<String> {
+        Set(allowedHosts.map { name in
+            let lower = name.lowercased()
+            return lower.hasPrefix("[") && lower.hasSuffix("]") ? String(lower.dropFirst().dropLast()) : lower
+        })
     }
 }
 
