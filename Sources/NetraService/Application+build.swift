@@ -30,16 +30,17 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: MetricsMiddleware())
 
-    // A presented key is checked on every route NETRA serves (a bad key is refused even on a
-    // public one), never on a path it does not serve (that is a 404 or 405).
-    let apiKeys = APIKeyMiddleware(state: state)
+    // A presented key is checked on the API's routes only: public routes (health, metrics,
+    // documentation) ignore keys, so they cannot be used to test one, and a path NETRA does
+    // not serve is a 404 or 405 whatever key comes with it.
+    let apiKeys = APIKeyMiddleware(state: state, limiter: limiter)
     func scoped(_ scope: APIScope) -> RouterGroup<NetraRequestContext> {
         router.group("api/v1").add(middleware: apiKeys)
             .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter))
     }
     RecognitionController(state: state, configuration: configuration, workers: workers).addRoutes(to: scoped(.recognize))
     SubjectController(state: state, configuration: configuration, workers: workers).addRoutes(to: scoped(.manage))
-    OperationsController(state: state, workers: workers).addRoutes(to: router.group().add(middleware: apiKeys))
+    OperationsController(state: state, workers: workers).addRoutes(to: router.group())
     routes.load(from: router)
     return router
 }

@@ -69,17 +69,40 @@ struct RequestFieldTests {
         }
     }
 
-    @Test("a bad API key is refused on the routes NETRA serves, not on paths it does not: those stay 404")
+    @Test("a bad API key is refused on the API's routes only: public routes ignore it, unserved paths stay 404")
     func apiKeyOnlyOnServedRoutes() async throws {
         try await ServiceFixture().test { client in
             let headers: HTTPFields = [HTTPField.Name("X-API-Key")!: "netra_000000000000_guess"]
             try await client.execute(uri: "/api/v1/nothing-here", method: .get, headers: headers) { response in
                 #expect(response.status == .notFound)
             }
-            try await client.execute(uri: "/health", method: .get, headers: headers) { response in
+            try await client.execute(uri: "/api/v1/subjects", method: .get, headers: headers) { response in
                 #expect(response.status == .unauthorized)
                 #expect(response.errorCode == "invalid_api_key")
             }
+            for path in ["/health", "/ready", "/metrics", "/openapi.yaml"] {
+                try await client.execute(uri: path, method: .get, headers: headers) { response in
+                    #expect(response.status == .ok, "\(path) is no oracle for keys")
+                }
+            }
+        }
+    }
+
+    @Test("refused API keys spend the caller's rate limit: key guessing is slowed to the configured rate")
+    func refusedKeysAreRateLimited() async throws {
+        let fixture = try ServiceFixture {
+            $0.rateLimitPerSecond = 0.001
+            $0.rateLimitBurst = 3
+        }
+        try await fixture.test { client in
+            var statuses: [HTTPResponse.Status] = []
+            for attempt in 0..<5 {
+                let headers: HTTPFields = [HTTPField.Name("X-API-Key")!: "netra_00000000000\(attempt)_guess"]
+                try await client.execute(uri: "/api/v1/subjects", method: .get, headers: headers) { response in
+                    statuses.append(response.status)
+                }
+            }
+            #expect(statuses == [.unauthorized, .unauthorized, .unauthorized, .tooManyRequests, .tooManyRequests])
         }
     }
 

@@ -4,10 +4,12 @@ import Hummingbird
 import NetraStore
 
 /// Authenticates the `X-API-Key` header when one is sent: an unknown or revoked key is refused
-/// at once; a valid one is placed in the context for `ScopeMiddleware` and the audit log.
+/// at once (each refusal spends the caller's rate-limit tokens, so keys cannot be guessed at
+/// full speed); a valid one is placed in the context for `ScopeMiddleware` and the audit log.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = NetraRequestContext
     let state: ServiceState
+    let limiter: RateLimiter
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let presented = request.headers[.apiKey] else { return try await next(request, context) }
@@ -15,6 +17,10 @@ struct APIKeyMiddleware: RouterMiddleware {
         let store = try state.ready().store
         let record = try await blocking { try store.authenticateAPIKey(presented) }
         guard let record, record.revokedAt == nil else {
+            if let retryAfter = limiter.take(for: context.caller) {
+                throw APIError(.tooManyRequests, "rate_limited", "too many refused API keys; retry after \(retryAfter) s",
+                               headers: [.retryAfter: "\(retryAfter)"])
+            }
             throw APIError(.unauthorized, "invalid_api_key", "the API key is unknown or revoked")
         }
         context.apiKey = record
