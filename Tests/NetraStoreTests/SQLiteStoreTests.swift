@@ -184,4 +184,19 @@ struct SQLiteStoreTests {
         #expect(report.resealed == 6)
         #expect(try temporary.open(key: TemporaryStore.otherKey).loadReport.loaded == 10)
     }
+
+    @Test("an API key's last use is recorded when it authenticates, at most once a minute; a wrong secret records nothing")
+    func apiKeyLastUse() throws {
+        let temporary = try TemporaryStore()
+        let store = try temporary.open()
+        let (key, record) = try store.createAPIKey(name: "door", scopes: [.recognize])
+        #expect(record.lastUsedAt == nil)
+        #expect(try store.authenticateAPIKey(String(key.dropLast()) + (key.last == "x" ? "y" : "x")) == nil)
+        #expect(try store.apiKeys().first?.lastUsedAt == nil)
+        let used = try #require(try store.authenticateAPIKey(key))
+        let stored = try #require(try store.apiKeys().first?.lastUsedAt)
+        #expect(used.lastUsedAt == stored)
+        #expect(try store.authenticateAPIKey(key)?.lastUsedAt == stored, "a second use within the minute writes nothing")
+        #expect(SQLiteStore.isStale(nil) && SQLiteStore.isStale("2020-01-01T00:00:00.000Z") && !SQLiteStore.isStale(stored))
+    }
 }

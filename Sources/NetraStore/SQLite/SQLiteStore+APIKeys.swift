@@ -54,11 +54,32 @@ extension SQLiteStore {
 
     /// The key record for a presented key text, or `nil` when it is unknown, malformed or its
     /// secret does not match (compared in constant time). Revoked keys are returned (check `revokedAt`).
+    /// A matching active key's `last_used_at` is brought up to date, at most once a minute
+    /// (each update is a durable write).
     public func authenticateAPIKey(_ text: String) throws(StoreError) -> APIKeyRecord? {
         let parts = text.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "netra", parts[1].count == 12 else { return nil }
         let id = String(parts[1]), presented = Self.hash(String(parts[2]))
-        return try read { db in
+        guard let record = try matchingKey(id: id, presentedHash: presented) else { return nil }
+        guard record.revokedAt == nil, Self.isStale(record.lastUsedAt) else { return record }
+        let now = Timestamp.now()
+        try write { db in
+            try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
+        }
+        return APIKeyRecord(id: record.id, name: record.name, scopes: record.scopes, createdAt: record.createdAt, lastUsedAt: now,
+                            revokedAt: nil)
+    }
+
+    /// Whether a `last_used_at` is missing or more than a minute old.
+    static func isStale(_ lastUsed: String?) -> Bool {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let lastUsed, let date = formatter.date(from: lastUsed) else { return true }
+        return Date().timeIntervalSince(date) > 60
+    }
+
+    private func matchingKey(id: String, presentedHash presented: [UInt8]) throws(StoreError) -> APIKeyRecord? {
+        try read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT secret_hash FROM api_keys WHERE id = ?", arguments: [id]) else {
                 return nil
             }
