@@ -86,13 +86,19 @@ public struct Enroller: Sendable {
         self.policy = policy
     }
 
-    /// What an enrollment stored, ready to print.
+    /// What an enrollment stored.
     public struct Result: Sendable {
         /// The subject, with the new face counted.
         public let subject: Subject
         public let enrollment: Enrollment
-        /// `enrollment.similarSubjects` with their names.
-        public let similarSubjects: [CandidateJSON]
+    }
+
+    /// The look-alikes of an enrollment with their names, for a surface that prints them. The
+    /// face is already stored: a name that cannot be read is left empty, not turned into a failure.
+    public func namedSimilarSubjects(of enrollment: Enrollment) -> [CandidateJSON] {
+        enrollment.similarSubjects.map { candidate in
+            (try? CandidateJSON(candidate, store: store)) ?? CandidateJSON(candidate, name: "")
+        }
     }
 
     /// Enrolls the one face of `image` for the subject `choice` names. A subject named for the
@@ -128,11 +134,7 @@ public struct Enroller: Sendable {
             }
         }
         IdentityMetrics.acceptedEnrollment()
-        // The face is stored: a name that cannot be read now must not turn that into a failure.
-        let similar = enrollment.similarSubjects.map { candidate in
-            (try? CandidateJSON(candidate, store: store)) ?? CandidateJSON(candidate, name: "")
-        }
-        return Result(subject: subject, enrollment: enrollment, similarSubjects: similar)
+        return Result(subject: subject, enrollment: enrollment)
     }
 
     /// Detects the one face in `image`, checks it and stores it for `subjectID`; returns once durable.

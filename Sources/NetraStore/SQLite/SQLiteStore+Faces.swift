@@ -16,19 +16,9 @@ extension SQLiteStore {
                         quality: FaceQuality) throws(StoreError) -> (subject: Subject, face: StoredFace) {
         try Self.validate(name: name, metadata: "{}")
         let (subject, face) = try write { db -> (Subject, StoredFace) in
-            let named = try SubjectRow.filter(SubjectRow.Columns.name == name).fetchAll(db)
+            let named = try Self.subjects(SubjectRow.filter(SubjectRow.Columns.name == name)).fetchAll(db)
             guard named.count <= 1 else { throw StoreError.ambiguousName(name, count: named.count) }
-            var subject: Subject
-            if let row = named.first, let id = row.id {
-                subject = Subject(id: id, name: row.name, metadata: row.metadata, createdAt: row.createdAt, updatedAt: row.updatedAt,
-                                  faceCount: try FaceRow.filter(FaceRow.Columns.subjectID == id).fetchCount(db))
-            } else {
-                let now = Timestamp.now()
-                var row = SubjectRow(id: nil, name: name, metadata: "{}", createdAt: now, updatedAt: now)
-                try row.insert(db)
-                subject = Subject(id: db.lastInsertedRowID, name: name, metadata: "{}", createdAt: now, updatedAt: now, faceCount: 0)
-                try self.audit(db, action: "create_subject", subjectID: subject.id, result: "ok")
-            }
+            var subject = try named.first ?? self.insertSubject(db, name: name, metadata: "{}")
             let face = try self.insertFace(db, subjectID: subject.id, descriptor: descriptor, quality: quality)
             subject.faceCount += 1
             subject.updatedAt = face.createdAt

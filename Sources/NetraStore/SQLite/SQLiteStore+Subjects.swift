@@ -4,14 +4,17 @@ import GRDB
 extension SQLiteStore {
     public func createSubject(name: String, metadata: String) throws(StoreError) -> Subject {
         try Self.validate(name: name, metadata: metadata)
-        return try write { db in
-            let now = Timestamp.now()
-            var row = SubjectRow(id: nil, name: name, metadata: metadata, createdAt: now, updatedAt: now)
-            try row.insert(db)
-            let id = db.lastInsertedRowID
-            try self.audit(db, action: "create_subject", subjectID: id, result: "ok")
-            return Subject(id: id, name: name, metadata: metadata, createdAt: now, updatedAt: now, faceCount: 0)
-        }
+        return try write { db in try self.insertSubject(db, name: name, metadata: metadata) }
+    }
+
+    /// Inserts and audits one subject inside the caller's transaction (the name already validated).
+    func insertSubject(_ db: Database, name: String, metadata: String) throws -> Subject {
+        let now = Timestamp.now()
+        var row = SubjectRow(id: nil, name: name, metadata: metadata, createdAt: now, updatedAt: now)
+        try row.insert(db)
+        let id = db.lastInsertedRowID
+        try audit(db, action: "create_subject", subjectID: id, result: "ok")
+        return Subject(id: id, name: name, metadata: metadata, createdAt: now, updatedAt: now, faceCount: 0)
     }
 
     public func createSubjects(names: [String]) throws(StoreError) -> [Subject] {
@@ -80,7 +83,7 @@ extension SQLiteStore {
     }
 
     /// Subjects in id order with their face counts.
-    private static func subjects(_ request: QueryInterfaceRequest<SubjectRow>) -> QueryInterfaceRequest<Subject> {
+    static func subjects(_ request: QueryInterfaceRequest<SubjectRow>) -> QueryInterfaceRequest<Subject> {
         request
             .select(SubjectRow.Columns.id, SubjectRow.Columns.name, SubjectRow.Columns.metadata,
                     SubjectRow.Columns.createdAt, SubjectRow.Columns.updatedAt,

@@ -20,14 +20,10 @@ struct DetectCommand: AsyncParsableCommand {
     func run() async throws {
         try await Self.reportingFailures {
             let session = try VisionSession(global: global)
-            let options = session.detectionOptions(upsample: upsample, minFace: minFace)
+            let finder = FaceFinder(analyzer: session.analyzer, detection: session.detectionOptions(upsample: upsample, minFace: minFace))
             let batch = try ImageBatch(images) { path in
                 let image = try session.image(at: path)
-                let detections = try session.analyzer.detectFaces(in: image, options: options)
-                let faces = detections.enumerated().map { index, detection in
-                    FaceJSON(id: index, detection: detection, landmarks: session.analyzer.align(detection, in: image).landmarks, in: image)
-                }
-                return ImageReport(file: path, image: image, faces: faces)
+                return ImageReport(file: path, image: image, faces: try finder.detect(in: image))
             }
             if json {
                 try printJSON(batch.results, asArray: images.count > 1)

@@ -90,7 +90,7 @@ struct EnrollCommand: AsyncParsableCommand {
                 do {
                     let enrolled = try enroller.enroll(image, subject: item.subject, force: force, largestFace: largest)
                     report.accepted.append(Accepted(file: item.file, subjectId: enrolled.subject.id, name: enrolled.subject.name,
-                                                    faceId: enrolled.enrollment.face.id, similarSubjects: enrolled.similarSubjects))
+                                                    faceId: enrolled.enrollment.face.id, similarSubjects: enroller.namedSimilarSubjects(of: enrolled.enrollment)))
                 } catch let IdentityError.enrollmentRejected(error) {
                     report.rejected.append(Rejected(file: item.file, reason: error.reason, message: error.description))
                 } catch let IdentityError.vision(error) {

@@ -36,8 +36,11 @@ struct VerifyCommand: AsyncParsableCommand {
         try await Self.reportingFailures {
             let session = try VisionSession(global: global)
             let verifier = FaceVerifier(finder: session.finder, threshold: session.models.matchThreshold)
-            let inputs = try [image1, image2].map { path in FaceVerifier.Input(source: path, image: try session.image(at: path)) }
-            let comparison = try verifier.verify(inputs[0], inputs[1], threshold: threshold, choice: face).comparison
+            // Each image is read only once the one before it shows a face, as the service does.
+            let sides = try [image1, image2].map { path in
+                try verifier.side(FaceVerifier.Input(source: path, image: try session.image(at: path)), choice: face)
+            }
+            let comparison = verifier.compare(sides[0], sides[1], threshold: threshold).comparison
             let report = Report(similarityScore: comparison.similarity, distance: comparison.distance,
                                 isMatch: comparison.isMatch, thresholdUsed: comparison.threshold)
             if json {
