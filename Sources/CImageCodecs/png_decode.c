@@ -5,27 +5,43 @@
 
 /* Ancillary chunks (iCCP, zTXt, ...) are decompressed by libpng; cap them against bombs. */
 #define NETRA_PNG_MAX_CHUNK_BYTES (8u * 1024u * 1024u)
+/* Deflate cannot compress better than 1032:1, so image data this many times smaller than the
+   scanlines it claims to hold is not a PNG but a bomb. */
+#define NETRA_PNG_MAX_DEFLATE_RATIO 1032u
+/* Compressed data the last row may still read. libpng inflates whatever follows the last row
+   to its end, so a bomb appended to a small image would otherwise cost seconds. */
+#define NETRA_PNG_LAST_ROW_SLACK (64u * 1024u)
 
 typedef struct {
     const uint8_t *data;
     size_t size;
     size_t offset;
-    int truncated;
+    netra_codec_status status;
+    /// Offset at which the last row began to be read, and what it may read from there; 0 before.
+    size_t last_row_offset;
+    size_t last_row_allowance;
+    netra_cpu_budget budget;
     char message[200];
 } netra_png_source;
 
+static void netra_png_fail(png_structp png, netra_png_source *source, netra_codec_status status, const char *message) {
+    source->status = status;
+    snprintf(source->message, sizeof source->message, "%s", message);
+    png_longjmp(png, 1);
+}
+
 static void netra_png_read(png_structp png, png_bytep destination, size_t length) {
     netra_png_source *source = (netra_png_source *)png_get_io_ptr(png);
-    if (length > source->size - source->offset) {
-        source->truncated = 1;
-        png_error(png, "PNG data is truncated");
-    }
+    if (length > source->size - source->offset) netra_png_fail(png, source, NETRA_CODEC_TRUNCATED, "PNG data is truncated");
+    if (source->last_row_offset != 0 && source->offset + length - source->last_row_offset > source->last_row_allowance)
+        netra_png_fail(png, source, NETRA_CODEC_EXCESSIVE, "PNG holds more image data than its pixels need");
     memcpy(destination, source->data + source->offset, length);
     source->offset += length;
 }
 
 static void netra_png_error(png_structp png, png_const_charp message) {
     netra_png_source *source = (netra_png_source *)png_get_error_ptr(png);
+    source->status = NETRA_CODEC_CORRUPT;
     snprintf(source->message, sizeof source->message, "%s", message);
     png_longjmp(png, 1);
 }
@@ -35,15 +51,18 @@ static void netra_png_warning(png_structp png, png_const_charp message) {
     (void)message;
 }
 
-netra_codec_status netra_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
+netra_codec_status netra_png_decode(const uint8_t *data, size_t size, netra_codec_limits limits,
                                     netra_decoded_image *out) {
-    netra_png_source source = {data, size, 0, 0, {0}};
+    netra_png_source source;
     png_structp png = NULL;
     png_infop info = NULL;
     uint8_t *volatile pixels = NULL;
-    png_bytep *volatile rows = NULL;
 
     memset(out, 0, sizeof *out);
+    memset(&source, 0, sizeof source);
+    source.data = data;
+    source.size = size;
+    source.budget = netra_cpu_budget_start(limits.max_cpu_seconds);
     if (size < 8 || png_sig_cmp(data, 0, 8) != 0) {
         netra_set_message(out, "missing PNG signature");
         return NETRA_CODEC_CORRUPT;
@@ -57,13 +76,11 @@ netra_codec_status netra_png_decode(const uint8_t *data, size_t size, uint64_t m
     }
 
     if (setjmp(png_jmpbuf(png))) {
-        netra_codec_status status = source.truncated ? NETRA_CODEC_TRUNCATED : NETRA_CODEC_CORRUPT;
         netra_set_message(out, source.message);
         png_destroy_read_struct(&png, &info, NULL);
         free(pixels);
-        free(rows);
         out->pixels = NULL;
-        return status;
+        return source.status;
     }
 
     png_set_read_fn(png, &source, netra_png_read);
@@ -74,9 +91,15 @@ netra_codec_status netra_png_decode(const uint8_t *data, size_t size, uint64_t m
     png_uint_32 height = png_get_image_height(png, info);
     out->width = width;
     out->height = height;
-    if (netra_exceeds_limit(width, height, max_pixels)) {
+    if (netra_exceeds_limit(width, height, limits.max_pixels)) {
         png_destroy_read_struct(&png, &info, NULL);
         return NETRA_CODEC_TOO_LARGE;
+    }
+    uint64_t scanline_bytes = (uint64_t)height * (1 + (uint64_t)png_get_rowbytes(png, info));
+    if (scanline_bytes / NETRA_PNG_MAX_DEFLATE_RATIO > size) {
+        char message[160];
+        snprintf(message, sizeof message, "PNG declares %u x %u pixels, more than %zu bytes can encode", width, height, size);
+        netra_png_fail(png, &source, NETRA_CODEC_EXCESSIVE, message);
     }
 
     /* Everything to 8-bit RGB; alpha is dropped (not composited), gamma is left alone,
@@ -88,25 +111,31 @@ netra_codec_status netra_png_decode(const uint8_t *data, size_t size, uint64_t m
     if (bit_depth == 16) png_set_strip_16(png);
     if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
     png_set_strip_alpha(png);
-    png_set_interlace_handling(png);
+    int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
 
     size_t row_bytes = (size_t)width * 3;
-    if (png_get_rowbytes(png, info) != row_bytes) {
-        snprintf(source.message, sizeof source.message, "unsupported PNG pixel layout");
-        png_longjmp(png, 1);
-    }
+    if (png_get_rowbytes(png, info) != row_bytes) netra_png_fail(png, &source, NETRA_CODEC_CORRUPT, "unsupported PNG pixel layout");
     pixels = malloc(row_bytes * height);
-    rows = malloc(sizeof(png_bytep) * height);
-    if (pixels == NULL || rows == NULL) {
-        snprintf(source.message, sizeof source.message, "out of memory");
-        png_longjmp(png, 1);
+    if (pixels == NULL) netra_png_fail(png, &source, NETRA_CODEC_OUT_OF_MEMORY, "out of memory");
+
+    size_t raw_row_bytes = scanline_bytes / (height == 0 ? 1 : height);
+    for (int pass = 0; pass < passes; pass++) {
+        for (png_uint_32 y = 0; y < height; y++) {
+            if (pass == passes - 1 && y == height - 1) {
+                source.last_row_offset = source.offset;
+                source.last_row_allowance = 2 * raw_row_bytes + NETRA_PNG_LAST_ROW_SLACK;
+            }
+            png_read_row(png, pixels + row_bytes * y, NULL);
+            if (netra_cpu_budget_spent(&source.budget)) {
+                char message[96];
+                snprintf(message, sizeof message, "PNG needs more than %.1f s of CPU to decode", limits.max_cpu_seconds);
+                netra_png_fail(png, &source, NETRA_CODEC_EXCESSIVE, message);
+            }
+        }
     }
-    for (png_uint_32 y = 0; y < height; y++) rows[y] = pixels + row_bytes * y;
-    png_read_image(png, rows);
 
     out->pixels = pixels;
     png_destroy_read_struct(&png, &info, NULL);
-    free(rows);
     return NETRA_CODEC_OK;
 }

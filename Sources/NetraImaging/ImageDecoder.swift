@@ -4,7 +4,9 @@ import Foundation
 /// Turns encoded JPEG or PNG bytes into an upright `RGBImage`, within `limits`.
 ///
 /// The format is recognised from the leading bytes. Sizes are checked against the limits
-/// before any pixel is decoded; every failure is an `ImageDecodingError`, never a crash.
+/// before any pixel is decoded, and the work an input asks for (pixels for its bytes, JPEG
+/// scans, CPU time) is bounded; every failure is an `ImageDecodingError`, never a crash.
+/// Data that ends before the image does is an error, never a grey-padded image.
 /// Decoding happens in memory only: image bytes are never written anywhere.
 public struct ImageDecoder: Sendable {
     public var limits: DecodingLimits
@@ -59,11 +61,13 @@ public struct ImageDecoder: Sendable {
 
     private func decodePixels(_ data: [UInt8], format: ImageFormat) throws(ImageDecodingError) -> RGBImage {
         var decoded = netra_decoded_image()
-        let maxPixels = UInt64(max(0, limits.maxPixels))
+        let codecLimits = netra_codec_limits(max_pixels: UInt64(max(0, limits.maxPixels)),
+                                             max_scans: UInt32(clamping: max(0, limits.maxScans)),
+                                             max_cpu_seconds: max(0, limits.maxCPUSeconds))
         let status = data.withUnsafeBufferPointer { bytes in
             switch format {
-            case .jpeg: netra_jpeg_decode(bytes.baseAddress, bytes.count, maxPixels, &decoded)
-            case .png: netra_png_decode(bytes.baseAddress, bytes.count, maxPixels, &decoded)
+            case .jpeg: netra_jpeg_decode(bytes.baseAddress, bytes.count, codecLimits, &decoded)
+            case .png: netra_png_decode(bytes.baseAddress, bytes.count, codecLimits, &decoded)
             }
         }
         defer { netra_codec_free(decoded.pixels) }
@@ -78,6 +82,8 @@ public struct ImageDecoder: Sendable {
             throw .truncated(format)
         case NETRA_CODEC_OUT_OF_MEMORY:
             throw .outOfMemory
+        case NETRA_CODEC_EXCESSIVE:
+            throw .tooCostly(format, detail: Self.message(of: &decoded))
         default:
             throw .corrupt(format, detail: Self.message(of: &decoded))
         }

@@ -14,6 +14,9 @@ public enum ImageDecodingError: Error, Equatable, Sendable {
     case truncated(ImageFormat)
     /// The data is damaged or not valid for its format; `detail` is the codec's explanation.
     case corrupt(ImageFormat, detail: String)
+    /// The data asks for more work than its size or the limits allow: more pixels than its
+    /// bytes can encode (a decompression bomb), too many JPEG scans, or too much CPU time.
+    case tooCostly(ImageFormat, detail: String)
     /// The decoder could not allocate memory for the pixels.
     case outOfMemory
     /// The file could not be read at all.
@@ -35,6 +38,8 @@ extension ImageDecodingError: CustomStringConvertible, LocalizedError {
             return "\(format.rawValue) data is truncated"
         case let .corrupt(format, detail):
             return "\(format.rawValue) data is corrupt: \(detail)"
+        case let .tooCostly(format, detail):
+            return "\(format.rawValue) refused: \(detail)"
         case .outOfMemory:
             return "not enough memory to decode the image"
         case let .unreadableFile(path, reason):

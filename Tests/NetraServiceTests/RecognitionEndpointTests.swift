@@ -68,6 +68,8 @@ struct RecognitionEndpointTests {
               ("empty file", "empty_file", .badRequest),
               ("not an image", "not_an_image", .unprocessableContent),
               ("truncated JPEG", "truncated_image", .unprocessableContent),
+              ("cut JPEG with an end marker", "truncated_image", .unprocessableContent),
+              ("PNG with a bomb after its rows", "image_too_costly", .unprocessableContent),
               ("50000 x 50000 PNG header", "image_too_large", .unprocessableContent),
               ("no face", "no_face", .unprocessableContent),
               ("2 x 2 PNG", "no_face", .unprocessableContent),
@@ -82,6 +84,9 @@ struct RecognitionEndpointTests {
         case "empty file": files["image2"] = []
         case "not an image": files["image2"] = Array("just some text".utf8)
         case "truncated JPEG": files["image2"] = Array(Self.obama2.prefix(Self.obama2.count / 2))
+        case "cut JPEG with an end marker": files["image2"] = Array(Self.obama2.prefix(Self.obama2.count * 6 / 10)) + [0xFF, 0xD9]
+        case "PNG with a bomb after its rows":
+            files["image2"] = HostileImages.pngWithTrailingBomb(width: 64, height: 64, trailingBytes: 50_000_000)
         case "50000 x 50000 PNG header": files["image2"] = HostileImages.pngHeader(width: 50_000, height: 50_000)
         case "no face": files["image2"] = Body.image("multi/images/dlib_dogs.jpg")
         case "2 x 2 PNG": files["image2"] = HostileImages.greyPNG(width: 2, height: 2)

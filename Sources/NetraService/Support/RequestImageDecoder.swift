@@ -19,6 +19,7 @@ struct RequestImageDecoder: Sendable {
             case .tooManyPixels: (status, code) = (.unprocessableContent, "image_too_large")
             case .unrecognizedFormat: (status, code) = (.unprocessableContent, "not_an_image")
             case .truncated: (status, code) = (.unprocessableContent, "truncated_image")
+            case .tooCostly: (status, code) = (.unprocessableContent, "image_too_costly")
             case .corrupt, .unreadableFile, .outOfMemory: (status, code) = (.unprocessableContent, "invalid_image")
             }
             throw APIError(status, code, "\(field): \(error)")
