@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 import NetraStore
 import ServiceLifecycle
 
@@ -9,6 +10,7 @@ public func buildApplication(configuration: ServiceConfiguration, state: Service
                              logger: Logger = Logger(label: "netra")) -> some ApplicationProtocol {
     let router = buildRouter(configuration: configuration, state: state)
     return Application(router: router,
+                       server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "NETRA"),
                        services: services,
                        onServerRunning: { channel in
@@ -22,6 +24,7 @@ public func buildApplication(configuration: ServiceConfiguration, state: Service
 public func buildRouter(configuration: ServiceConfiguration, state: ServiceState) -> Router<NetraRequestContext> {
     _ = ServiceMetrics.registry
     let workers = VisionWorkers(workers: configuration.visionWorkers, queueDepth: configuration.queueDepth)
+    let bodies = BodyReader(maxConcurrent: configuration.maxConcurrentUploads, timeout: configuration.bodyTimeout)
     let limiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
     let router = Router(context: NetraRequestContext.self)
     let routes = RouteTable()
@@ -38,8 +41,8 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
         router.group("api/v1").add(middleware: apiKeys)
             .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter))
     }
-    RecognitionController(state: state, configuration: configuration, workers: workers).addRoutes(to: scoped(.recognize))
-    SubjectController(state: state, configuration: configuration, workers: workers).addRoutes(to: scoped(.manage))
+    RecognitionController(state: state, configuration: configuration, workers: workers, bodies: bodies).addRoutes(to: scoped(.recognize))
+    SubjectController(state: state, configuration: configuration, workers: workers, bodies: bodies).addRoutes(to: scoped(.manage))
     OperationsController(state: state, workers: workers).addRoutes(to: router.group())
     routes.load(from: router)
     return router

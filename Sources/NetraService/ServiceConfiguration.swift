@@ -12,6 +12,11 @@ public struct ServiceConfiguration: Sendable {
     public var port = 8000
     /// Requests with a larger body are refused with 413.
     public var maxBodyBytes = 10 * 1024 * 1024
+    /// Request bodies received at once (beyond that 503), and the time one may take to arrive.
+    public var maxConcurrentUploads = 32
+    public var bodyTimeout = Duration.seconds(60)
+    /// Connections idle this long (a request line or headers never finished included) are closed.
+    public var idleTimeout = Duration.seconds(30)
     public var decodingLimits = DecodingLimits.default
     /// Default similarity threshold for verify and identify.
     public var threshold: Float = FaceComparison.defaultThreshold
@@ -28,10 +33,14 @@ public struct ServiceConfiguration: Sendable {
     /// Requests analysed at once, and how many more may wait before the service answers 503.
     public var visionWorkers = 2
     public var queueDepth = 8
-    /// Accepted `Host` header names (without port); empty accepts any.
+    /// Accepted `Host` header names (without port); empty accepts any. Bound to loopback with
+    /// none configured, only the loopback names are accepted (no DNS rebinding).
     public var allowedHosts: [String] = []
 
     public init() {}
+
+    /// The names a browser on this machine uses for a service bound to loopback.
+    public static let loopbackHostNames = ["localhost", "127.0.0.1", "::1"]
 
     /// The service as the configuration sets it up, with the threshold of the models in force.
     public init(_ configuration: NetraConfiguration, threshold: Float) {
@@ -39,6 +48,9 @@ public struct ServiceConfiguration: Sendable {
         host = app.host
         port = app.port
         maxBodyBytes = app.maxBodyBytes
+        maxConcurrentUploads = max(1, app.maxConcurrentUploads)
+        bodyTimeout = .milliseconds(Int64(max(0.1, app.bodyTimeoutSeconds) * 1000))
+        idleTimeout = .milliseconds(Int64(max(0.1, app.idleTimeoutSeconds) * 1000))
         decodingLimits = configuration.decodingLimits
         self.threshold = threshold
         detection = configuration.detectionOptions()
@@ -51,5 +63,6 @@ public struct ServiceConfiguration: Sendable {
         visionWorkers = app.workers > 0 ? app.workers : ProcessInfo.processInfo.activeProcessorCount
         queueDepth = app.queueDepth
         allowedHosts = app.allowedHosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if allowedHosts.isEmpty, DeploymentRules.isLoopback(host) { allowedHosts = Self.loopbackHostNames }
     }
 }

@@ -5,6 +5,7 @@ import NetraService
 import NetraStore
 import NetraTestSupport
 import NetraVision
+import Testing
 
 /// A service over a temporary store, driven in-process: with the real models where a test is
 /// about faces, with `StubAnalyzer` where it is about routing, keys, limits or operations.
@@ -39,6 +40,15 @@ final class ServiceFixture: @unchecked Sendable {
     func test(state: ServiceState, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let app = Application(router: buildRouter(configuration: configuration, state: state))
         try await app.test(.router, body)
+    }
+
+    /// The whole application on a loopback port (its connection settings included), for tests
+    /// that need real sockets; `body` gets the port.
+    func testLive(_ body: @Sendable (Int) async throws -> Void) async throws {
+        let state = ServiceState(.init(analyzer: StubAnalyzer(), store: store))
+        try await buildApplication(configuration: configuration, state: state).test(.live) { client in
+            try await body(try #require(client.port))
+        }
     }
 }
 

@@ -25,6 +25,12 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
         public var queueDepth = 8
         /// Larger request bodies are refused with 413.
         public var maxBodyBytes = 10 * 1024 * 1024
+        /// Request bodies received at once (beyond that 503), and the time one may take to arrive.
+        public var maxConcurrentUploads = 32
+        public var bodyTimeoutSeconds = 60.0
+        /// A connection with no request for this long (including a request line or headers
+        /// never finished) is closed.
+        public var idleTimeoutSeconds = 30.0
         /// Whether every API request needs an X-API-Key (required off loopback).
         public var requireApiKey = false
         /// Token bucket per API key or client address.
@@ -46,6 +52,9 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
             case host, port, workers
             case queueDepth = "queue_depth"
             case maxBodyBytes = "max_body_bytes"
+            case maxConcurrentUploads = "max_concurrent_uploads"
+            case bodyTimeoutSeconds = "body_timeout_seconds"
+            case idleTimeoutSeconds = "idle_timeout_seconds"
             case requireApiKey = "require_api_key"
             case rateLimitPerSecond = "rate_limit_per_second"
             case rateLimitBurst = "rate_limit_burst"

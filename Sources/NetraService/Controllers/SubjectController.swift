@@ -10,6 +10,7 @@ struct SubjectController: Sendable {
     let state: ServiceState
     let configuration: ServiceConfiguration
     let workers: VisionWorkers
+    let bodies: BodyReader
     var decoder: RequestImageDecoder { RequestImageDecoder(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
 
     func addRoutes(to group: RouterGroup<NetraRequestContext>) {
@@ -23,15 +24,15 @@ struct SubjectController: Sendable {
         group.post("enroll", use: enroll)
     }
 
-    /// The JSON body of create and update: `{"name": ..., "metadata": {...}}`.
+    /// The JSON body of create and update: `{"name": ..., "metadata": {...}}`. Only
+    /// `application/json` is read: a browser may send `text/plain` across origins unasked.
     private func subjectFields(_ request: Request) async throws -> (name: String?, metadata: String?) {
-        let limit = 64 * 1024
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch {
-            throw APIError(.contentTooLarge, "body_too_large", "a subject's JSON body has at most \(limit) bytes")
+        let mediaType = RequestForm.mediaType(of: request)
+        guard mediaType == "application/json" else {
+            throw APIError(.unsupportedMediaType, "unsupported_content_type",
+                           "send the subject as application/json, not '\(request.headers[.contentType] ?? "")'")
         }
+        let body = try await bodies.collect(request, limit: 64 * 1024, what: "a subject's JSON body")
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
             throw APIError.badRequest("invalid_json", #"send a JSON object such as {"name": "Ada", "metadata": {}}"#)
         }
@@ -142,12 +143,12 @@ struct SubjectController: Sendable {
 
     func addFace(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let id = try context.parameters.require("id", as: Int64.self)
-        let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image"])
+        let form = try await RequestForm.read(request, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image"])
         return try await enroll(form, subject: .id(id), request, context)
     }
 
     func enroll(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let form = try await RequestForm.read(request, limit: configuration.maxBodyBytes, imageFields: ["image"])
+        let form = try await RequestForm.read(request, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image"])
         if let id = form.string("subject_id"), !id.isEmpty {
             guard let subjectID = Int64(id) else { throw APIError.badRequest("invalid_field", "'subject_id' must be a number") }
             return try await enroll(form, subject: .id(subjectID), request, context)

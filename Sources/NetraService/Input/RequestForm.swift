@@ -9,16 +9,12 @@ struct RequestForm {
     private(set) var fields: [String: String] = [:]
     private(set) var files: [String: [UInt8]] = [:]
 
-    /// Reads the body (at most `limit` bytes, else 413) and parses it by its content type.
-    static func read(_ request: Request, limit: Int, imageFields: Set<String>) async throws -> RequestForm {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch {
-            throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than \(limit) bytes")
-        }
+    /// Reads the body through `bodies` (at most `limit` bytes, else 413) and parses it by its
+    /// content type.
+    static func read(_ request: Request, bodies: BodyReader, limit: Int, imageFields: Set<String>) async throws -> RequestForm {
+        let body = try await bodies.collect(request, limit: limit)
         let contentType = request.headers[.contentType] ?? ""
-        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let mediaType = mediaType(of: request)
         if mediaType == "multipart/form-data" {
             guard let boundary = parameter("boundary", in: contentType) else {
                 throw APIError.badRequest("invalid_multipart", "the multipart content type has no boundary")
@@ -30,6 +26,12 @@ struct RequestForm {
         }
         throw APIError(.unsupportedMediaType, "unsupported_content_type",
                        "send multipart/form-data or application/json (with base64 images), not '\(contentType)'")
+    }
+
+    /// The content type's media type, lower-cased, without parameters.
+    static func mediaType(of request: Request) -> String? {
+        (request.headers[.contentType] ?? "").split(separator: ";", maxSplits: 1).first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
     }
 
     /// The bytes of a required image field.

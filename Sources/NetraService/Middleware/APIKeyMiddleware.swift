@@ -29,7 +29,8 @@ struct APIKeyMiddleware: RouterMiddleware {
 }
 
 /// The gate of one route group: the scope its routes need, whether a key is required at all,
-/// and the rate limit per caller.
+/// the rate limit per caller, and, for writes made without a key, that they do not come from
+/// another web site (a page a browser shows may post forms to loopback unasked).
 struct ScopeMiddleware: RouterMiddleware {
     typealias Context = NetraRequestContext
     let scope: APIScope
@@ -43,12 +44,30 @@ struct ScopeMiddleware: RouterMiddleware {
             }
         } else if requireAPIKey {
             throw APIError(.unauthorized, "missing_api_key", "send an API key in the X-API-Key header")
+        } else if request.method != .get, request.method != .head, Self.isCrossSite(request) {
+            throw APIError(.forbidden, "cross_origin_write", "a write without an API key must come from this service's own origin")
         }
         if let retryAfter = limiter.take(for: context.caller) {
             throw APIError(.tooManyRequests, "rate_limited", "too many requests; retry after \(retryAfter) s",
                            headers: [.retryAfter: "\(retryAfter)"])
         }
         return try await next(request, context)
+    }
+}
+
+extension ScopeMiddleware {
+    private static let origin = HTTPField.Name("Origin")!
+    private static let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
+
+    /// Whether a browser says the request comes from another site: `Sec-Fetch-Site` other than
+    /// `same-origin` or `none`, or an `Origin` whose host and port are not the request's own.
+    /// Clients that are not browsers send neither and pass.
+    static func isCrossSite(_ request: Request) -> Bool {
+        if let site = request.headers[fetchSite]?.lowercased(), site != "same-origin", site != "none" { return true }
+        guard let origin = request.headers[origin] else { return false }
+        let authority = request.head.authority ?? request.headers[values: HTTPField.Name("Host")!].first ?? ""
+        guard let separator = origin.range(of: "://") else { return true }
+        return origin[separator.upperBound...].lowercased() != authority.lowercased()
     }
 }
 
