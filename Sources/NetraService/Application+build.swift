@@ -39,7 +39,7 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     let apiKeys = APIKeyMiddleware(state: state, limiter: limiter)
     func scoped(_ scope: APIScope) -> RouterGroup<NetraRequestContext> {
         router.group("api/v1").add(middleware: apiKeys)
-            .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter))
+            .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter, state: state))
     }
     RecognitionController(state: state, configuration: configuration, workers: workers, bodies: bodies).addRoutes(to: scoped(.recognize))
     SubjectController(state: state, configuration: configuration, workers: workers, bodies: bodies).addRoutes(to: scoped(.manage))

@@ -7,6 +7,50 @@ import Testing
 
 @Suite("subjects, faces, enroll and identify over HTTP", .tags(.model))
 struct SubjectEndpointTests {
+    @Test("every write attempt is audited with the id of the key that made it: accepted, rejected, forced, refused")
+    func auditedAttempts() async throws {
+        let fixture = try ServiceFixture(models: .real) { $0.requireAPIKey = true }
+        let manage = try fixture.store.createAPIKey(name: "hr", scopes: [.manage])
+        let recognize = try fixture.store.createAPIKey(name: "door", scopes: [.recognize])
+        let keyField = HTTPField.Name("X-API-Key")!
+        try await fixture.test { client in
+            var headers = jsonHeaders
+            headers[keyField] = manage.key
+            var subjectID = 0
+            try await client.execute(uri: "/api/v1/subjects", method: .post, headers: headers, body: Body.json(["name": "Barack Obama"])) { response in
+                subjectID = response.json["id"] as? Int ?? 0
+            }
+            headers[.contentType] = Body.multipartType
+            let attempts: [([String: [UInt8]], [String: String], HTTPResponse.Status)] = [
+                (["image": RecognitionEndpointTests.obama], [:], .created),
+                (["image": RecognitionEndpointTests.biden], [:], .conflict),
+                (["image": RecognitionEndpointTests.biden], ["force": "true"], .created),
+            ]
+            for (files, fields, status) in attempts {
+                try await client.execute(uri: "/api/v1/subjects/\(subjectID)/faces", method: .post, headers: headers,
+                                         body: Body.multipart(files: files, fields: fields)) { #expect($0.status == status) }
+            }
+            try await client.execute(uri: "/api/v1/enroll", method: .post, headers: headers,
+                                     body: Body.multipart(files: ["image": Body.image("multi/images/dlib_dogs.jpg")], fields: ["name": "Rex"])) {
+                #expect($0.errorCode == "no_face")
+            }
+            headers[keyField] = recognize.key
+            try await client.execute(uri: "/api/v1/enroll", method: .post, headers: headers,
+                                     body: Body.multipart(files: ["image": RecognitionEndpointTests.obama], fields: ["name": "Mallory"])) {
+                #expect($0.status == .forbidden)
+            }
+        }
+        let log = try fixture.store.auditLog().reversed()
+        let byManage = log.filter { $0.actor == "api key:\(manage.record.id)" }.map { "\($0.action) \($0.result)" }
+        #expect(byManage == ["create_subject ok", "enroll ok", "enroll rejected", "enroll ok", "enroll forced", "enroll rejected"])
+        #expect(log.filter { $0.result == "rejected" }.map(\.detail) == ["does_not_match_subject", "no_face"])
+        #expect(log.first { $0.result == "forced" }?.detail.contains("below 0.7") == true)
+        let byRecognize = log.filter { $0.actor == "api key:\(recognize.record.id)" }
+        #expect(byRecognize.map { "\($0.action) \($0.result) \($0.detail)" } == ["POST /api/v1/enroll refused lacks the manage scope"])
+        #expect(!log.contains { $0.detail.contains(manage.key) || $0.detail.contains(recognize.key) || $0.actor.contains(manage.key) })
+        #expect(try fixture.store.subjectCount() == 1, "no subject for a refused or rejected enrollment")
+    }
+
     @Test("create, enroll, identify, update, list, delete; unknown ids are 404")
     func lifecycle() async throws {
         try await ServiceFixture(models: .real).test { client in

@@ -104,7 +104,8 @@ public struct Enroller: Sendable {
     /// Enrolls the one face of `image` for the subject `choice` names. A subject named for the
     /// first time is created only together with its first accepted face (in one transaction),
     /// so a refused image leaves no empty subject and concurrent enrollments under one new name
-    /// make one subject.
+    /// make one subject. Every attempt is audited: a refused one with its reason, a forced one
+    /// past the does-not-match guard with the similarity it overrode.
     ///
     /// - Parameters:
     ///   - force: enroll even when the face does not look like the subject's earlier faces.
@@ -127,6 +128,9 @@ public struct Enroller: Sendable {
             }
         } catch {
             IdentityMetrics.rejectedEnrollment(reason: error.reason)
+            if case .store = error {} else {
+                try? store.recordEvent(action: "enroll", subjectID: existing?.id, result: "rejected", detail: error.reason)
+            }
             switch error {
             case let .store(storeError): throw IdentityError(storeError)
             case let .vision(visionError): throw .vision(visionError)
@@ -134,13 +138,24 @@ public struct Enroller: Sendable {
             }
         }
         IdentityMetrics.acceptedEnrollment()
+        auditIfForced(enrollment, subjectID: subject.id)
         return Result(subject: subject, enrollment: enrollment)
     }
 
     /// Detects the one face in `image`, checks it and stores it for `subjectID`; returns once durable.
     public func enroll(_ image: RGBImage, subjectID: Int64, force: Bool = false,
                        largestFace: Bool = false) throws(EnrollmentError) -> Enrollment {
-        try save(try check(image, subjectID: subjectID, force: force, largestFace: largestFace), subjectID: subjectID)
+        let enrollment = try save(try check(image, subjectID: subjectID, force: force, largestFace: largestFace), subjectID: subjectID)
+        auditIfForced(enrollment, subjectID: subjectID)
+        return enrollment
+    }
+
+    /// Records that `enrollment` went past the does-not-match guard by force. The face and its
+    /// own audit entry are already committed, so a failure here fails nothing.
+    private func auditIfForced(_ enrollment: Enrollment, subjectID: Int64) {
+        guard let similarity = enrollment.similarityToSubject, similarity < policy.matchThreshold else { return }
+        try? store.recordEvent(action: "enroll", subjectID: subjectID, result: "forced",
+                               detail: "face \(enrollment.face.id): similarity \(String(format: "%.3f", similarity)) below \(policy.matchThreshold)")
     }
 
     /// A face that passed the enrollment rules, ready to store.

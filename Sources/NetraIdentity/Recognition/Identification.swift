@@ -42,13 +42,12 @@ public struct Identifier: Sendable {
         return identified
     }
 
-    /// Writes the audit entry of an identification answered for `actor` (durable, so callers
-    /// run it off their vision workers).
-    public func audit(_ faces: [IdentifiedFaceJSON], actor: String = "") throws(IdentityError) {
+    /// Writes the audit entry of an identification, as the current `AuditActor` (durable, so
+    /// callers run it off their vision workers).
+    public func audit(_ faces: [IdentifiedFaceJSON]) throws(IdentityError) {
         let found = faces.compactMap(\.candidates.first?.subjectId)
         do {
-            try store.recordEvent(action: "identify", subjectID: found.first, result: "\(faces.count) faces, \(found.count) identified",
-                                  detail: actor)
+            try store.recordEvent(action: "identify", subjectID: found.first, result: "\(faces.count) faces, \(found.count) identified")
         } catch {
             throw IdentityError(error)
         }

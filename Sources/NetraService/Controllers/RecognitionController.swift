@@ -69,9 +69,9 @@ struct RecognitionController: Sendable {
         timings["total"] = start.millisecondsElapsed
         let comparison = result.comparison
         let store = loaded.store
-        let actor = context.caller, matched = comparison.isMatch
+        let matched = comparison.isMatch
         try? await blocking {
-            try store.recordEvent(action: similarityOnly ? "similarity" : "verify", result: matched ? "match" : "no match", detail: actor)
+            try store.recordEvent(action: similarityOnly ? "similarity" : "verify", result: matched ? "match" : "no match")
         }
         if similarityOnly {
             return try JSONResponse.make(SimilarityResponse(similarityScore: comparison.similarity, distance: comparison.distance), noStore: true,
@@ -104,14 +104,14 @@ struct RecognitionController: Sendable {
         let threshold = try form.float("threshold", in: configuration.threshold...1) ?? configuration.threshold
         let uniqueSubjects = try form.bool("unique_subjects", default: true)
         let bytes = try form.image("image")
-        let (decoder, identifier, actor) = (decoder, Identifier(finder: finder(loaded), store: loaded.store), context.caller)
+        let (decoder, identifier) = (decoder, Identifier(finder: finder(loaded), store: loaded.store))
         let faces = try await workers.run { () throws -> [IdentifiedFaceJSON] in
             let image = try decoder.decode(bytes, field: "image")
             return try identityCall { () throws(IdentityError) in
                 try identifier.identify(image, topK: topK, threshold: threshold, uniqueSubjects: uniqueSubjects)
             }
         }
-        try? await blocking { try identifier.audit(faces, actor: actor) }
+        try? await blocking { try identifier.audit(faces) }
         return try JSONResponse.make(IdentifyResponse(faceCount: faces.count, faces: faces, thresholdUsed: threshold), noStore: true,
                                      for: request, context)
     }

@@ -5,14 +5,17 @@ import NetraStore
 
 /// Authenticates the `X-API-Key` header when one is sent: an unknown or revoked key is refused
 /// at once (each refusal spends the caller's rate-limit tokens, so keys cannot be guessed at
-/// full speed); a valid one is placed in the context for `ScopeMiddleware` and the audit log.
+/// full speed); a valid one is placed in the context for `ScopeMiddleware`. Either way the
+/// request's changes are audited as its caller (`AuditActor`): the key's id, or the address.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = NetraRequestContext
     let state: ServiceState
     let limiter: RateLimiter
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let presented = request.headers[.apiKey] else { return try await next(request, context) }
+        guard let presented = request.headers[.apiKey] else {
+            return try await AuditActor.$current.withValue(context.auditActor) { try await next(request, context) }
+        }
         var context = context
         let store = try state.ready().store
         let record = try await blocking { try store.authenticateAPIKey(presented) }
@@ -24,7 +27,7 @@ struct APIKeyMiddleware: RouterMiddleware {
             throw APIError(.unauthorized, "invalid_api_key", "the API key is unknown or revoked")
         }
         context.apiKey = record
-        return try await next(request, context)
+        return try await AuditActor.$current.withValue(context.auditActor) { try await next(request, context) }
     }
 }
 
@@ -36,15 +39,18 @@ struct ScopeMiddleware: RouterMiddleware {
     let scope: APIScope
     let requireAPIKey: Bool
     let limiter: RateLimiter
+    let state: ServiceState
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let key = context.apiKey {
             guard key.allows(scope) else {
+                await auditRefusedWrite(request, context, reason: "lacks the \(scope.rawValue) scope")
                 throw APIError(.forbidden, "insufficient_scope", "this API key lacks the '\(scope.rawValue)' scope")
             }
         } else if requireAPIKey {
             throw APIError(.unauthorized, "missing_api_key", "send an API key in the X-API-Key header")
         } else if request.method != .get, request.method != .head, Self.isCrossSite(request) {
+            await auditRefusedWrite(request, context, reason: "cross-origin without a key")
             throw APIError(.forbidden, "cross_origin_write", "a write without an API key must come from this service's own origin")
         }
         if let retryAfter = limiter.take(for: context.caller) {
@@ -56,6 +62,13 @@ struct ScopeMiddleware: RouterMiddleware {
 }
 
 extension ScopeMiddleware {
+    /// A write the gate refuses is an attempt the audit log keeps, with the key that made it.
+    private func auditRefusedWrite(_ request: Request, _ context: NetraRequestContext, reason: String) async {
+        guard request.method != .get, request.method != .head, let store = try? state.ready().store else { return }
+        let event = AuditEvent(action: "\(request.method.rawValue) \(request.uri.path)", result: "refused", detail: reason)
+        try? await blocking { try AuditActor.$current.withValue(context.auditActor) { try store.record(event) } }
+    }
+
     private static let origin = HTTPField.Name("Origin")!
     private static let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
 

@@ -29,4 +29,7 @@ public struct NetraRequestContext: RequestContext {
         if let apiKey { return "key:\(apiKey.id)" }
         return "ip:\(remoteAddress?.ipAddress ?? "local")"
     }
+
+    /// The audit log's actor for this request's changes (the key's id, never its secret).
+    var auditActor: String { "api \(caller)" }
 }

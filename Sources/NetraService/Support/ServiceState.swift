@@ -53,7 +53,10 @@ public final class ServiceState: Sendable {
 
 /// Runs a blocking call (SQLite, file I/O) off the event loop.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    let actor = AuditActor.current
+    return try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            AuditActor.$current.withValue(actor) { continuation.resume(with: Result { try body() }) }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NetraStore
 
 /// Runs vision work off the event loop, at most `workers` jobs at once with at most
 /// `queueDepth` more waiting; beyond that a request is refused at once with 503 and
@@ -29,11 +30,12 @@ public final class VisionWorkers: Sendable {
                            headers: [.retryAfter: "1"])
         }
         defer { admitted.withLock { $0 -= 1 } }
+        let actor = AuditActor.current
         return try await withCheckedThrowingContinuation { continuation in
             queue.async { [slots] in
                 slots.wait()
                 defer { slots.signal() }
-                continuation.resume(with: Result { try body() })
+                AuditActor.$current.withValue(actor) { continuation.resume(with: Result { try body() }) }
             }
         }
     }

@@ -9,10 +9,11 @@ extension SQLiteStore {
         try read { db in try AuditEntry.order(Column("id").desc).limit(limit).fetchAll(db) }
     }
 
-    /// Appends an entry inside the caller's transaction, so a change and its record commit together.
+    /// Appends an entry inside the caller's transaction, so a change and its record commit
+    /// together; the actor is the one bound for the current task (`AuditActor`), else the store's.
     func audit(_ db: Database, action: String, subjectID: Int64? = nil, faceID: Int64? = nil,
                result: String, detail: String = "") throws {
-        try AuditEntry.Insertion(at: Timestamp.now(), actor: actor, action: action, subjectID: subjectID, faceID: faceID,
+        try AuditEntry.Insertion(at: Timestamp.now(), actor: AuditActor.current ?? actor, action: action, subjectID: subjectID, faceID: faceID,
                                  result: result, detail: detail).insert(db)
     }
 }
