@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 @testable import NetraService
+import NetraDescriptor
 import NetraIdentity
 import NetraStore
 import NetraTestSupport
@@ -91,6 +92,44 @@ struct AccessAndOperationsTests {
             try await client.execute(uri: "/ready", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.json["status"] as? String == "failed")
+            }
+        }
+    }
+
+    @Test("faces no supplied key opens make /ready say degraded, with a metric; a rotation the server lacks the key of refuses enrollments with 503")
+    func unreadableFacesAndRotatedKey() async throws {
+        let temporary = try TemporaryStore()
+        do {
+            let store = try temporary.open()
+            let subject = try store.createSubject(name: "S")
+            for value in [0.1, 0.2, 0.3] as [Float] {
+                _ = try store.addFace(subjectID: subject.id, descriptor: FaceDescriptor(values: [Float](repeating: value, count: 128)),
+                                      quality: FaceQuality(width: 120, height: 120, detectorConfidence: 0.9))
+            }
+        }
+        let withOldKey = try temporary.open()
+        try temporary.activate(TemporaryStore.otherEncryptionKey)
+        let withNewKey = try temporary.open(key: TemporaryStore.otherKey)
+        try await ServiceFixture().test(state: ServiceState(.init(analyzer: StubAnalyzer(), store: withNewKey))) { client in
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.json["status"] as? String == "degraded")
+                #expect(response.json["unreadable_faces"] as? Int == 3)
+                #expect((response.json["problems"] as? [String])?.first?.contains("which was not supplied") == true)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(String(buffer: response.body).contains("netra_store_unreadable_faces 3"))
+            }
+        }
+        try await ServiceFixture { $0.enrollment.minFaceSize = 10 }.test(state: ServiceState(.init(analyzer: StubAnalyzer(), store: withOldKey))) { client in
+            try await client.execute(uri: "/api/v1/enroll", method: .post, headers: multipartHeaders,
+                                     body: Body.multipart(files: ["image": HostileImages.greyPNG(width: 100, height: 100)], fields: ["name": "T"])) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.errorCode == "store_key_rotated")
+                #expect(response.headers[.retryAfter] != nil)
+            }
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.json["status"] as? String == "ready")
             }
         }
     }

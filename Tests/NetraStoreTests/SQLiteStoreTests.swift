@@ -185,6 +185,66 @@ struct SQLiteStoreTests {
         #expect(try temporary.open(key: TemporaryStore.otherKey).loadReport.loaded == 10)
     }
 
+    @Test("a store open while a rotation runs seals new faces under the new key when it holds it, refuses them when not, and keeps searching")
+    func rotationWhileServing() throws {
+        let temporary = try TemporaryStore()
+        var generator = VectorGenerator(state: 8)
+        let withBothKeys = try temporary.open(additionalKeys: [TemporaryStore.otherKey])
+        let subject = try withBothKeys.createSubject(name: "S")
+        let first = generator.descriptor()
+        for descriptor in [first] + (0..<5).map({ _ in generator.descriptor() }) {
+            _ = try withBothKeys.addFace(subjectID: subject.id, descriptor: descriptor, quality: quality)
+        }
+        let withOldKeyOnly = try temporary.open()
+        let rotator = try temporary.open(additionalKeys: [TemporaryStore.otherKey])
+        var enrolledDuringRotation = 0
+        var refusals: [StoreError] = []
+        _ = try rotator.rotateKey(to: TemporaryStore.otherKey, batchSize: 2) { _, _ in
+            _ = try? withBothKeys.addFace(subjectID: subject.id, descriptor: generator.descriptor(), quality: quality)
+            enrolledDuringRotation += 1
+            do {
+                _ = try withOldKeyOnly.addFace(subjectID: subject.id, descriptor: generator.descriptor(), quality: quality)
+            } catch let error as StoreError {
+                refusals.append(error)
+            } catch {
+                Issue.record(error)
+            }
+        }
+        let newKeyID = try TemporaryStore.otherKey.key(salt: []).id
+        #expect(refusals.count == enrolledDuringRotation && refusals.allSatisfy { $0 == .activeKeyUnavailable(keyID: newKeyID) })
+        #expect(withOldKeyOnly.index.search(first.values, topK: 1).first?.distance ?? 1 < 1e-3, "searches go on from memory")
+        let keyIDs = try rotator.databasePool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT key_id FROM faces") }
+        #expect(keyIDs == [newKeyID])
+        let restarted = try temporary.open(key: TemporaryStore.otherKey)
+        #expect(restarted.loadReport.loaded == 6 + enrolledDuringRotation && restarted.loadReport.unavailableKeys.isEmpty)
+    }
+
+    @Test("a rotation retires the old key only when no row is left under it, even one written after its last batch")
+    func rotationFinishesOnlyWhenNothingIsLeft() throws {
+        let temporary = try TemporaryStore()
+        var generator = VectorGenerator(state: 9)
+        let store = try temporary.open(additionalKeys: [TemporaryStore.otherKey])
+        let subject = try store.createSubject(name: "S")
+        for _ in 0..<3 { _ = try store.addFace(subjectID: subject.id, descriptor: generator.descriptor(), quality: quality) }
+        let oldSealer = store.sealers.primary
+        var written = false
+        let report = try store.rotateKey(to: TemporaryStore.otherKey, batchSize: 10) { _, _ in
+            guard !written else { return }
+            written = true
+            // A writer that does not look at the active key (a NETRA before this check).
+            let values = generator.descriptor().values
+            try? store.databasePool.write { db in
+                var row = FaceRow(subjectID: subject.id, modelVersion: TemporaryStore.modelVersion, keyID: oldSealer.key.id, sealed: .empty,
+                                  quality: quality, createdAt: "now")
+                try row.insert(db)
+                row.sealed = try oldSealer.seal(values, binding: row.binding)
+                try row.update(db)
+            }
+        }
+        #expect(report.resealed == 4 && report.retiredKeyIDs == [oldSealer.key.id])
+        #expect(try temporary.open(key: TemporaryStore.otherKey).loadReport.loaded == 4)
+    }
+
     @Test("an API key's last use is recorded when it authenticates, at most once a minute; a wrong secret records nothing")
     func apiKeyLastUse() throws {
         let temporary = try TemporaryStore()

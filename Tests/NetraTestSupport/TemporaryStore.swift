@@ -31,6 +31,21 @@ public final class TemporaryStore {
         }
     }
 
+    /// Makes `key` the store's active key without re-sealing anything, as a rotation run by
+    /// another process does in its first step (or leaves behind when killed at once).
+    public func activate(_ key: EncryptionKey) throws {
+        let id = key.id
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE encryption_keys SET state = 'retiring' WHERE state = 'active'")
+            try db.execute(sql: "INSERT INTO encryption_keys (id, created_at, state) VALUES (?, 'now', 'active')", arguments: [id])
+        }
+    }
+
     public static let key = try! KeySource.parse("base64:" + Data(repeating: 7, count: 32).base64EncodedString())
+    public static var otherEncryptionKey: EncryptionKey {
+        guard case let .raw(key) = otherKey else { preconditionFailure("otherKey is a raw key") }
+        return key
+    }
     public static let otherKey = try! KeySource.parse("base64:" + Data(repeating: 9, count: 32).base64EncodedString())
 }

@@ -43,18 +43,33 @@ struct OperationsController: Sendable {
     struct Readiness: Encodable {
         let status: String
         let indexSize: Int?
+        /// Stored faces left out of the index (no supplied key opens them, or they fail
+        /// authentication), and why; the status is then "degraded".
+        var unreadableFaces: Int?
+        var problems: [String]?
 
         enum CodingKeys: String, CodingKey {
-            case status
+            case status, problems
             case indexSize = "index_size"
+            case unreadableFaces = "unreadable_faces"
         }
     }
 
+    /// 503 while loading (or after a failed load); 200 once loaded, with status "degraded" and
+    /// the reasons when stored faces could not be opened: the service answers, but those
+    /// people will not be recognised until the key is supplied or the rows are re-enrolled.
     func ready(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         guard let loaded = try? state.ready() else {
             return try JSONResponse.make(Readiness(status: state.loadFailed ? "failed" : "loading", indexSize: nil), status: .serviceUnavailable, for: request, context)
         }
-        return try JSONResponse.make(Readiness(status: "ready", indexSize: loaded.store.index.count), for: request, context)
+        let report = loaded.store.loadReport
+        let problems = report.problems
+        var readiness = Readiness(status: problems.isEmpty ? "ready" : "degraded", indexSize: loaded.store.index.count)
+        if !problems.isEmpty {
+            readiness.unreadableFaces = report.unreadableFaceCount
+            readiness.problems = problems
+        }
+        return try JSONResponse.make(readiness, for: request, context)
     }
 
     func metrics(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
@@ -62,6 +77,7 @@ struct OperationsController: Sendable {
         ServiceMetrics.residentMemory.record(ProcessMemory.residentBytes())
         if let loaded = try? state.ready() {
             ServiceMetrics.indexSize.record(loaded.store.index.count)
+            ServiceMetrics.unreadableFaces.record(loaded.store.loadReport.unreadableFaceCount)
             if let (subjects, faces) = try? await blocking({ (try loaded.store.subjectCount(), try loaded.store.faceCount()) }) {
                 ServiceMetrics.subjects.record(subjects)
                 ServiceMetrics.faces.record(faces)

@@ -20,6 +20,9 @@ public enum ServiceMetrics {
     static let subjects = Gauge(label: "netra_subjects")
     static let faces = Gauge(label: "netra_faces")
     static let visionQueue = Gauge(label: "netra_vision_jobs")
+    /// Stored faces the index left out at load because no supplied key opens them or they fail
+    /// authentication: people who will not be recognised. Anything above 0 needs an operator.
+    static let unreadableFaces = Gauge(label: "netra_store_unreadable_faces")
     /// Resident memory of the process, read when `/metrics` is scraped.
     static let residentMemory = Gauge(label: "netra_process_resident_memory_bytes")
 

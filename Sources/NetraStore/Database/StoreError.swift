@@ -16,6 +16,13 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case key(KeyError)
     /// Sealing failed (OpenSSL).
     case sealing(SealError)
+    /// The store's active key (after a rotation) is not among the keys this process holds,
+    /// so it cannot seal new rows; they are never sealed under a retiring key.
+    case activeKeyUnavailable(keyID: String)
+    /// The disk holding the database is full; nothing was changed.
+    case storageFull
+    /// The database cannot be written (read-only file or file system); nothing was changed.
+    case readOnly
     /// A SQLite error not caused by the caller's input.
     case database(String)
 
@@ -33,6 +40,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .ambiguousName(name, count): "\(count) subjects are named \(name)"
         case let .key(error): "\(error)"
         case let .sealing(error): "\(error)"
+        case let .activeKeyUnavailable(keyID):
+            "the store's active key is now \(keyID) (a key rotation ran); restart NETRA with that key (and the old one in NETRA_NEW_SECRET_KEY's place until the rotation ends) to store faces"
+        case .storageFull: "the disk holding the identity database is full; nothing was changed"
+        case .readOnly: "the identity database cannot be written (read-only file or file system); nothing was changed"
         case let .database(message): "database error: \(message)"
         }
     }

@@ -60,6 +60,21 @@ public struct LoadReport: Sendable, Equatable {
     public var otherModelVersion = 0
     /// Rows sealed with a key that was not supplied, by key id.
     public var unavailableKeys: [String: Int] = [:]
+
+    /// Faces of any model version that could not be opened: tampered, or under a missing key.
+    public var unreadableFaceCount: Int { tamperedFaceIDs.count + unavailableKeys.values.reduce(0, +) }
+
+    /// One sentence per reason faces could not be opened; empty when every face was.
+    public var problems: [String] {
+        var problems: [String] = []
+        if !tamperedFaceIDs.isEmpty {
+            problems.append("\(tamperedFaceIDs.count) stored faces fail authentication and are not used (see netra db check)")
+        }
+        for (keyID, count) in unavailableKeys.sorted(by: { $0.key < $1.key }) {
+            problems.append("\(count) stored faces are sealed with key \(keyID), which was not supplied; finish netra keys rotate or supply that key")
+        }
+        return problems
+    }
 }
 
 /// One audit-log entry.

@@ -32,10 +32,11 @@ extension SQLiteStore {
     private func insertFace(_ db: Database, subjectID: Int64, descriptor: FaceDescriptor, quality: FaceQuality) throws -> StoredFace {
         let now = Timestamp.now()
         // The row id is part of the sealed binding, so the row is inserted first and sealed second.
-        var row = FaceRow(subjectID: subjectID, modelVersion: modelVersion, keyID: sealers.primary.key.id, sealed: .empty,
+        let sealer = try activeSealer(db)
+        var row = FaceRow(subjectID: subjectID, modelVersion: modelVersion, keyID: sealer.key.id, sealed: .empty,
                           quality: quality, createdAt: now)
         try row.insert(db)
-        row.sealed = try sealers.primary.seal(descriptor.values, binding: row.binding)
+        row.sealed = try sealer.seal(descriptor.values, binding: row.binding)
         try row.update(db, columns: [FaceRow.Columns.nonce, FaceRow.Columns.ciphertext, FaceRow.Columns.tag])
         try SubjectRow.filter(SubjectRow.Columns.id == subjectID).updateAll(db, SubjectRow.Columns.updatedAt.set(to: now))
         try audit(db, action: "enroll", subjectID: subjectID, faceID: row.id, result: "ok")
@@ -43,9 +44,10 @@ extension SQLiteStore {
     }
 
     public func addFaces(_ faces: [NewFace]) throws(StoreError) -> [StoredFace] {
-        let (sealer, modelVersion) = (sealers.primary, modelVersion)
+        let modelVersion = modelVersion
         let stored = try write { db -> [StoredFace] in
             let now = Timestamp.now()
+            let sealer = try self.activeSealer(db)
             // Ids are predicted from the table's sequence so that each row is sealed once.
             var next = (try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'faces'") ?? 0) + 1
             var result: [StoredFace] = []

@@ -13,8 +13,11 @@ public struct RotationReport: Sendable, Equatable {
 extension SQLiteStore {
     /// Re-seals every face under `newKey`, `batchSize` rows per transaction, so the store stays
     /// usable (other connections read and write between batches). The new key becomes active
-    /// first; interrupted, the rotation resumes when run again with both keys. At the end the
-    /// old keys are marked retired. The store must have been opened with the old key.
+    /// first, so from then on running servers seal new faces under it (or refuse them when
+    /// they lack it, see `activeSealer`); interrupted, the rotation resumes when run again with
+    /// both keys. The old keys are marked retired only in a transaction that finds no row left
+    /// under them (rows that no supplied key opens excepted, and reported). The store must
+    /// have been opened with the old key and the new one.
     public func rotateKey(to newKey: KeySource, batchSize: Int,
                           progress: (_ done: Int, _ total: Int) -> Void) throws(StoreError) -> RotationReport {
         let salt = try read { db in try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = 'kdf_salt'") }
@@ -39,7 +42,20 @@ extension SQLiteStore {
                 try FaceRow.filter(FaceRow.Columns.keyID != key.id).order(FaceRow.Columns.id).limit(batchSize + skipped.count)
                     .fetchAll(db).filter { !skipped.contains($0.id ?? 0) }
             }
-            if batch.isEmpty { break }
+            if batch.isEmpty {
+                // Retire the old keys only if no row arrived under them since the last batch.
+                let finished = try write { db -> Bool in
+                    let left = try FaceRow.filter(FaceRow.Columns.keyID != key.id).fetchAll(db).filter { !skipped.contains($0.id ?? 0) }
+                    guard left.isEmpty else { return false }
+                    report.retiredKeyIDs = try String.fetchAll(db, sql: "SELECT id FROM encryption_keys WHERE state = 'retiring'")
+                    try db.execute(sql: "UPDATE encryption_keys SET state = 'retired', retired_at = ? WHERE state = 'retiring'",
+                                   arguments: [Timestamp.now()])
+                    try self.audit(db, action: "rotate_key", result: "ok", detail: "resealed \(report.resealed) faces under key \(key.id)")
+                    return true
+                }
+                if finished { break }
+                continue
+            }
             try write { db in
                 for row in batch {
                     guard let sealer = available.sealer(forKeyID: row.keyID),
@@ -58,12 +74,6 @@ extension SQLiteStore {
                 }
             }
             progress(report.resealed, total)
-        }
-        try write { db in
-            report.retiredKeyIDs = try String.fetchAll(db, sql: "SELECT id FROM encryption_keys WHERE state = 'retiring'")
-            try db.execute(sql: "UPDATE encryption_keys SET state = 'retired', retired_at = ? WHERE state = 'retiring'",
-                           arguments: [Timestamp.now()])
-            try self.audit(db, action: "rotate_key", result: "ok", detail: "resealed \(report.resealed) faces under key \(key.id)")
         }
         return report
     }

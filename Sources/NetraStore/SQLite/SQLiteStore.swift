@@ -92,8 +92,10 @@ public final class SQLiteStore: IdentityStore {
             let keys = try ([primary] + additional).map { source throws(KeyError) in try source.key(salt: salt) }
             let primaryKey = keys[0]
             try pool.write { db in
+                // The active key must be one of those supplied: the primary, or (while a
+                // rotation runs) the new key supplied beside it.
                 let active = try String.fetchOne(db, sql: "SELECT id FROM encryption_keys WHERE state = 'active'")
-                if let active, active != primaryKey.id {
+                if let active, !keys.contains(where: { $0.id == active }) {
                     throw StoreError.wrongKey(expectedKeyID: active)
                 }
                 if active == nil {
@@ -236,12 +238,25 @@ public final class SQLiteStore: IdentityStore {
         case let error as StoreError: error
         case let error as SealError: .sealing(error)
         case let error as KeyError: .key(error)
+        case let error as DatabaseError where error.resultCode == .SQLITE_FULL: .storageFull
+        case let error as DatabaseError where error.resultCode == .SQLITE_READONLY: .readOnly
         default: .database("\(error)")
         }
     }
+
+    /// The sealer of the store's active key, read inside the caller's write transaction: a
+    /// rotation run by another process makes its new key active, and a face is then sealed
+    /// under that key when this process holds it, and refused when it does not, never sealed
+    /// under the key being retired.
+    func activeSealer(_ db: Database) throws -> EmbeddingSealer {
+        let active = try String.fetchOne(db, sql: "SELECT id FROM encryption_keys WHERE state = 'active'") ?? sealers.primary.key.id
+        guard let sealer = sealers.sealer(forKeyID: active) else { throw StoreError.activeKeyUnavailable(keyID: active) }
+        return sealer
+    }
 }
 
-/// The sealers for the keys this store was opened with: the primary seals new rows.
+/// The sealers for the keys this store was opened with; new rows are sealed under whichever
+/// of them is the store's active key (`activeSealer`).
 struct SealerSet: Sendable {
     let primary: EmbeddingSealer
     let others: [EmbeddingSealer]

@@ -70,32 +70,12 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             try await Self.reportingFailures {
                 let configuration = try global.loadConfiguration()
-                let newKey: KeySource
-                do {
-                    if let newKeyFile {
-                        newKey = try KeySource.read(keyFile: newKeyFile)
-                    } else if let text = ProcessInfo.processInfo.environment["NETRA_NEW_SECRET_KEY"], !text.isEmpty {
-                        newKey = try KeySource.parse(text)
-                    } else {
-                        throw CommandFailure(message: "give the new key in NETRA_NEW_SECRET_KEY or with --new-key-file", exitCode: .failure)
-                    }
-                } catch let error as KeyError {
-                    throw CommandFailure(message: "\(error)", exitCode: .failure)
+                guard let newKey = try StoreSession.newKey(file: newKeyFile) else {
+                    throw CommandFailure(message: "give the new key in NETRA_NEW_SECRET_KEY, NETRA_NEW_KEY_FILE or with --new-key-file",
+                                         exitCode: .failure)
                 }
-                let path = StoreSession.databasePath(storeOptions, configuration)
-                let oldKey = try StoreSession.key(for: path, configuration: configuration)
-                let modelVersion = try ModelSelection(configuration).modelVersion
-                let store: SQLiteStore
-                do {
-                    store = try SQLiteStore(path: path, key: oldKey, additionalKeys: [newKey], modelVersion: modelVersion)
-                } catch StoreError.wrongKey {
-                    // A rotation that was interrupted: the new key is already the active one.
-                    do {
-                        store = try SQLiteStore(path: path, key: newKey, additionalKeys: [oldKey], modelVersion: modelVersion)
-                    } catch {
-                        throw CommandFailure(message: "\(error)", exitCode: .failure)
-                    }
-                }
+                // Interrupted, the new key is already the active one: the store opens with both either way.
+                let store = try StoreSession.open(storeOptions, configuration: configuration, additionalKeys: [newKey])
                 let report = try store.rotateKey(to: newKey, batchSize: max(1, batchSize)) { done, total in
                     FileHandle.standardError.write(Data("\rre-sealed \(done)/\(total)".utf8))
                 }

@@ -29,6 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
             try DeploymentRules.checkListening(host: service.host, requireAPIKey: service.requireAPIKey)
             let path = db ?? configuration.data.db
             let key = try StoreSession.key(for: path, configuration: configuration, listeningOn: service.host)
+            let rotationKeys = try StoreSession.newKey().map { [$0] } ?? []
 
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
@@ -39,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
             let state = ServiceState()
             let loader = LoaderService(state: state, logger: logger) {
                 let analyzer = try models.makeAnalyzer(threads: 1)
-                let store = try SQLiteStore(path: path, key: key, modelVersion: models.modelVersion, actor: "api")
+                let store = try SQLiteStore(path: path, key: key, additionalKeys: rotationKeys, modelVersion: models.modelVersion, actor: "api")
                 StoreSession.reportLoadProblems(store.loadReport)
                 logger.info("loaded \(store.index.count) faces from \(path)")
                 return ServiceState.Loaded(analyzer: analyzer, store: store)

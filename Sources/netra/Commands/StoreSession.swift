@@ -26,6 +26,20 @@ enum StoreSession {
         }
     }
 
+    /// The key a rotation moves to, from `file`, `NETRA_NEW_SECRET_KEY` or `NETRA_NEW_KEY_FILE`;
+    /// `nil` when none is given. `netra keys rotate` needs it; `netra serve` takes it too, so
+    /// that a server running while the rotation runs seals new faces under the new key.
+    static func newKey(file: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeySource? {
+        do {
+            if let file { return try KeySource.read(keyFile: file) }
+            if let text = environment["NETRA_NEW_SECRET_KEY"], !text.isEmpty { return try KeySource.parse(text) }
+            if let file = environment["NETRA_NEW_KEY_FILE"], !file.isEmpty { return try KeySource.read(keyFile: file) }
+            return nil
+        } catch {
+            throw CommandFailure(message: "new key: \(error)", exitCode: .failure)
+        }
+    }
+
     /// The model version the store benchmarks record with their synthetic vectors.
     static var syntheticModelVersion: String { ModelSelection.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256) }
 
@@ -58,13 +72,9 @@ enum StoreSession {
     }
 
     static func reportLoadProblems(_ report: LoadReport) {
-        var lines: [String] = []
+        var lines = report.problems.map { "netra: WARNING: \($0)" }
         if !report.tamperedFaceIDs.isEmpty {
-            lines.append("netra: WARNING: \(report.tamperedFaceIDs.count) stored face(s) fail authentication and are not used: "
-                + "ids \(report.tamperedFaceIDs.map(String.init).joined(separator: ", ")) (see `netra db check`)")
-        }
-        for (keyID, count) in report.unavailableKeys.sorted(by: { $0.key < $1.key }) {
-            lines.append("netra: WARNING: \(count) face(s) are sealed with key \(keyID), which was not supplied; finish `netra keys rotate`")
+            lines.append("netra: WARNING: the faces failing authentication are ids \(report.tamperedFaceIDs.map(String.init).joined(separator: ", "))")
         }
         if report.otherModelVersion > 0 {
             lines.append("netra: note: \(report.otherModelVersion) face(s) belong to another model version and are not searched; re-enroll them")
