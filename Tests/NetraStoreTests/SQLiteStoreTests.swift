@@ -158,10 +158,7 @@ struct SQLiteStoreTests {
             for _ in 0..<10 { _ = try store.addFace(subjectID: subject.id, descriptor: generator.descriptor(), quality: quality) }
             // Simulate a crash after the new key became active and 4 rows were re-sealed.
             let newKey = try TemporaryStore.otherKey.key(salt: [])
-            try store.databasePool.write { db in
-                try db.execute(sql: "UPDATE encryption_keys SET state = 'retiring'")
-                try db.execute(sql: "INSERT INTO encryption_keys (id, created_at, state) VALUES (?, 'now', 'active')", arguments: [newKey.id])
-            }
+            try temporary.activate(newKey)
             let rows = try store.databasePool.read { db in
                 try FaceRow.order(FaceRow.Columns.id).limit(4).fetchAll(db)
             }
@@ -243,6 +240,79 @@ struct SQLiteStoreTests {
         }
         #expect(report.resealed == 4 && report.retiredKeyIDs == [oldSealer.key.id])
         #expect(try temporary.open(key: TemporaryStore.otherKey).loadReport.loaded == 4)
+    }
+
+    @Test("subjects whose names are swapped in the database are refused on read and reported at opening and by check")
+    func swappedNames() throws {
+        let temporary = try TemporaryStore()
+        let store = try temporary.open()
+        let alice = try store.createSubject(name: "Alice"), bob = try store.createSubject(name: "Bob")
+        try store.databasePool.write { db in
+            try db.execute(sql: "UPDATE subjects SET name = CASE id WHEN ? THEN 'Bob' ELSE 'Alice' END", arguments: [alice.id])
+        }
+        #expect(throws: StoreError.tamperedSubject(alice.id)) { try store.subject(id: alice.id) }
+        #expect(throws: StoreError.self) { try store.subjects(named: "Bob") }
+        let reopened = try temporary.open()
+        #expect(reopened.loadReport.tamperedSubjectIDs == [alice.id, bob.id])
+        #expect(reopened.loadReport.problems.contains { $0.contains("subjects' names or metadata fail authentication") })
+        #expect(try reopened.check().report.tamperedSubjectIDs == [alice.id, bob.id])
+        #expect(throws: StoreError.tamperedSubject(alice.id), "an update would authenticate what was forged") {
+            try reopened.updateSubject(id: alice.id, name: "Alice")
+        }
+        try reopened.deleteSubject(id: alice.id)
+        #expect(try reopened.subject(id: alice.id) == nil)
+    }
+
+    @Test("a face whose model_version is edited is reported as tampered, not silently left out")
+    func editedModelVersion() throws {
+        let temporary = try TemporaryStore()
+        var generator = VectorGenerator(state: 10)
+        let store = try temporary.open()
+        let subject = try store.createSubject(name: "S")
+        let face = try store.addFace(subjectID: subject.id, descriptor: generator.descriptor(), quality: quality)
+        try store.databasePool.write { db in try db.execute(sql: "UPDATE faces SET model_version = 'other-model'") }
+        let reopened = try temporary.open()
+        #expect(reopened.loadReport.tamperedFaceIDs == [face.id] && reopened.loadReport.otherModelVersion == 0)
+    }
+
+    @Test("the audit log is a chain: an entry edited, removed from the middle or from the end is reported by check")
+    func auditChain() throws {
+        func store(with entries: Int) throws -> (TemporaryStore, SQLiteStore) {
+            let temporary = try TemporaryStore()
+            let store = try temporary.open()
+            for index in 0..<entries { _ = try store.createSubject(name: "Person \(index)") }
+            #expect(try store.check().report.auditProblems.isEmpty)
+            return (temporary, store)
+        }
+        let cases: [(String, String)] = [
+            ("UPDATE audit_log SET result = 'fine' WHERE id = 3", "from entry 3 on"),
+            ("DELETE FROM audit_log WHERE id = 2", "from entry 3 on"),
+            ("DELETE FROM audit_log WHERE id = 5", "newest entries were removed"),
+        ]
+        for (tampering, finding) in cases {
+            let (temporary, opened) = try store(with: 5)
+            try opened.databasePool.write { db in try db.execute(sql: tampering) }
+            let problems = try temporary.open().check().report.auditProblems
+            #expect(problems.count == 1 && problems[0].contains(finding), "\(tampering): \(problems)")
+        }
+    }
+
+    @Test("a store from before subject MACs and the audit chain has its rows authenticated as they are at first opening")
+    func upgradeAuthenticatesExistingRows() throws {
+        let temporary = try TemporaryStore()
+        do {
+            let store = try temporary.open()
+            for name in ["Ada", "Grace"] { _ = try store.createSubject(name: name) }
+            try store.databasePool.write { db in
+                try db.execute(sql: "UPDATE subjects SET mac = NULL")
+                try db.execute(sql: "UPDATE audit_log SET chain = NULL")
+                try db.execute(sql: "DELETE FROM store_settings WHERE name IN ('integrity_key', 'integrity_key_id', 'audit_head')")
+            }
+        }
+        let upgraded = try temporary.open()
+        #expect(upgraded.loadReport.problems.isEmpty)
+        #expect(try upgraded.check().report.auditProblems.isEmpty)
+        #expect(try upgraded.subjects(named: "Ada").count == 1)
     }
 
     @Test("an API key's last use is recorded when it authenticates, at most once a minute; a wrong secret records nothing")

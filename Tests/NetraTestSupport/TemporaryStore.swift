@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import NetraStore
+@testable import NetraStore
 
 /// A temporary folder with a store path, removed at the end of the test.
 public final class TemporaryStore {
@@ -31,14 +31,14 @@ public final class TemporaryStore {
         }
     }
 
-    /// Makes `key` the store's active key without re-sealing anything, as a rotation run by
-    /// another process does in its first step (or leaves behind when killed at once).
-    public func activate(_ key: EncryptionKey) throws {
-        let id = key.id
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { db in
+    /// Makes `key` the store's active key without re-sealing any face, as a rotation run by
+    /// another process does in its first transaction (or leaves behind when killed after it).
+    public func activate(_ key: EncryptionKey, oldKey: KeySource = TemporaryStore.key) throws {
+        let store = try open(key: oldKey)
+        try store.databasePool.write { db in
             try db.execute(sql: "UPDATE encryption_keys SET state = 'retiring' WHERE state = 'active'")
-            try db.execute(sql: "INSERT INTO encryption_keys (id, created_at, state) VALUES (?, 'now', 'active')", arguments: [id])
+            try db.execute(sql: "INSERT INTO encryption_keys (id, created_at, state) VALUES (?, 'now', 'active')", arguments: [key.id])
+            try SQLiteStore.storeSealed(store.integrity, with: EmbeddingSealer(key: key), db)
         }
     }
 

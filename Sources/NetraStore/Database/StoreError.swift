@@ -19,6 +19,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The store's active key (after a rotation) is not among the keys this process holds,
     /// so it cannot seal new rows; they are never sealed under a retiring key.
     case activeKeyUnavailable(keyID: String)
+    /// A subject's name or metadata does not match its MAC: edited outside NETRA.
+    case tamperedSubject(Int64)
     /// The disk holding the database is full; nothing was changed.
     case storageFull
     /// The database cannot be written (read-only file or file system); nothing was changed.
@@ -42,6 +44,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .sealing(error): "\(error)"
         case let .activeKeyUnavailable(keyID):
             "the store's active key is now \(keyID) (a key rotation ran); restart NETRA with that key (and the old one in NETRA_NEW_SECRET_KEY's place until the rotation ends) to store faces"
+        case let .tamperedSubject(id): "subject \(id) fails authentication (its name or metadata were edited outside NETRA); run netra db check"
         case .storageFull: "the disk holding the identity database is full; nothing was changed"
         case .readOnly: "the identity database cannot be written (read-only file or file system); nothing was changed"
         case let .database(message): "database error: \(message)"

@@ -60,6 +60,11 @@ public struct LoadReport: Sendable, Equatable {
     public var otherModelVersion = 0
     /// Rows sealed with a key that was not supplied, by key id.
     public var unavailableKeys: [String: Int] = [:]
+    /// Subjects whose name or metadata do not match their MAC (edited outside NETRA).
+    public var tamperedSubjectIDs: [Int64] = []
+    /// What `netra db check` found wrong with the audit log's chain; empty when intact (not
+    /// checked at opening).
+    public var auditProblems: [String] = []
 
     /// Faces of any model version that could not be opened: tampered, or under a missing key.
     public var unreadableFaceCount: Int { tamperedFaceIDs.count + unavailableKeys.values.reduce(0, +) }
@@ -73,7 +78,10 @@ public struct LoadReport: Sendable, Equatable {
         for (keyID, count) in unavailableKeys.sorted(by: { $0.key < $1.key }) {
             problems.append("\(count) stored faces are sealed with key \(keyID), which was not supplied; finish netra keys rotate or supply that key")
         }
-        return problems
+        if !tamperedSubjectIDs.isEmpty {
+            problems.append("\(tamperedSubjectIDs.count) subjects' names or metadata fail authentication (ids \(tamperedSubjectIDs.map(String.init).joined(separator: ", "))); they are not answered")
+        }
+        return problems + auditProblems
     }
 }
 

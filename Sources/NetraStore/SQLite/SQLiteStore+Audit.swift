@@ -10,11 +10,13 @@ extension SQLiteStore {
     }
 
     /// Appends an entry inside the caller's transaction, so a change and its record commit
-    /// together; the actor is the one bound for the current task (`AuditActor`), else the store's.
+    /// together, chained to the entry before it; the actor is the one bound for the current
+    /// task (`AuditActor`), else the store's.
     func audit(_ db: Database, action: String, subjectID: Int64? = nil, faceID: Int64? = nil,
                result: String, detail: String = "") throws {
         try AuditEntry.Insertion(at: Timestamp.now(), actor: AuditActor.current ?? actor, action: action, subjectID: subjectID, faceID: faceID,
                                  result: result, detail: detail).insert(db)
+        try chain(auditEntryID: db.lastInsertedRowID, db)
     }
 }
 

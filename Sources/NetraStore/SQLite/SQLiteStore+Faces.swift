@@ -16,7 +16,7 @@ extension SQLiteStore {
                         quality: FaceQuality) throws(StoreError) -> (subject: Subject, face: StoredFace) {
         try Self.validate(name: name, metadata: "{}")
         let (subject, face) = try write { db -> (Subject, StoredFace) in
-            let named = try Self.subjects(SubjectRow.filter(SubjectRow.Columns.name == name)).fetchAll(db)
+            let named = try self.verified(Self.subjects(SubjectRow.filter(SubjectRow.Columns.name == name)), db)
             guard named.count <= 1 else { throw StoreError.ambiguousName(name, count: named.count) }
             var subject = try named.first ?? self.insertSubject(db, name: name, metadata: "{}")
             let face = try self.insertFace(db, subjectID: subject.id, descriptor: descriptor, quality: quality)

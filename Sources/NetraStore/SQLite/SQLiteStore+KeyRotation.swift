@@ -34,6 +34,7 @@ extension SQLiteStore {
                 INSERT INTO encryption_keys (id, created_at, state) VALUES (?, ?, 'active')
                 ON CONFLICT(id) DO UPDATE SET state = 'active', retired_at = NULL
                 """, arguments: [key.id, now])
+            try Self.storeSealed(self.integrity, with: newSealer, db)
         }
         let total = try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM faces WHERE key_id <> ?", arguments: [key.id]) ?? 0 }
         var skipped = Set<Int64>()

@@ -13,6 +13,7 @@ extension SQLiteStore {
         var row = SubjectRow(id: nil, name: name, metadata: metadata, createdAt: now, updatedAt: now)
         try row.insert(db)
         let id = db.lastInsertedRowID
+        try SubjectRow.filter(SubjectRow.Columns.id == id).updateAll(db, SubjectRow.Columns.mac.set(to: subjectMAC(id: id, name: name, metadata: metadata)))
         try audit(db, action: "create_subject", subjectID: id, result: "ok")
         return Subject(id: id, name: name, metadata: metadata, createdAt: now, updatedAt: now, faceCount: 0)
     }
@@ -24,6 +25,8 @@ extension SQLiteStore {
             let subjects = try names.map { name in
                 var row = SubjectRow(id: nil, name: name, metadata: "{}", createdAt: now, updatedAt: now)
                 try row.insert(db)
+                try SubjectRow.filter(SubjectRow.Columns.id == db.lastInsertedRowID)
+                    .updateAll(db, SubjectRow.Columns.mac.set(to: self.subjectMAC(id: db.lastInsertedRowID, name: name, metadata: "{}")))
                 return Subject(id: db.lastInsertedRowID, name: name, metadata: "{}", createdAt: now, updatedAt: now, faceCount: 0)
             }
             try self.audit(db, action: "create_subjects", result: "ok", detail: "\(names.count) subjects")
@@ -32,11 +35,11 @@ extension SQLiteStore {
     }
 
     public func subject(id: Int64) throws(StoreError) -> Subject? {
-        try read { db in try Self.subjects(SubjectRow.filter(SubjectRow.Columns.id == id)).fetchOne(db) }
+        try read { db in try self.verified(Self.subjects(SubjectRow.filter(SubjectRow.Columns.id == id)), db).first }
     }
 
     public func subjects(named name: String) throws(StoreError) -> [Subject] {
-        try read { db in try Self.subjects(SubjectRow.filter(SubjectRow.Columns.name == name)).fetchAll(db) }
+        try read { db in try self.verified(Self.subjects(SubjectRow.filter(SubjectRow.Columns.name == name)), db) }
     }
 
     public func subjects(in page: SubjectPage) throws(StoreError) -> [Subject] {
@@ -47,7 +50,7 @@ extension SQLiteStore {
                     .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
                 request = request.filter(sql: "name LIKE ? ESCAPE '\\'", arguments: [pattern])
             }
-            return try Self.subjects(request).limit(page.limit, offset: page.offset).fetchAll(db)
+            return try self.verified(Self.subjects(request).limit(page.limit, offset: page.offset), db)
         }
     }
 
@@ -68,6 +71,7 @@ extension SQLiteStore {
                 SubjectRow.Columns.name.set(to: updated.name),
                 SubjectRow.Columns.metadata.set(to: updated.metadata),
                 SubjectRow.Columns.updatedAt.set(to: updated.updatedAt),
+                SubjectRow.Columns.mac.set(to: self.subjectMAC(id: id, name: updated.name, metadata: updated.metadata)),
             ])
             try self.audit(db, action: "update_subject", subjectID: id, result: "ok")
         }
@@ -82,14 +86,27 @@ extension SQLiteStore {
         index.remove(subjectID: id)
     }
 
-    /// Subjects in id order with their face counts.
-    static func subjects(_ request: QueryInterfaceRequest<SubjectRow>) -> QueryInterfaceRequest<Subject> {
+    /// Subjects in id order with their face counts and MACs (see `verified`).
+    static func subjects(_ request: QueryInterfaceRequest<SubjectRow>) -> QueryInterfaceRequest<Row> {
         request
             .select(SubjectRow.Columns.id, SubjectRow.Columns.name, SubjectRow.Columns.metadata,
-                    SubjectRow.Columns.createdAt, SubjectRow.Columns.updatedAt,
+                    SubjectRow.Columns.createdAt, SubjectRow.Columns.updatedAt, SubjectRow.Columns.mac,
                     SQL("(SELECT count(*) FROM faces f WHERE f.subject_id = subjects.id)").forKey("face_count"))
             .order(SubjectRow.Columns.id)
-            .asRequest(of: Subject.self)
+            .asRequest(of: Row.self)
+    }
+
+    /// The subjects `request` finds, each checked against its MAC: a name or metadata edited
+    /// outside NETRA is never answered (`StoreError.tamperedSubject`).
+    func verified(_ request: QueryInterfaceRequest<Row>, _ db: Database) throws -> [Subject] {
+        try request.fetchAll(db).map { row in
+            let subject = Subject(row: row)
+            let mac: Data? = row["mac"]
+            guard mac == subjectMAC(id: subject.id, name: subject.name, metadata: subject.metadata) else {
+                throw StoreError.tamperedSubject(subject.id)
+            }
+            return subject
+        }
     }
 
     static func validate(name: String, metadata: String) throws(StoreError) {
@@ -127,6 +144,8 @@ struct SubjectRow: Codable, FetchableRecord, MutablePersistableRecord {
         static let metadata = Column(CodingKeys.metadata)
         static let createdAt = Column(CodingKeys.createdAt)
         static let updatedAt = Column(CodingKeys.updatedAt)
+        /// Written after the insert (it covers the row's id); see `IntegrityKey`.
+        static let mac = Column("mac")
     }
 }
 

@@ -22,6 +22,7 @@ public final class SQLiteStore: IdentityStore {
 
     let pool: DatabasePool
     let sealers: SealerSet
+    let integrity: IntegrityKey
     let actor: String
 
     /// Opens (creating if needed) the store at `path`.
@@ -38,8 +39,11 @@ public final class SQLiteStore: IdentityStore {
         self.actor = actor
         pool = try Self.openDatabase(at: path)
         sealers = try Self.resolveKeys(primary: key, additional: additionalKeys, in: pool)
+        integrity = try Self.integrityKey(in: pool, sealers: sealers)
         index = FaceIndex()
-        loadReport = try Self.load(pool, sealers: sealers, modelVersion: modelVersion, into: index)
+        var report = try Self.load(pool, sealers: sealers, modelVersion: modelVersion, into: index)
+        report.tamperedSubjectIDs = try Self.tamperedSubjects(in: pool, integrity: integrity)
+        loadReport = report
     }
 
     // MARK: Opening
@@ -126,8 +130,19 @@ public final class SQLiteStore: IdentityStore {
         do {
             var report = LoadReport()
             let (keyIDs, maxID) = try pool.read { db in
-                report.otherModelVersion = try Int.fetchOne(db, sql: "SELECT count(*) FROM faces WHERE model_version <> ?",
-                                                            arguments: [modelVersion]) ?? 0
+                // Rows of other versions are not searched, but they must still be authentic: an
+                // edited model_version would otherwise hide a face without a word.
+                for row in try FaceRow.filter(FaceRow.Columns.modelVersion != modelVersion).fetchAll(db) {
+                    guard let sealer = sealers.sealer(forKeyID: row.keyID) else {
+                        report.unavailableKeys[row.keyID, default: 0] += 1
+                        continue
+                    }
+                    if (try? sealer.open(row.sealed, binding: row.binding)) != nil {
+                        report.otherModelVersion += 1
+                    } else {
+                        report.tamperedFaceIDs.append(row.id ?? 0)
+                    }
+                }
                 let keyIDs = try String.fetchAll(db, sql: "SELECT DISTINCT key_id FROM faces WHERE model_version = ?",
                                                  arguments: [modelVersion])
                 for keyID in keyIDs where sealers.sealer(forKeyID: keyID) == nil {

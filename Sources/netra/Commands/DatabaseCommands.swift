@@ -13,7 +13,7 @@ struct DatabaseCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Authenticate every stored face and run SQLite's integrity check (exit 1 on any problem)."
+            abstract: "Authenticate every stored face and subject, verify the audit log's chain, run SQLite's integrity check (exit 1 on any problem)."
         )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var storeOptions: StoreOptions
@@ -25,24 +25,35 @@ struct DatabaseCommand: AsyncParsableCommand {
             let tamperedFaceIds: [Int64]
             let otherModelVersion: Int
             let unavailableKeys: [String: Int]
+            let tamperedSubjectIds: [Int64]
+            let auditLog: [String]
             let integrity: [String]
             let ok: Bool
+
+            enum CodingKeys: String, CodingKey {
+                case faces, verified, integrity, ok
+                case tamperedFaceIds = "tampered_face_ids", otherModelVersion = "other_model_version"
+                case unavailableKeys = "unavailable_keys", tamperedSubjectIds = "tampered_subject_ids", auditLog = "audit_log"
+            }
         }
 
         func run() async throws {
             try await Self.reportingFailures {
                 let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
                 let (load, integrity) = try store.check()
-                let ok = load.tamperedFaceIDs.isEmpty && load.unavailableKeys.isEmpty && integrity == ["ok"]
+                let ok = load.problems.isEmpty && integrity == ["ok"]
                 let report = Report(faces: try store.faceCount(), verified: load.loaded, tamperedFaceIds: load.tamperedFaceIDs,
                                     otherModelVersion: load.otherModelVersion, unavailableKeys: load.unavailableKeys,
+                                    tamperedSubjectIds: load.tamperedSubjectIDs, auditLog: load.auditProblems.isEmpty ? ["ok"] : load.auditProblems,
                                     integrity: integrity, ok: ok)
                 if json {
                     try printJSON([report], asArray: false)
                 } else {
                     print("\(report.faces) faces: \(report.verified) authenticated, \(report.tamperedFaceIds.count) tampered"
                         + (report.tamperedFaceIds.isEmpty ? "" : " (ids \(report.tamperedFaceIds.map(String.init).joined(separator: ", ")))")
-                        + ", \(report.otherModelVersion) of another model version; SQLite integrity: \(integrity.joined(separator: "; "))")
+                        + ", \(report.otherModelVersion) of another model version; \(report.tamperedSubjectIds.count) subjects tampered"
+                        + (report.tamperedSubjectIds.isEmpty ? "" : " (ids \(report.tamperedSubjectIds.map(String.init).joined(separator: ", ")))")
+                        + "; audit log: \(report.auditLog.joined(separator: "; ")); SQLite integrity: \(integrity.joined(separator: "; "))")
                 }
                 if !ok { throw ExitCode.failure }
             }

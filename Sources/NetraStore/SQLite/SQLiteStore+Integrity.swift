@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+
+/// Authentication of the rows the sealed embeddings do not cover (`IntegrityKey`): subject
+/// MACs, the audit log's chain and its head.
+extension SQLiteStore {
+    private static let sealedKeySetting = "integrity_key"
+    private static let sealedKeyIDSetting = "integrity_key_id"
+    private static let auditHeadSetting = "audit_head"
+
+    /// The store's integrity key, opened with the key it is sealed under. A store that has none
+    /// (new, or made before schema 3) gets one, and its existing subjects and audit entries are
+    /// authenticated as they are.
+    static func integrityKey(in pool: DatabasePool, sealers: SealerSet) throws(StoreError) -> IntegrityKey {
+        do {
+            return try pool.write { db in
+                if let keyID = try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = ?", arguments: [sealedKeyIDSetting]),
+                   let blob = try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = ?", arguments: [sealedKeySetting]) {
+                    let id = String(decoding: keyID, as: UTF8.self)
+                    guard let sealer = sealers.sealer(forKeyID: id) else { throw StoreError.activeKeyUnavailable(keyID: id) }
+                    return try IntegrityKey.open(unpack(blob), with: sealer)
+                }
+                let active = try String.fetchOne(db, sql: "SELECT id FROM encryption_keys WHERE state = 'active'") ?? sealers.primary.key.id
+                guard let sealer = sealers.sealer(forKeyID: active) else { throw StoreError.activeKeyUnavailable(keyID: active) }
+                let key = try IntegrityKey.generate()
+                try storeSealed(key, with: sealer, db)
+                for row in try Row.fetchAll(db, sql: "SELECT id, name, metadata FROM subjects WHERE mac IS NULL") {
+                    try db.execute(sql: "UPDATE subjects SET mac = ? WHERE id = ?",
+                                   arguments: [Data(key.subjectMAC(id: row["id"], name: row["name"], metadata: row["metadata"])), row["id"] as Int64])
+                }
+                var previous = [UInt8](repeating: 0, count: 32)
+                var last: Int64?
+                for entry in try AuditEntry.order(Column("id")).fetchAll(db) {
+                    previous = key.auditChain(previous: previous, entry: entry)
+                    try db.execute(sql: "UPDATE audit_log SET chain = ? WHERE id = ?", arguments: [Data(previous), entry.id])
+                    last = entry.id
+                }
+                if let last { try setHead(key.auditHead(lastID: last, chain: previous), db) }
+                return key
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as SealError {
+            throw .sealing(error)
+        } catch let error as KeyError {
+            throw .key(error)
+        } catch {
+            throw storeError(error)
+        }
+    }
+
+    /// Seals the integrity key under `sealer`'s key and stores it (a rotation calls this in the
+    /// transaction that makes the new key active).
+    static func storeSealed(_ key: IntegrityKey, with sealer: EmbeddingSealer, _ db: Database) throws {
+        let sealed = try key.sealed(with: sealer)
+        try db.execute(sql: "INSERT OR REPLACE INTO store_settings (name, value) VALUES (?, ?)",
+                       arguments: [sealedKeySetting, Data(sealed.nonce + sealed.tag + sealed.ciphertext)])
+        try db.execute(sql: "INSERT OR REPLACE INTO store_settings (name, value) VALUES (?, ?)",
+                       arguments: [sealedKeyIDSetting, Data(sealer.key.id.utf8)])
+    }
+
+    private static func unpack(_ blob: Data) -> SealedEmbedding {
+        let bytes = [UInt8](blob)
+        guard bytes.count > 28 else { return SealedEmbedding(nonce: [], ciphertext: [], tag: []) }
+        return SealedEmbedding(nonce: Array(bytes[0..<12]), ciphertext: Array(bytes[28...]), tag: Array(bytes[12..<28]))
+    }
+
+    private static func setHead(_ head: [UInt8], _ db: Database) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO store_settings (name, value) VALUES (?, ?)", arguments: [auditHeadSetting, Data(head)])
+    }
+
+    /// The MAC a subject row must carry.
+    func subjectMAC(id: Int64, name: String, metadata: String) -> Data {
+        Data(integrity.subjectMAC(id: id, name: name, metadata: metadata))
+    }
+
+    /// Ids of subjects whose name or metadata no longer match their MAC (or whose MAC is gone).
+    static func tamperedSubjects(in pool: DatabasePool, integrity: IntegrityKey) throws(StoreError) -> [Int64] {
+        do {
+            return try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, name, metadata, mac FROM subjects ORDER BY id").compactMap { row -> Int64? in
+                    let id: Int64 = row["id"]
+                    let mac: Data? = row["mac"]
+                    return mac == Data(integrity.subjectMAC(id: id, name: row["name"], metadata: row["metadata"])) ? nil : id
+                }
+            }
+        } catch {
+            throw storeError(error)
+        }
+    }
+
+    /// Chains a new audit entry (already inserted) to the one before it and moves the head.
+    func chain(auditEntryID id: Int64, _ db: Database) throws {
+        guard let entry = try AuditEntry.fetchOne(db, key: id) else { return }
+        let previous = try Data.fetchOne(db, sql: "SELECT chain FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1", arguments: [id])
+        let chain = integrity.auditChain(previous: previous.map { [UInt8]($0) } ?? [UInt8](repeating: 0, count: 32), entry: entry)
+        try db.execute(sql: "UPDATE audit_log SET chain = ? WHERE id = ?", arguments: [Data(chain), id])
+        try Self.setHead(integrity.auditHead(lastID: id, chain: chain), db)
+    }
+
+    /// What is wrong with the audit log: the first entry whose chain does not follow from the
+    /// ones before it (an entry edited, removed or inserted there), a head that does not match
+    /// the last entry (entries removed from the end); empty when the log is intact.
+    func auditLogProblems() throws(StoreError) -> [String] {
+        try read { db in
+            var previous = [UInt8](repeating: 0, count: 32)
+            var last: (id: Int64, chain: [UInt8])?
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY id") {
+                let entry = AuditEntry(row: row)
+                let stored: Data? = row["chain"]
+                let expected = integrity.auditChain(previous: previous, entry: entry)
+                guard stored.map({ [UInt8]($0) }) == expected else {
+                    return ["the audit log does not authenticate from entry \(entry.id) on (an entry was edited, removed or inserted there)"]
+                }
+                previous = expected
+                last = (entry.id, expected)
+            }
+            let head = try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = ?", arguments: [Self.auditHeadSetting])
+            let expectedHead = last.map { Data(integrity.auditHead(lastID: $0.id, chain: $0.chain)) }
+            if head != expectedHead {
+                return ["the audit log's newest entries were removed (its head does not match entry \(last?.id ?? 0))"]
+            }
+            return []
+        }
+    }
+}
