@@ -6,32 +6,23 @@ import NIOCore
 /// `maxConcurrent` bodies are received at once (beyond that 503 with `Retry-After`), and a body
 /// must arrive within `timeout`.
 final class BodyReader: Sendable {
-    let maxConcurrent: Int
     let timeout: Duration
-    private let receiving = Mutex(0)
+    private let receiving: Admission
 
     init(maxConcurrent: Int, timeout: Duration) {
-        self.maxConcurrent = max(1, maxConcurrent)
+        receiving = Admission(capacity: maxConcurrent)
         self.timeout = timeout
     }
-
-    /// Bodies being received now.
-    var inFlight: Int { receiving.withLock { $0 } }
 
     /// The whole body of `request`, at most `limit` bytes; `what` names it in the 413 message.
     func collect(_ request: Request, limit: Int, what: String = "the request body") async throws -> ByteBuffer {
         let tooLarge = APIError(.contentTooLarge, "body_too_large", "\(what) is larger than \(limit) bytes")
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { throw tooLarge }
-        let admitted = receiving.withLock { count -> Bool in
-            guard count < maxConcurrent else { return false }
-            count += 1
-            return true
-        }
-        guard admitted else {
-            throw APIError(.serviceUnavailable, "too_many_uploads", "\(maxConcurrent) uploads are being received; retry shortly",
+        guard receiving.enter() else {
+            throw APIError(.serviceUnavailable, "too_many_uploads", "\(receiving.capacity) uploads are being received; retry shortly",
                            headers: [.retryAfter: "1"])
         }
-        defer { receiving.withLock { $0 -= 1 } }
+        defer { receiving.leave() }
         do {
             return try await withDeadline(timeout) { try await request.body.collect(upTo: limit) }
         } catch is NIOTooManyBytesError {
