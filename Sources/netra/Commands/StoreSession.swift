@@ -43,6 +43,9 @@ enum StoreSession {
     /// The model version the store benchmarks record with their synthetic vectors.
     static var syntheticModelVersion: String { ModelSelection.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256) }
 
+    /// The audit log's actor for a command: `cli` and the user running it.
+    static var cliActor: String { "cli \(ProcessInfo.processInfo.userName)" }
+
     /// Opens the store, reporting damaged rows on stderr.
     static func open(_ options: StoreOptions, configuration: NetraConfiguration, additionalKeys: [KeySource] = []) throws -> SQLiteStore {
         let path = databasePath(options, configuration)
@@ -50,7 +53,7 @@ enum StoreSession {
         let modelVersion = try ModelSelection(configuration).modelVersion
         let store: SQLiteStore
         do {
-            store = try SQLiteStore(path: path, key: key, additionalKeys: additionalKeys, modelVersion: modelVersion)
+            store = try SQLiteStore(path: path, key: key, additionalKeys: additionalKeys, modelVersion: modelVersion, actor: cliActor)
         } catch {
             throw CommandFailure(message: "\(error)", exitCode: .failure)
         }
