@@ -62,6 +62,11 @@ struct OperationsController: Sendable {
         guard let loaded = try? state.ready() else {
             return try JSONResponse.make(Readiness(status: state.loadFailed ? "failed" : "loading", indexSize: nil), status: .serviceUnavailable, for: request, context)
         }
+        if let reason = loaded.store.unavailabilityReason {
+            var readiness = Readiness(status: "store_unavailable", indexSize: loaded.store.index.count)
+            readiness.problems = [reason]
+            return try JSONResponse.make(readiness, status: .serviceUnavailable, for: request, context)
+        }
         let report = loaded.store.loadReport
         let problems = report.problems
         var readiness = Readiness(status: problems.isEmpty ? "ready" : "degraded", indexSize: loaded.store.index.count)

@@ -211,6 +211,8 @@ extension APIError {
         case .storageFull: self.init(.serviceUnavailable, "storage_full", error.description, headers: [.retryAfter: "30"])
         case .readOnly: self.init(.serviceUnavailable, "store_read_only", error.description, headers: [.retryAfter: "30"])
         case .activeKeyUnavailable: self.init(.serviceUnavailable, "store_key_rotated", error.description, headers: [.retryAfter: "30"])
+        case .storageFailure: self.init(.serviceUnavailable, "store_unavailable", error.description, headers: [.retryAfter: "30"])
+        case .databaseReplaced: self.init(.serviceUnavailable, "store_replaced", error.description, headers: [.retryAfter: "30"])
         // The store's own failures are logged by ErrorMiddleware; their text (which may quote
         // SQLite) never reaches the client.
         default: self.init(.internalServerError, "store_error", "the identity store failed; see the server log")

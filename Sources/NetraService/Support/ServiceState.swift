@@ -45,7 +45,9 @@ public final class ServiceState: Sendable {
     func ready() throws -> Loaded {
         switch state.withLock({ $0 }) {
         case let .success(loaded)?: return loaded
-        case .failure?: throw APIError(.serviceUnavailable, "not_ready", "NETRA failed to load its models or store; see the server log")
+        case .failure?:
+            throw APIError(.serviceUnavailable, "not_ready", "NETRA failed to load its models or store; see the server log",
+                           headers: [.retryAfter: "30"])
         case nil: throw APIError(.serviceUnavailable, "not_ready", "NETRA is still loading", headers: [.retryAfter: "2"])
         }
     }

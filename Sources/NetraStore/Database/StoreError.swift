@@ -25,6 +25,12 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case storageFull
     /// The database cannot be written (read-only file or file system); nothing was changed.
     case readOnly
+    /// The database file could not be read or written (an I/O error: a failing disk, a file
+    /// made immutable, a file-size limit); nothing was changed.
+    case storageFailure
+    /// The file at the store's path is no longer the one it opened (deleted or replaced while
+    /// running); nothing is read from or written to it until a restart.
+    case databaseReplaced(path: String)
     /// A SQLite error not caused by the caller's input.
     case database(String)
 
@@ -47,6 +53,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .tamperedSubject(id): "subject \(id) fails authentication (its name or metadata were edited outside NETRA); run netra db check"
         case .storageFull: "the disk holding the identity database is full; nothing was changed"
         case .readOnly: "the identity database cannot be written (read-only file or file system); nothing was changed"
+        case .storageFailure: "the identity database's disk failed a read or write (failing, immutable, or over a size limit); nothing was changed"
+        case let .databaseReplaced(path):
+            "\(path) was deleted or replaced while NETRA was running; restart NETRA to open the file now there (nothing was read or written)"
         case let .database(message): "database error: \(message)"
         }
     }

@@ -79,6 +79,8 @@ public protocol IdentityStore: SubjectRepository, FaceRepository, AuditLog, APIK
     var index: FaceIndex { get }
     /// What opening found (tampered rows, other model versions, missing keys).
     var loadReport: LoadReport { get }
+    /// Why the store cannot be used now (its database gone or replaced, unreachable), or `nil`.
+    var unavailabilityReason: String? { get }
 }
 
 // The conveniences below differ from the requirements in their labels, so that a backend that

@@ -24,6 +24,8 @@ public final class SQLiteStore: IdentityStore {
     let sealers: SealerSet
     let integrity: IntegrityKey
     let actor: String
+    /// The database file as opened, to notice it being deleted or replaced under the store.
+    let fileIdentity: FileIdentity?
 
     /// Opens (creating if needed) the store at `path`.
     ///
@@ -38,6 +40,7 @@ public final class SQLiteStore: IdentityStore {
         self.modelVersion = modelVersion
         self.actor = actor
         pool = try Self.openDatabase(at: path)
+        fileIdentity = FileIdentity(path: path)
         sealers = try Self.resolveKeys(primary: key, additional: additionalKeys, in: pool)
         integrity = try Self.integrityKey(in: pool, sealers: sealers)
         index = FaceIndex()
@@ -238,12 +241,30 @@ public final class SQLiteStore: IdentityStore {
     // MARK: Helpers
 
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        try checkFileIsTheOpenedOne()
         do { return try pool.read(body) } catch { throw Self.storeError(error) }
     }
 
     @discardableResult
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        try checkFileIsTheOpenedOne()
         do { return try pool.write(body) } catch { throw Self.storeError(error) }
+    }
+
+    /// Why the store cannot be used now, or `nil`: the file at its path was deleted or
+    /// replaced since it was opened (a pooled connection would open the new file, or fail).
+    public var unavailabilityReason: String? {
+        do {
+            try checkFileIsTheOpenedOne()
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    private func checkFileIsTheOpenedOne() throws(StoreError) {
+        guard let opened = fileIdentity else { return }
+        guard FileIdentity(path: path) == opened else { throw .databaseReplaced(path: path) }
     }
 
     var databasePool: DatabasePool { pool }
@@ -255,6 +276,7 @@ public final class SQLiteStore: IdentityStore {
         case let error as KeyError: .key(error)
         case let error as DatabaseError where error.resultCode == .SQLITE_FULL: .storageFull
         case let error as DatabaseError where error.resultCode == .SQLITE_READONLY: .readOnly
+        case let error as DatabaseError where error.resultCode == .SQLITE_IOERR: .storageFailure
         default: .database("\(error)")
         }
     }
@@ -288,5 +310,19 @@ extension KeySource {
         case let .raw(key): key
         case let .passphrase(passphrase): try EncryptionKey.derive(passphrase: passphrase, salt: salt)
         }
+    }
+}
+
+/// A file's device and inode: equal for the same file, whatever its path is renamed to.
+struct FileIdentity: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+
+    /// The identity of the file at `path` now, or `nil` when there is none.
+    init?(path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
     }
 }
