@@ -147,3 +147,28 @@ let package = Package(
         .testTarget(name: "DeploymentTests", dependencies: ["NetraTestSupport"]),
     ]
 )
+
+// MARK: Fuzzing (docs/fuzzing.md; scripts/fuzz builds it into .build-fuzz)
+// Only when the manifest is evaluated with NETRA_FUZZ=1: libFuzzer executables for NETRA's own
+// parsers, and coverage instrumentation plus AddressSanitizer (and testability, for the harnesses'
+// `@testable import`) for the modules they parse with. Without NETRA_FUZZ the package is exactly
+// the one above.
+if Context.environment["NETRA_FUZZ"] == "1" {
+    let instrumented: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address", "-enable-testing"])]
+    for target in package.targets where ["NetraImaging", "NetraService"].contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + instrumented
+    }
+    func fuzzTarget(_ name: String, dependencies: [Target.Dependency]) -> Target {
+        .executableTarget(
+            name: name,
+            dependencies: dependencies,
+            path: "fuzz/swift/\(name)",
+            swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+        )
+    }
+    package.targets += [
+        fuzzTarget("NetraFuzzImageHeaders", dependencies: ["NetraImaging"]),
+        fuzzTarget("NetraFuzzRequestForms", dependencies: ["NetraService", .product(name: "NIOCore", package: "swift-nio")]),
+    ]
+}

@@ -51,6 +51,36 @@ static void netra_png_warning(png_structp png, png_const_charp message) {
     (void)message;
 }
 
+/* Walks the chunks before libpng sees them: a chunk whose declared length runs past the data
+   is truncation, and an ancillary chunk over the chunk cap is refused. libpng (1.6.39) would
+   allocate and zero a buffer of the declared length first: 2 GiB for a 41-byte file declaring
+   a tEXt chunk of 2^31 - 1 bytes (found by fuzzing). */
+static netra_codec_status netra_png_check_chunks(const uint8_t *data, size_t size, netra_decoded_image *out) {
+    size_t offset = 8;
+    while (offset + 8 <= size) {
+        uint32_t length = ((uint32_t)data[offset] << 24) | ((uint32_t)data[offset + 1] << 16) |
+                          ((uint32_t)data[offset + 2] << 8) | data[offset + 3];
+        const uint8_t *type = data + offset + 4;
+        if (length > 0x7FFFFFFFu) {
+            netra_set_message(out, "PNG chunk length out of range");
+            return NETRA_CODEC_CORRUPT;
+        }
+        if ((uint64_t)length + 12 > size - offset) {
+            netra_set_message(out, "PNG data is truncated");
+            return NETRA_CODEC_TRUNCATED;
+        }
+        int critical = (type[0] & 0x20) == 0;
+        if (!critical && length > NETRA_PNG_MAX_CHUNK_BYTES) {
+            snprintf(out->message, sizeof out->message, "PNG has a %u-byte ancillary chunk; the limit is %u bytes",
+                     length, NETRA_PNG_MAX_CHUNK_BYTES);
+            return NETRA_CODEC_EXCESSIVE;
+        }
+        if (memcmp(type, "IEND", 4) == 0) return NETRA_CODEC_OK;
+        offset += (size_t)length + 12;
+    }
+    return NETRA_CODEC_OK;
+}
+
 netra_codec_status netra_png_decode(const uint8_t *data, size_t size, netra_codec_limits limits,
                                     netra_decoded_image *out) {
     netra_png_source source;
@@ -67,6 +97,8 @@ netra_codec_status netra_png_decode(const uint8_t *data, size_t size, netra_code
         netra_set_message(out, "missing PNG signature");
         return NETRA_CODEC_CORRUPT;
     }
+    netra_codec_status chunks = netra_png_check_chunks(data, size, out);
+    if (chunks != NETRA_CODEC_OK) return chunks;
     png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &source, netra_png_error, netra_png_warning);
     if (png != NULL) info = png_create_info_struct(png);
     if (png == NULL || info == NULL) {

@@ -22,8 +22,12 @@ public struct ImageDecoder: Sendable {
             throw .encodedSizeTooLarge(bytes: data.count, limit: limits.maxEncodedBytes)
         }
         guard let format = ImageFormat.detect(data) else { throw .unrecognizedFormat }
-        if let declared = ImageHeader.dimensions(of: data, format: format), declared.width * declared.height > limits.maxPixels {
-            throw .tooManyPixels(width: declared.width, height: declared.height, limit: limits.maxPixels)
+        if let declared = ImageHeader.dimensions(of: data, format: format) {
+            // A PNG header may declare 2^32 - 1 by 2^32 - 1: the product overflows (found by fuzzing).
+            let (pixels, overflow) = declared.width.multipliedReportingOverflow(by: declared.height)
+            if overflow || pixels > limits.maxPixels {
+                throw .tooManyPixels(width: declared.width, height: declared.height, limit: limits.maxPixels)
+            }
         }
         let image = try decodePixels(data, format: format)
         switch format {

@@ -84,6 +84,19 @@ struct DecodingCostTests {
         #expect(detail.hasSuffix("needs more than 0.0 s of CPU to decode"))
     }
 
+    @Test("a PNG header of 2^32 - 1 by 2^32 - 1 is refused, not an overflow (found by fuzzing)")
+    func headerProductOverflow() {
+        let png = HostileImages.pngHeader(width: .max, height: .max)
+        #expect(Self.failure(decoding: png) == .tooManyPixels(width: Int(UInt32.max), height: Int(UInt32.max), limit: 40_000_000))
+    }
+
+    @Test("a chunk declaring 2 GiB past the end of a 41-byte PNG is truncation, found before libpng allocates it (found by fuzzing)")
+    func chunkLengthPastTheEnd() {
+        let png = HostileImages.pngHeader(width: 1, height: 1) + [0x7F, 0xFF, 0xFF, 0xFF] + Array("tEXt".utf8)
+        #expect(png.count == 41)
+        #expect(Self.failure(decoding: png) == .truncated(.png))
+    }
+
     @Test("every public photo still decodes under the default limits")
     func publicPhotosDecode() throws {
         let photos = try FileManager.default.subpathsOfDirectory(atPath: SharedData.faces.path)

@@ -69,6 +69,22 @@ struct RequestFieldTests {
         }
     }
 
+    @Test("bodies that trap MultipartKit 4.7.1 (found by fuzzing) are a 400 and the service lives on",
+          arguments: [("multipart/form-data; boundary=\"\"", "--\r\n\r\nx\r\n----\r\n"),
+                      ("multipart/form-data; boundary=b", "--b\r\n\u{80}: x\r\n\r\n\r\n--b--\r\n")])
+    func multipartTraps(contentType: String, body: String) async throws {
+        try await ServiceFixture().test { client in
+            var bytes = Array(body.utf8)
+            if let index = bytes.firstIndex(of: 0xC2) { bytes.remove(at: index) }  // a lone 0x80 byte, not UTF-8
+            try await client.execute(uri: "/api/v1/detect", method: .post, headers: [.contentType: contentType],
+                                     body: ByteBuffer(bytes: bytes)) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.errorCode == "invalid_multipart")
+            }
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
     @Test("a bad API key is refused on the API's routes only: public routes ignore it, unserved paths stay 404")
     func apiKeyOnlyOnServedRoutes() async throws {
         try await ServiceFixture().test { client in

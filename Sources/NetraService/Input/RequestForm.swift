@@ -83,7 +83,15 @@ struct RequestForm {
 
     /// Decodes the parts with MultipartKit's `FormDataDecoder`: the parts named in
     /// `imageFields` are kept as bytes, the others as text.
-    private static func parseMultipart(_ body: ByteBuffer, boundary: String, imageFields: Set<String>) throws -> RequestForm {
+    package static func parseMultipart(_ body: ByteBuffer, boundary: String, imageFields: Set<String>) throws -> RequestForm {
+        // MultipartKit 4.7.1 traps (ending the process) on an empty boundary and on a part
+        // header name with a byte above 0x7F; both are refused here first (found by fuzzing).
+        guard (1...70).contains(boundary.utf8.count) else {
+            throw APIError.badRequest("invalid_multipart", "the multipart boundary must have 1 to 70 characters")
+        }
+        guard partHeaderNamesAreASCII(Data(buffer: body), boundary: boundary) else {
+            throw APIError.badRequest("invalid_multipart", "a multipart part header name is not ASCII")
+        }
         let parts: [String: FormPart]
         do {
             parts = try FormDataDecoder().decode([String: FormPart].self, from: body, boundary: boundary)
@@ -102,7 +110,7 @@ struct RequestForm {
         return form
     }
 
-    private static func parseJSON(_ body: ByteBuffer, imageFields: Set<String>) throws -> RequestForm {
+    package static func parseJSON(_ body: ByteBuffer, imageFields: Set<String>) throws -> RequestForm {
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
             throw APIError.badRequest("invalid_json", "the body is not a JSON object")
         }
@@ -124,6 +132,27 @@ struct RequestForm {
             }
         }
         return form
+    }
+
+    /// Whether every header name of every part (the text before `:` on the lines between a
+    /// delimiter and the empty line) is ASCII, as RFC 7578 requires.
+    static func partHeaderNamesAreASCII(_ body: Data, boundary: String) -> Bool {
+        let delimiter = Data("--\(boundary)".utf8)
+        let lineEnd = Data("\r\n".utf8)
+        var searchFrom = body.startIndex
+        while let found = body.range(of: delimiter, in: searchFrom..<body.endIndex) {
+            searchFrom = found.upperBound
+            guard let headersStart = body.range(of: lineEnd, in: found.upperBound..<body.endIndex)?.upperBound else { return true }
+            var lineStart = headersStart
+            while let end = body.range(of: lineEnd, in: lineStart..<body.endIndex), end.lowerBound > lineStart {
+                let line = body[lineStart..<end.lowerBound]
+                let name = line.prefix { $0 != UInt8(ascii: ":") }
+                if name.contains(where: { $0 >= 0x80 }) { return false }
+                lineStart = end.upperBound
+            }
+            searchFrom = max(searchFrom, lineStart)
+        }
+        return true
     }
 
     /// `key=value` or `key="value"` from a header value such as `multipart/form-data; boundary=x`
