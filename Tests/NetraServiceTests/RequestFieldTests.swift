@@ -71,7 +71,8 @@ struct RequestFieldTests {
 
     @Test("bodies that trap MultipartKit 4.7.1 (found by fuzzing) are a 400 and the service lives on",
           arguments: [("multipart/form-data; boundary=\"\"", "--\r\n\r\nx\r\n----\r\n"),
-                      ("multipart/form-data; boundary=b", "--b\r\n\u{80}: x\r\n\r\n\r\n--b--\r\n")])
+                      ("multipart/form-data; boundary=b", "--b\r\n\u{80}: x\r\n\r\n\r\n--b--\r\n"),
+                      ("multipart/form-data; boundary=b", "--b\r\nContent-Di\u{80}sposition")])
     func multipartTraps(contentType: String, body: String) async throws {
         try await ServiceFixture().test { client in
             var bytes = Array(body.utf8)

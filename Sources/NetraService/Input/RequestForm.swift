@@ -143,11 +143,15 @@ struct RequestForm {
         while let found = body.range(of: delimiter, in: searchFrom..<body.endIndex) {
             searchFrom = found.upperBound
             guard let headersStart = body.range(of: lineEnd, in: found.upperBound..<body.endIndex)?.upperBound else { return true }
+            // Header lines up to the empty one; the last may lack its line end (the parser
+            // reads a name byte by byte, so an unfinished line counts too).
             var lineStart = headersStart
-            while let end = body.range(of: lineEnd, in: lineStart..<body.endIndex), end.lowerBound > lineStart {
-                let line = body[lineStart..<end.lowerBound]
-                let name = line.prefix { $0 != UInt8(ascii: ":") }
-                if name.contains(where: { $0 >= 0x80 }) { return false }
+            while lineStart < body.endIndex {
+                let end = body.range(of: lineEnd, in: lineStart..<body.endIndex)
+                let line = body[lineStart..<(end?.lowerBound ?? body.endIndex)]
+                if line.isEmpty { break }
+                if line.prefix(while: { $0 != UInt8(ascii: ":") }).contains(where: { $0 >= 0x80 }) { return false }
+                guard let end else { return true }
                 lineStart = end.upperBound
             }
             searchFrom = max(searchFrom, lineStart)
