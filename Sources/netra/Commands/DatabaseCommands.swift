@@ -39,7 +39,9 @@ struct DatabaseCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Self.reportingFailures {
-                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration())
+                // Mid-rotation both keys are needed to open every row: the new one as for `keys rotate`.
+                let store = try StoreSession.open(storeOptions, configuration: try global.loadConfiguration(),
+                                                  additionalKeys: try StoreSession.newKey().map { [$0] } ?? [])
                 let (load, integrity) = try store.check()
                 let ok = load.problems.isEmpty && integrity == ["ok"]
                 let report = Report(faces: try store.faceCount(), verified: load.loaded, tamperedFaceIds: load.tamperedFaceIDs,
