@@ -8,8 +8,9 @@
 /* Deflate cannot compress better than 1032:1, so image data this many times smaller than the
    scanlines it claims to hold is not a PNG but a bomb. */
 #define NETRA_PNG_MAX_DEFLATE_RATIO 1032u
-/* Compressed data the last row may still read. libpng inflates whatever follows the last row
-   to its end, so a bomb appended to a small image would otherwise cost seconds. */
+/* Compressed data the last row may still read beyond its own scanline's worth. libpng inflates
+   whatever follows the last row to its end, so a bomb appended to a small image would
+   otherwise cost seconds (and the CPU budget, checked on every read, bounds a wide one). */
 #define NETRA_PNG_LAST_ROW_SLACK (64u * 1024u)
 
 typedef struct {
@@ -33,6 +34,12 @@ static void netra_png_fail(png_structp png, netra_png_source *source, netra_code
 static void netra_png_read(png_structp png, png_bytep destination, size_t length) {
     netra_png_source *source = (netra_png_source *)png_get_io_ptr(png);
     if (length > source->size - source->offset) netra_png_fail(png, source, NETRA_CODEC_TRUNCATED, "PNG data is truncated");
+    /* libpng reads at most a few KB at a time, also while it inflates inside one row. */
+    if (netra_cpu_budget_spent(&source->budget)) {
+        char message[96];
+        snprintf(message, sizeof message, "PNG needs more than %.1f s of CPU to decode", source->budget.limit);
+        netra_png_fail(png, source, NETRA_CODEC_EXCESSIVE, message);
+    }
     if (source->last_row_offset != 0 && source->offset + length - source->last_row_offset > source->last_row_allowance)
         netra_png_fail(png, source, NETRA_CODEC_EXCESSIVE, "PNG holds more image data than its pixels need");
     memcpy(destination, source->data + source->offset, length);
@@ -117,6 +124,14 @@ netra_codec_status netra_png_decode(const uint8_t *data, size_t size, netra_code
 
     png_set_read_fn(png, &source, netra_png_read);
     png_set_chunk_malloc_max(png, NETRA_PNG_MAX_CHUNK_BYTES);
+    /* No ancillary chunk changes the 8-bit RGB NETRA keeps (alpha is dropped, gamma and colour
+       profiles are left alone), so none is read: a thousand zTXt chunks each inflating to
+       8 MB would otherwise all be kept until the decode ends. */
+    static const png_byte ignored[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0"
+                                      "sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0tRNS\0zTXt\0";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, ignored, (int)(sizeof ignored / 5));
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_chunk_cache_max(png, 16);
     png_read_info(png, info);
 
     png_uint_32 width = png_get_image_width(png, info);
@@ -156,7 +171,7 @@ netra_codec_status netra_png_decode(const uint8_t *data, size_t size, netra_code
         for (png_uint_32 y = 0; y < height; y++) {
             if (pass == passes - 1 && y == height - 1) {
                 source.last_row_offset = source.offset;
-                source.last_row_allowance = 2 * raw_row_bytes + NETRA_PNG_LAST_ROW_SLACK;
+                source.last_row_allowance = raw_row_bytes + NETRA_PNG_LAST_ROW_SLACK;
             }
             png_read_row(png, pixels + row_bytes * y, NULL);
             if (netra_cpu_budget_spent(&source.budget)) {

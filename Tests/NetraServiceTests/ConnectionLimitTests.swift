@@ -33,7 +33,7 @@ struct ConnectionLimitTests {
         try await fixture.testLive { port in
             let connection = try RawConnection(port: port)
             connection.send(Self.head("/api/v1/detect", contentLength: 5_000_000))
-            let (status, code) = await connection.readResponse(seconds: 30)
+            let (status, code) = await connection.readResponse(seconds: 120)
             #expect(status == 413)
             #expect(code == "body_too_large")
         }
@@ -45,7 +45,7 @@ struct ConnectionLimitTests {
         try await fixture.testLive { port in
             let connection = try RawConnection(port: port)
             connection.send(Self.head("/api/v1/detect", contentLength: 1000) + "--netra-test")
-            let (status, code) = await connection.readResponse(seconds: 30)
+            let (status, code) = await connection.readResponse(seconds: 120)
             #expect(status == 408)
             #expect(code == "body_timeout")
         }
@@ -71,7 +71,7 @@ struct ConnectionLimitTests {
                 try await Task.sleep(for: .milliseconds(200))
                 let probe = try RawConnection(port: port)
                 probe.send(Self.head("/api/v1/detect", contentLength: 10) + "0123456789")
-                answer = await probe.readResponse(seconds: 30)
+                answer = await probe.readResponse(seconds: 120)
                 if answer.status != 503, await !slow.readUntilClosed(seconds: 0.1).text.isEmpty { slow = try startSlowUpload() }
             }
             #expect(answer.status == 503)
@@ -87,7 +87,7 @@ struct ConnectionLimitTests {
             let connection = try RawConnection(port: port)
             connection.send(Self.head("/api/v1/detect", contentLength: 1000) + "--netra-test")
             connection.finishSending()
-            let (status, code) = await connection.readResponse(seconds: 30)
+            let (status, code) = await connection.readResponse(seconds: 120)
             #expect(status != 413)
             #expect(status == nil || (status == 400 && code == "incomplete_body"))
         }

@@ -303,16 +303,43 @@ struct SQLiteStoreTests {
         do {
             let store = try temporary.open()
             for name in ["Ada", "Grace"] { _ = try store.createSubject(name: name) }
+            // Back to schema 2: no integrity columns, settings or migration record.
             try store.databasePool.write { db in
-                try db.execute(sql: "UPDATE subjects SET mac = NULL")
-                try db.execute(sql: "UPDATE audit_log SET chain = NULL")
+                try db.execute(sql: "ALTER TABLE subjects DROP COLUMN mac")
+                try db.execute(sql: "ALTER TABLE audit_log DROP COLUMN chain")
                 try db.execute(sql: "DELETE FROM store_settings WHERE name IN ('integrity_key', 'integrity_key_id', 'audit_head')")
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = '0003_integrity'")
             }
         }
         let upgraded = try temporary.open()
         #expect(upgraded.loadReport.problems.isEmpty)
         #expect(try upgraded.check().report.auditProblems.isEmpty)
         #expect(try upgraded.subjects(named: "Ada").count == 1)
+    }
+
+    @Test("a store whose integrity key was deleted from its settings is refused, not re-keyed (which would authenticate forged rows)")
+    func deletedIntegrityKey() throws {
+        let temporary = try TemporaryStore()
+        do {
+            let store = try temporary.open()
+            _ = try store.createSubject(name: "Ada")
+            try store.databasePool.write { db in
+                try db.execute(sql: "UPDATE subjects SET name = 'Eve', mac = NULL")
+                try db.execute(sql: "DELETE FROM store_settings WHERE name IN ('integrity_key', 'integrity_key_id')")
+            }
+        }
+        #expect(throws: StoreError.integrityKeyMissing) { try temporary.open() }
+    }
+
+    @Test("entries removed from the end of the audit log stay reported after the next write")
+    func auditGapSurvivesNextWrite() throws {
+        let temporary = try TemporaryStore()
+        let store = try temporary.open()
+        for index in 0..<4 { _ = try store.createSubject(name: "P\(index)") }
+        try store.databasePool.write { db in try db.execute(sql: "DELETE FROM audit_log WHERE id >= 3") }
+        _ = try store.createSubject(name: "After")
+        let problems = try store.check().report.auditProblems
+        #expect(problems.count == 1 && problems[0].contains("from entry 5 on"), "\(problems)")
     }
 
     @Test("an API key's last use is recorded when it authenticates, at most once a minute; a wrong secret records nothing")

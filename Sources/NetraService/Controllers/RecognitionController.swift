@@ -47,7 +47,7 @@ struct RecognitionController: Sendable {
 
     func verify(_ request: Request, _ context: NetraRequestContext, similarityOnly: Bool) async throws -> Response {
         let loaded = try state.ready()
-        let form = try await RequestForm.read(request, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image1", "image2"])
+        let form = try await RequestForm.read(request, from: context.caller, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image1", "image2"])
         let threshold = try form.float("threshold", in: 0...1) ?? configuration.threshold
         let choice = try form.faceChoice("face") ?? .largest
         let first = try form.image("image1"), second = try form.image("image2")
@@ -97,7 +97,7 @@ struct RecognitionController: Sendable {
 
     func identify(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let loaded = try state.ready()
-        let form = try await RequestForm.read(request, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image"])
+        let form = try await RequestForm.read(request, from: context.caller, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image"])
         // A caller may narrow identify, never widen it: with threshold 0 and a large top_k any
         // recognize key could list every enrolled name.
         let topK = try form.integer("top_k", in: 1...configuration.identifyMaxTopK) ?? min(configuration.identifyTopK, configuration.identifyMaxTopK)
@@ -131,7 +131,7 @@ struct RecognitionController: Sendable {
 
     func detect(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let loaded = try state.ready()
-        let form = try await RequestForm.read(request, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image"])
+        let form = try await RequestForm.read(request, from: context.caller, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image"])
         let upsample = try form.integer("upsample", in: 0...2) ?? configuration.detection.upsample
         let minFace = try form.integer("min_face", in: 1...10_000)
         let bytes = try form.image("image")

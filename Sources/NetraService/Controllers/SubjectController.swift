@@ -26,13 +26,13 @@ struct SubjectController: Sendable {
 
     /// The JSON body of create and update: `{"name": ..., "metadata": {...}}`. Only
     /// `application/json` is read: a browser may send `text/plain` across origins unasked.
-    private func subjectFields(_ request: Request) async throws -> (name: String?, metadata: String?) {
+    private func subjectFields(_ request: Request, _ context: NetraRequestContext) async throws -> (name: String?, metadata: String?) {
         let mediaType = RequestForm.mediaType(of: request)
         guard mediaType == "application/json" else {
             throw APIError(.unsupportedMediaType, "unsupported_content_type",
                            "send the subject as application/json, not '\(request.headers[.contentType] ?? "")'")
         }
-        let body = try await bodies.collect(request, limit: 64 * 1024, what: "a subject's JSON body")
+        let body = try await bodies.collect(request, from: context.caller, limit: 64 * 1024, what: "a subject's JSON body")
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
             throw APIError.badRequest("invalid_json", #"send a JSON object such as {"name": "Ada", "metadata": {}}"#)
         }
@@ -53,7 +53,7 @@ struct SubjectController: Sendable {
 
     func create(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let store = try state.ready().store
-        let fields = try await subjectFields(request)
+        let fields = try await subjectFields(request, context)
         guard let name = fields.name else { throw APIError.badRequest("missing_field", "'name' is required") }
         let subject = try await storeCall { try store.createSubject(name: name, metadata: fields.metadata ?? "{}") }
         return try JSONResponse.make(SubjectJSON(subject), status: .created, for: request, context)
@@ -91,7 +91,7 @@ struct SubjectController: Sendable {
     func update(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let store = try state.ready().store
         let id = try context.parameters.require("id", as: Int64.self)
-        let fields = try await subjectFields(request)
+        let fields = try await subjectFields(request, context)
         let subject = try await storeCall { try store.updateSubject(id: id, name: fields.name, metadata: fields.metadata) }
         return try JSONResponse.make(SubjectJSON(subject), for: request, context)
     }
@@ -143,12 +143,12 @@ struct SubjectController: Sendable {
 
     func addFace(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let id = try context.parameters.require("id", as: Int64.self)
-        let form = try await RequestForm.read(request, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image"])
+        let form = try await RequestForm.read(request, from: context.caller, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image"])
         return try await enroll(form, subject: .id(id), request, context)
     }
 
     func enroll(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let form = try await RequestForm.read(request, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image"])
+        let form = try await RequestForm.read(request, from: context.caller, bodies: bodies, limit: configuration.maxBodyBytes, imageFields: ["image"])
         if let id = form.string("subject_id"), !id.isEmpty {
             guard let subjectID = Int64(id) else { throw APIError.badRequest("invalid_field", "'subject_id' must be a number") }
             return try await enroll(form, subject: .id(subjectID), request, context)
@@ -213,6 +213,8 @@ extension APIError {
         case .activeKeyUnavailable: self.init(.serviceUnavailable, "store_key_rotated", error.description, headers: [.retryAfter: "30"])
         case .storageFailure: self.init(.serviceUnavailable, "store_unavailable", error.description, headers: [.retryAfter: "30"])
         case .databaseReplaced: self.init(.serviceUnavailable, "store_replaced", error.description, headers: [.retryAfter: "30"])
+        case .busy: self.init(.serviceUnavailable, "store_busy", error.description, headers: [.retryAfter: "1"])
+        case .tamperedSubject: self.init(.internalServerError, "store_integrity", error.description)
         // The store's own failures are logged by ErrorMiddleware; their text (which may quote
         // SQLite) never reaches the client.
         default: self.init(.internalServerError, "store_error", "the identity store failed; see the server log")

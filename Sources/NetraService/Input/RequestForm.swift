@@ -11,8 +11,9 @@ struct RequestForm {
 
     /// Reads the body through `bodies` (at most `limit` bytes, else 413) and parses it by its
     /// content type.
-    static func read(_ request: Request, bodies: BodyReader, limit: Int, imageFields: Set<String>) async throws -> RequestForm {
-        let body = try await bodies.collect(request, limit: limit)
+    static func read(_ request: Request, from caller: String, bodies: BodyReader, limit: Int,
+                     imageFields: Set<String>) async throws -> RequestForm {
+        let body = try await bodies.collect(request, from: caller, limit: limit)
         let contentType = request.headers[.contentType] ?? ""
         let mediaType = mediaType(of: request)
         if mediaType == "multipart/form-data" {
@@ -89,8 +90,11 @@ struct RequestForm {
         guard (1...70).contains(boundary.utf8.count) else {
             throw APIError.badRequest("invalid_multipart", "the multipart boundary must have 1 to 70 characters")
         }
-        guard partHeaderNamesAreASCII(Data(buffer: body), boundary: boundary) else {
-            throw APIError.badRequest("invalid_multipart", "a multipart part header name is not ASCII")
+        switch precheck(Data(buffer: body), boundary: boundary) {
+        case .acceptable: break
+        case .nonASCIIHeaderName: throw APIError.badRequest("invalid_multipart", "a multipart part header name is not ASCII")
+        case .tooManyParts:
+            throw APIError.badRequest("too_many_parts", "a form has at most \(maxParts) parts")
         }
         let parts: [String: FormPart]
         do {
@@ -134,15 +138,27 @@ struct RequestForm {
         return form
     }
 
-    /// Whether every header name of every part (the text before `:` on the lines between a
-    /// delimiter and the empty line) is ASCII, as RFC 7578 requires.
-    static func partHeaderNamesAreASCII(_ body: Data, boundary: String) -> Bool {
+    /// Parts a form may have: NETRA's forms have at most a handful, and MultipartKit 4.7.1
+    /// copies the form for every part (quadratic in their number).
+    static let maxParts = 32
+
+    enum Precheck {
+        case acceptable, nonASCIIHeaderName, tooManyParts
+    }
+
+    /// What MultipartKit must not see: more than `maxParts` delimiters, or a part header name
+    /// (the text before `:` on the lines between a delimiter and the empty line) that is not
+    /// ASCII, as RFC 7578 requires.
+    static func precheck(_ body: Data, boundary: String) -> Precheck {
         let delimiter = Data("--\(boundary)".utf8)
         let lineEnd = Data("\r\n".utf8)
         var searchFrom = body.startIndex
+        var delimiters = 0
         while let found = body.range(of: delimiter, in: searchFrom..<body.endIndex) {
             searchFrom = found.upperBound
-            guard let headersStart = body.range(of: lineEnd, in: found.upperBound..<body.endIndex)?.upperBound else { return true }
+            delimiters += 1
+            if delimiters > maxParts + 1 { return .tooManyParts }
+            guard let headersStart = body.range(of: lineEnd, in: found.upperBound..<body.endIndex)?.upperBound else { return .acceptable }
             // Header lines up to the empty one; the last may lack its line end (the parser
             // reads a name byte by byte, so an unfinished line counts too).
             var lineStart = headersStart
@@ -150,13 +166,13 @@ struct RequestForm {
                 let end = body.range(of: lineEnd, in: lineStart..<body.endIndex)
                 let line = body[lineStart..<(end?.lowerBound ?? body.endIndex)]
                 if line.isEmpty { break }
-                if line.prefix(while: { $0 != UInt8(ascii: ":") }).contains(where: { $0 >= 0x80 }) { return false }
-                guard let end else { return true }
+                if line.prefix(while: { $0 != UInt8(ascii: ":") }).contains(where: { $0 >= 0x80 }) { return .nonASCIIHeaderName }
+                guard let end else { return .acceptable }
                 lineStart = end.upperBound
             }
             searchFrom = max(searchFrom, lineStart)
         }
-        return true
+        return .acceptable
     }
 
     /// `key=value` or `key="value"` from a header value such as `multipart/form-data; boundary=x`

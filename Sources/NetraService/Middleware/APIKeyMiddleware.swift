@@ -42,6 +42,11 @@ struct ScopeMiddleware: RouterMiddleware {
     let state: ServiceState
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // First, so that refused requests (and the audit entries they write) are rate-limited too.
+        if let retryAfter = limiter.take(for: context.caller) {
+            throw APIError(.tooManyRequests, "rate_limited", "too many requests; retry after \(retryAfter) s",
+                           headers: [.retryAfter: "\(retryAfter)"])
+        }
         if let key = context.apiKey {
             guard key.allows(scope) else {
                 await auditRefusedWrite(request, context, reason: "lacks the \(scope.rawValue) scope")
@@ -52,10 +57,6 @@ struct ScopeMiddleware: RouterMiddleware {
         } else if request.method != .get, request.method != .head, Self.isCrossSite(request) {
             await auditRefusedWrite(request, context, reason: "cross-origin without a key")
             throw APIError(.forbidden, "cross_origin_write", "a write without an API key must come from this service's own origin")
-        }
-        if let retryAfter = limiter.take(for: context.caller) {
-            throw APIError(.tooManyRequests, "rate_limited", "too many requests; retry after \(retryAfter) s",
-                           headers: [.retryAfter: "\(retryAfter)"])
         }
         return try await next(request, context)
     }

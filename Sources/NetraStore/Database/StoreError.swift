@@ -31,6 +31,11 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file at the store's path is no longer the one it opened (deleted or replaced while
     /// running); nothing is read from or written to it until a restart.
     case databaseReplaced(path: String)
+    /// The store's integrity key is missing from a store that had one: its settings were
+    /// tampered with. The store is not opened.
+    case integrityKeyMissing
+    /// The database stayed locked by another writer (a long rotation batch) past the wait.
+    case busy
     /// A SQLite error not caused by the caller's input.
     case database(String)
 
@@ -56,6 +61,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .storageFailure: "the identity database's disk failed a read or write (failing, immutable, or over a size limit); nothing was changed"
         case let .databaseReplaced(path):
             "\(path) was deleted or replaced while NETRA was running; restart NETRA to open the file now there (nothing was read or written)"
+        case .integrityKeyMissing:
+            "the store's integrity key is missing from its settings (the database was tampered with); restore it from a backup"
+        case .busy: "the identity database is busy with another writer; retry shortly"
         case let .database(message): "database error: \(message)"
         }
     }

@@ -8,10 +8,15 @@ extension SQLiteStore {
     private static let sealedKeyIDSetting = "integrity_key_id"
     private static let auditHeadSetting = "audit_head"
 
-    /// The store's integrity key, opened with the key it is sealed under. A store that has none
-    /// (new, or made before schema 3) gets one, and its existing subjects and audit entries are
-    /// authenticated as they are.
-    static func integrityKey(in pool: DatabasePool, sealers: SealerSet) throws(StoreError) -> IntegrityKey {
+    /// The migration that brought the integrity key.
+    static let integrityMigration = "0003_integrity"
+
+    /// The store's integrity key, opened with the key it is sealed under. Only while schema 3
+    /// is applied (`creating`: a new store, or one made before it) is one made, and the existing
+    /// subjects and audit entries authenticated as they are; at any other time a missing key
+    /// means the settings were tampered with, and the store is refused (otherwise deleting the
+    /// key would have every forged row authenticated at the next start).
+    static func integrityKey(in pool: DatabasePool, sealers: SealerSet, creating: Bool) throws(StoreError) -> IntegrityKey {
         do {
             return try pool.write { db in
                 if let keyID = try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = ?", arguments: [sealedKeyIDSetting]),
@@ -20,6 +25,7 @@ extension SQLiteStore {
                     guard let sealer = sealers.sealer(forKeyID: id) else { throw StoreError.activeKeyUnavailable(keyID: id) }
                     return try IntegrityKey.open(unpack(blob), with: sealer)
                 }
+                guard creating else { throw StoreError.integrityKeyMissing }
                 let active = try String.fetchOne(db, sql: "SELECT id FROM encryption_keys WHERE state = 'active'") ?? sealers.primary.key.id
                 guard let sealer = sealers.sealer(forKeyID: active) else { throw StoreError.activeKeyUnavailable(keyID: active) }
                 let key = try IntegrityKey.generate()
@@ -90,10 +96,17 @@ extension SQLiteStore {
     }
 
     /// Chains a new audit entry (already inserted) to the one before it and moves the head.
+    /// When the entry before it is not the one the head names (newest entries were removed),
+    /// the new entry is chained to a value that never verifies, so the gap stays reported
+    /// instead of being papered over by the next write.
     func chain(auditEntryID id: Int64, _ db: Database) throws {
         guard let entry = try AuditEntry.fetchOne(db, key: id) else { return }
-        let previous = try Data.fetchOne(db, sql: "SELECT chain FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1", arguments: [id])
-        let chain = integrity.auditChain(previous: previous.map { [UInt8]($0) } ?? [UInt8](repeating: 0, count: 32), entry: entry)
+        let previousRow = try Row.fetchOne(db, sql: "SELECT id, chain FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1", arguments: [id])
+        var previous = (previousRow?["chain"] as Data?).map { [UInt8]($0) } ?? [UInt8](repeating: 0, count: 32)
+        let head = try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = ?", arguments: [Self.auditHeadSetting])
+        let expectedHead = previousRow.map { Data(integrity.auditHead(lastID: $0["id"], chain: previous)) }
+        if head != expectedHead { previous = [UInt8](repeating: 0xFF, count: 32) }
+        let chain = integrity.auditChain(previous: previous, entry: entry)
         try db.execute(sql: "UPDATE audit_log SET chain = ? WHERE id = ?", arguments: [Data(chain), id])
         try Self.setHead(integrity.auditHead(lastID: id, chain: chain), db)
     }

@@ -48,8 +48,10 @@ extension SQLiteStore {
                 let finished = try write { db -> Bool in
                     let left = try FaceRow.filter(FaceRow.Columns.keyID != key.id).fetchAll(db).filter { !skipped.contains($0.id ?? 0) }
                     guard left.isEmpty else { return false }
-                    report.retiredKeyIDs = try String.fetchAll(db, sql: "SELECT id FROM encryption_keys WHERE state = 'retiring'")
-                    try db.execute(sql: "UPDATE encryption_keys SET state = 'retired', retired_at = ? WHERE state = 'retiring'",
+                    // A key some row (one no supplied key opens) is still sealed with stays retiring.
+                    let unused = "state = 'retiring' AND id NOT IN (SELECT DISTINCT key_id FROM faces)"
+                    report.retiredKeyIDs = try String.fetchAll(db, sql: "SELECT id FROM encryption_keys WHERE \(unused)")
+                    try db.execute(sql: "UPDATE encryption_keys SET state = 'retired', retired_at = ? WHERE \(unused)",
                                    arguments: [Timestamp.now()])
                     try self.audit(db, action: "rotate_key", result: "ok", detail: "resealed \(report.resealed) faces under key \(key.id)")
                     return true

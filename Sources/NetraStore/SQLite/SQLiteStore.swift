@@ -39,10 +39,11 @@ public final class SQLiteStore: IdentityStore {
         self.path = path
         self.modelVersion = modelVersion
         self.actor = actor
-        pool = try Self.openDatabase(at: path)
+        let (opened, appliedNow) = try Self.openDatabase(at: path)
+        pool = opened
         fileIdentity = FileIdentity(path: path)
         sealers = try Self.resolveKeys(primary: key, additional: additionalKeys, in: pool)
-        integrity = try Self.integrityKey(in: pool, sealers: sealers)
+        integrity = try Self.integrityKey(in: pool, sealers: sealers, creating: appliedNow.contains(Self.integrityMigration))
         index = FaceIndex()
         var report = try Self.load(pool, sealers: sealers, modelVersion: modelVersion, into: index)
         report.tamperedSubjectIDs = try Self.tamperedSubjects(in: pool, integrity: integrity)
@@ -51,7 +52,8 @@ public final class SQLiteStore: IdentityStore {
 
     // MARK: Opening
 
-    private static func openDatabase(at path: String) throws(StoreError) -> DatabasePool {
+    /// Opens the pool and applies the migrations it lacks; returns them too.
+    private static func openDatabase(at path: String) throws(StoreError) -> (DatabasePool, Set<String>) {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         // A new store file is created owner-only; SQLite gives its -wal and -shm files the same mode.
@@ -74,7 +76,7 @@ public final class SQLiteStore: IdentityStore {
                 throw StoreError.newerSchema(unknownMigrations: applied.subtracting(migrator.migrations).sorted())
             }
             try migrator.migrate(pool)
-            return pool
+            return (pool, Set(migrator.migrations).subtracting(applied))
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT, .SQLITE_CANTOPEN].contains(error.resultCode) {
@@ -135,7 +137,8 @@ public final class SQLiteStore: IdentityStore {
             let (keyIDs, maxID) = try pool.read { db in
                 // Rows of other versions are not searched, but they must still be authentic: an
                 // edited model_version would otherwise hide a face without a word.
-                for row in try FaceRow.filter(FaceRow.Columns.modelVersion != modelVersion).fetchAll(db) {
+                let others = try FaceRow.filter(FaceRow.Columns.modelVersion != modelVersion).fetchCursor(db)
+                while let row = try others.next() {
                     guard let sealer = sealers.sealer(forKeyID: row.keyID) else {
                         report.unavailableKeys[row.keyID, default: 0] += 1
                         continue
@@ -277,6 +280,7 @@ public final class SQLiteStore: IdentityStore {
         case let error as DatabaseError where error.resultCode == .SQLITE_FULL: .storageFull
         case let error as DatabaseError where error.resultCode == .SQLITE_READONLY: .readOnly
         case let error as DatabaseError where error.resultCode == .SQLITE_IOERR: .storageFailure
+        case let error as DatabaseError where error.resultCode == .SQLITE_BUSY: .busy
         default: .database("\(error)")
         }
     }
