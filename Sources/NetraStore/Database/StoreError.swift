@@ -54,7 +54,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .key(error): "\(error)"
         case let .sealing(error): "\(error)"
         case let .activeKeyUnavailable(keyID):
-            "the store's active key is now \(keyID) (a key rotation ran); restart NETRA with that key (and the old one in NETRA_NEW_SECRET_KEY's place until the rotation ends) to store faces"
+            "the store's active key is now \(keyID) (a key rotation ran); to store faces, restart NETRA with that key, or while the rotation runs with the old key and NETRA_NEW_SECRET_KEY set to the new one"
         case let .tamperedSubject(id): "subject \(id) fails authentication (its name or metadata were edited outside NETRA); run netra db check"
         case .storageFull: "the disk holding the identity database is full; nothing was changed"
         case .readOnly: "the identity database cannot be written (read-only file or file system); nothing was changed"
