@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import stat
 import struct
 import subprocess
@@ -48,6 +47,8 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+
+from netra_http import free_port, multipart as multipart_body
 
 try:
     import yaml
@@ -947,12 +948,6 @@ def run_helm_checks(helm, chart, env, args, problems):
 # Running netra for real
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def http(method, url, body=None, headers=None, timeout=180):
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
@@ -963,16 +958,8 @@ def http(method, url, body=None, headers=None, timeout=180):
 
 
 def multipart(fields):
-    boundary = "netra-check-" + os.urandom(8).hex()
-    parts = []
-    for name, value in fields.items():
-        if isinstance(value, tuple):
-            filename, data = value
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                         f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
-        else:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    body, content_type = multipart_body(fields)
+    return body, {"Content-Type": content_type}
 
 
 def blank_png(width=320, height=240):

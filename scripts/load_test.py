@@ -44,13 +44,14 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+
+from netra_http import free_port, multipart
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FACES = os.path.join(os.path.dirname(ROOT), "shared", "data", "faces")
@@ -83,25 +84,6 @@ EXPECTED = {
     "verify": {200}, "identify": {200}, "list_subjects": {200}, "delete_face": {200}, "delete_subject": {200},
     "enroll": {201, 409, 422},  # 409 does not look like the subject, 422 a rule refused the photo
 }
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def multipart(fields):
-    boundary = "netra-load-" + os.urandom(8).hex()
-    parts = []
-    for name, value in fields.items():
-        if isinstance(value, tuple):
-            filename, data = value
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                         f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
-        else:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def percentile(values, fraction):
