@@ -35,7 +35,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import stat
 import struct
 import subprocess
@@ -48,7 +47,7 @@ import urllib.request
 import zipfile
 import zlib
 
-from netra_http import free_port, multipart as multipart_body
+from netra_http import Server, clean_environment, free_port, multipart as multipart_body
 
 try:
     import yaml
@@ -198,13 +197,6 @@ def check_container_config(config, source, problems, binary=None):
 
 def config_port(config):
     return int(dig(config, "app", "port", default=8000))
-
-
-def clean_environment(extra=None):
-    """The environment for netra without any NETRA_* setting of the caller."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NETRA_") and k not in ("CONFIG_PATH",)}
-    env.update(extra or {})
-    return env
 
 
 # --------------------------------------------------------------------------------------------
@@ -970,58 +962,6 @@ def blank_png(width=320, height=240):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-class Server:
-    """A process serving HTTP on 127.0.0.1:port, its output kept in a file."""
-
-    def __init__(self, command, cwd, env, port):
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = os.path.join(cwd, "server.log")
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-
-    def log_tail(self):
-        self.log.flush()
-        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-            lines = [line.rstrip() for line in handle if line.strip()]
-        return " | ".join(lines[-3:])
-
-    def wait_ready(self, timeout=180):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                return f"exited with {self.process.returncode} before it was ready: {self.log_tail()}"
-            try:
-                status, _ = http("GET", self.url + "/ready", timeout=5)
-                if status == 200:
-                    return None
-            except (urllib.error.URLError, OSError):
-                pass
-            # After a failed load /ready stays 503 ("loading") for good: the log says why.
-            self.log.flush()
-            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-                failure = next((line.strip() for line in handle if "could not load" in line), None)
-            if failure:
-                return failure
-            time.sleep(0.3)
-        return f"not ready after {timeout} s: {self.log_tail()}"
-
-    def stop(self, timeout=30):
-        """SIGTERM; returns the exit status (None if it had to be killed)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                self.log.close()
-                return None
-        self.log.close()
-        return self.process.returncode
 
 
 def face_photos(args):

@@ -43,7 +43,6 @@ import math
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,7 @@ import threading
 import time
 import urllib.parse
 
-from netra_http import free_port, multipart
+from netra_http import Server, clean_environment, free_port, multipart
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FACES = os.path.join(os.path.dirname(ROOT), "shared", "data", "faces")
@@ -106,60 +105,6 @@ def rss_kb(pid):
     except OSError:
         return None
     return None
-
-
-def clean_environment(extra):
-    """The environment for netra without any NETRA_* setting of the caller."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NETRA_") and k != "CONFIG_PATH"}
-    env.update(extra)
-    return env
-
-
-class Server:
-    """`netra serve` as a child process, its output kept in a file (as scripts/check_deployment.py does)."""
-
-    def __init__(self, command, cwd, env, port):
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = os.path.join(cwd, "server.log")
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-
-    def log_tail(self, lines=5):
-        self.log.flush()
-        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-            kept = [line.rstrip() for line in handle if line.strip()]
-        return "\n    ".join(kept[-lines:])
-
-    def wait_ready(self, timeout=180):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                return f"exited with {self.process.returncode} before it was ready:\n    {self.log_tail()}"
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                connection.request("GET", "/ready")
-                if connection.getresponse().status == 200:
-                    return None
-            except OSError:
-                pass
-            finally:
-                connection.close()
-            # After a failed load /ready stays 503 for good: the log says why.
-            self.log.flush()
-            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-                failure = next((line.strip() for line in handle if "could not load" in line), None)
-            if failure:
-                return failure
-            time.sleep(0.3)
-        return f"not ready after {timeout} s:\n    {self.log_tail()}"
-
-    def kill(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-        self.log.close()
 
 
 class Ledger:
@@ -538,7 +483,8 @@ def main():
             client.join()
         load_seconds = time.monotonic() - load_started
         if server.process.poll() is not None:
-            stats.violation(f"netra serve exited with {server.process.returncode} during the test:\n    {server.log_tail()}")
+            tail = server.log_tail(5, "\n    ")
+            stats.violation(f"netra serve exited with {server.process.returncode} during the test:\n    {tail}")
             expected_faces, listed_faces = len(ledger.surviving()), None
         else:
             expected_faces, listed_faces = check_durability(server, ledger, stats)

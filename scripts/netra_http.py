@@ -1,7 +1,13 @@
-"""Small helpers the scripts that drive a live `netra serve` share (check_deployment.py,
-load_test.py): a free loopback port and a multipart/form-data body."""
+"""What the scripts that drive a live `netra serve` share (check_deployment.py, load_test.py):
+a free loopback port, a clean environment, the server as a child process, and a
+multipart/form-data body."""
 import os
+import signal
 import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
 
 
 def free_port():
@@ -24,3 +30,71 @@ def multipart(fields):
         else:
             parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def clean_environment(extra=None):
+    """The environment for netra without any NETRA_* setting of the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETRA_") and k != "CONFIG_PATH"}
+    env.update(extra or {})
+    return env
+
+
+class Server:
+    """A process serving HTTP on 127.0.0.1:port, its output kept in a file."""
+
+    def __init__(self, command, cwd, env, port):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = os.path.join(cwd, "server.log")
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def log_tail(self, lines=3, separator=" | "):
+        """The last non-empty lines of the server's output."""
+        self.log.flush()
+        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+            kept = [line.rstrip() for line in handle if line.strip()]
+        return separator.join(kept[-lines:])
+
+    def wait_ready(self, timeout=180):
+        """None once /ready answers 200, else why not (it exited, failed to load, timed out)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                return f"exited with {self.process.returncode} before it was ready: {self.log_tail()}"
+            try:
+                with urllib.request.urlopen(self.url + "/ready", timeout=5) as response:
+                    if response.status == 200:
+                        return None
+            except (urllib.error.URLError, OSError):
+                pass
+            # After a failed load /ready stays 503 for good: the log says why.
+            self.log.flush()
+            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+                failure = next((line.strip() for line in handle if "could not load" in line), None)
+            if failure:
+                return failure
+            time.sleep(0.3)
+        return f"not ready after {timeout} s: {self.log_tail()}"
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns the exit status (None if it had to be killed)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                self.log.close()
+                return None
+        self.log.close()
+        return self.process.returncode
+
+    def kill(self):
+        """SIGKILL, as a crash would end it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+        self.log.close()
