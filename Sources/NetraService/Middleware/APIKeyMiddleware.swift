@@ -49,13 +49,13 @@ struct ScopeMiddleware: RouterMiddleware {
         }
         if let key = context.apiKey {
             guard key.allows(scope) else {
-                await auditRefusedWrite(request, context, reason: "lacks the \(scope.rawValue) scope")
+                await auditRefusedWrite(request, reason: "lacks the \(scope.rawValue) scope")
                 throw APIError(.forbidden, "insufficient_scope", "this API key lacks the '\(scope.rawValue)' scope")
             }
         } else if requireAPIKey {
             throw APIError(.unauthorized, "missing_api_key", "send an API key in the X-API-Key header")
         } else if request.method != .get, request.method != .head, Self.isCrossSite(request) {
-            await auditRefusedWrite(request, context, reason: "cross-origin without a key")
+            await auditRefusedWrite(request, reason: "cross-origin without a key")
             throw APIError(.forbidden, "cross_origin_write", "a write without an API key must come from this service's own origin")
         }
         return try await next(request, context)
@@ -64,10 +64,11 @@ struct ScopeMiddleware: RouterMiddleware {
 
 extension ScopeMiddleware {
     /// A write the gate refuses is an attempt the audit log keeps, with the key that made it.
-    private func auditRefusedWrite(_ request: Request, _ context: NetraRequestContext, reason: String) async {
+    /// The actor is the request's caller: `APIKeyMiddleware`, which runs first, bound it.
+    private func auditRefusedWrite(_ request: Request, reason: String) async {
         guard request.method != .get, request.method != .head, let store = try? state.ready().store else { return }
         let event = AuditEvent(action: "\(request.method.rawValue) \(request.uri.path)", result: "refused", detail: reason)
-        try? await blocking { try AuditActor.$current.withValue(context.auditActor) { try store.record(event) } }
+        try? await blocking { try store.record(event) }
     }
 
     private static let origin = HTTPField.Name("Origin")!

@@ -14,9 +14,11 @@ extension SQLiteStore {
     /// task (`AuditActor`), else the store's.
     func audit(_ db: Database, action: String, subjectID: Int64? = nil, faceID: Int64? = nil,
                result: String, detail: String = "") throws {
-        try AuditEntry.Insertion(at: Timestamp.now(), actor: AuditActor.current ?? actor, action: action, subjectID: subjectID, faceID: faceID,
-                                 result: result, detail: detail).insert(db)
-        try chain(auditEntryID: db.lastInsertedRowID, db)
+        let insertion = AuditEntry.Insertion(at: Timestamp.now(), actor: AuditActor.current ?? actor, action: action,
+                                             subjectID: subjectID, faceID: faceID, result: result, detail: detail)
+        try insertion.insert(db)
+        try chain(AuditEntry(id: db.lastInsertedRowID, at: insertion.at, actor: insertion.actor, action: action, subjectID: subjectID,
+                             faceID: faceID, result: result, detail: detail), db)
     }
 }
 

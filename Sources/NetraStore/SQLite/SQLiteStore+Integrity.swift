@@ -99,8 +99,8 @@ extension SQLiteStore {
     /// When the entry before it is not the one the head names (newest entries were removed),
     /// the new entry is chained to a value that never verifies, so the gap stays reported
     /// instead of being papered over by the next write.
-    func chain(auditEntryID id: Int64, _ db: Database) throws {
-        guard let entry = try AuditEntry.fetchOne(db, key: id) else { return }
+    func chain(_ entry: AuditEntry, _ db: Database) throws {
+        let id = entry.id
         let previousRow = try Row.fetchOne(db, sql: "SELECT id, chain FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1", arguments: [id])
         var previous = (previousRow?["chain"] as Data?).map { [UInt8]($0) } ?? [UInt8](repeating: 0, count: 32)
         let head = try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = ?", arguments: [Self.auditHeadSetting])
@@ -118,7 +118,8 @@ extension SQLiteStore {
         try read { db in
             var previous = [UInt8](repeating: 0, count: 32)
             var last: (id: Int64, chain: [UInt8])?
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY id") {
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit_log ORDER BY id")
+            while let row = try rows.next() {
                 let entry = AuditEntry(row: row)
                 let stored: Data? = row["chain"]
                 let expected = integrity.auditChain(previous: previous, entry: entry)

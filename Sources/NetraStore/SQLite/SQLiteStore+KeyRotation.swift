@@ -46,8 +46,8 @@ extension SQLiteStore {
             if batch.isEmpty {
                 // Retire the old keys only if no row arrived under them since the last batch.
                 let finished = try write { db -> Bool in
-                    let left = try FaceRow.filter(FaceRow.Columns.keyID != key.id).fetchAll(db).filter { !skipped.contains($0.id ?? 0) }
-                    guard left.isEmpty else { return false }
+                    let left = try Int64.fetchAll(db, sql: "SELECT id FROM faces WHERE key_id <> ?", arguments: [key.id])
+                    guard left.allSatisfy(skipped.contains) else { return false }
                     // A key some row (one no supplied key opens) is still sealed with stays retiring.
                     let unused = "state = 'retiring' AND id NOT IN (SELECT DISTINCT key_id FROM faces)"
                     report.retiredKeyIDs = try String.fetchAll(db, sql: "SELECT id FROM encryption_keys WHERE \(unused)")
