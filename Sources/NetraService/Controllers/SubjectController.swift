@@ -198,27 +198,3 @@ struct SubjectController: Sendable {
         return value
     }
 }
-
-extension APIError {
-    /// The HTTP form of a store refusal.
-    init(storeError error: StoreError) {
-        switch error {
-        case .subjectNotFound, .faceNotFound: self.init(.notFound, "not_found", error.description)
-        case .invalidName: self.init(.badRequest, "invalid_field", error.description)
-        case .ambiguousName: self.init(.conflict, "ambiguous_name", error.description + "; use subject_id")
-        case .invalidMetadata: self.init(.badRequest, "invalid_field", error.description)
-        // Conditions an operator fixes while reads go on: the store refuses writes, says why.
-        case .storageFull: self.init(.serviceUnavailable, "storage_full", error.description, headers: [.retryAfter: "30"])
-        case .readOnly: self.init(.serviceUnavailable, "store_read_only", error.description, headers: [.retryAfter: "30"])
-        case .activeKeyUnavailable: self.init(.serviceUnavailable, "store_key_rotated", error.description, headers: [.retryAfter: "30"])
-        case .storageFailure: self.init(.serviceUnavailable, "store_unavailable", error.description, headers: [.retryAfter: "30"])
-        case .databaseReplaced: self.init(.serviceUnavailable, "store_replaced", error.description, headers: [.retryAfter: "30"])
-        case .busy: self.init(.serviceUnavailable, "store_busy", error.description, headers: [.retryAfter: "1"])
-        case .tamperedSubject: self.init(.internalServerError, "store_integrity", error.description)
-        // The store's own failures are logged by ErrorMiddleware; their text (which may quote
-        // SQLite) never reaches the client.
-        default: self.init(.internalServerError, "store_error", "the identity store failed; see the server log")
-        }
-    }
-}
-

@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import NetraIdentity
 import NetraImaging
 
 /// Decodes request images with HTTP errors a client can act on.
@@ -23,38 +22,6 @@ struct RequestImageDecoder: Sendable {
             case .corrupt, .unreadableFile, .outOfMemory: (status, code) = (.unprocessableContent, "invalid_image")
             }
             throw APIError(status, code, "\(field): \(error)")
-        }
-    }
-}
-
-/// Runs a use case, answering its refusals in HTTP's terms. Failures of the models and the
-/// store go on to `ErrorMiddleware`, which answers them (a 5xx is logged, its text withheld).
-func identityCall<T>(_ body: () throws(IdentityError) -> T) throws -> T {
-    do {
-        return try body()
-    } catch let .vision(error) {
-        throw error
-    } catch let .store(error) {
-        throw error
-    } catch {
-        throw APIError(identityError: error)
-    }
-}
-
-extension APIError {
-    /// The HTTP form of a use case's refusal.
-    init(identityError error: IdentityError) {
-        switch error {
-        case .noFace: self.init(.unprocessableContent, "no_face", error.description)
-        case let .ambiguousName(name, count): self.init(.conflict, "ambiguous_name", "\(count) subjects are named \(name); use subject_id")
-        case .notFound: self.init(.notFound, "not_found", error.description)
-        case let .enrollmentRejected(rejection):
-            switch rejection {
-            case .doesNotMatchSubject: self.init(.conflict, rejection.reason, rejection.description)
-            default: self.init(.unprocessableContent, rejection.reason, rejection.description)
-            }
-        case .vision: self.init(.internalServerError, "internal_error", "the face models failed; see the server log")
-        case let .store(storeError): self.init(storeError: storeError)
         }
     }
 }
