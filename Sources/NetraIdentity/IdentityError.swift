@@ -12,6 +12,10 @@ public enum IdentityError: Error, Sendable, CustomStringConvertible {
     case ambiguousName(String, count: Int)
     /// The subject or face named does not exist (also: a face of another subject).
     case notFound(String)
+    /// No collection has this name (or id).
+    case collectionNotFound(String)
+    /// The caller is bound to another collection than the one it named.
+    case collectionNotAllowed(String)
     /// The image was refused by the enrollment rules.
     case enrollmentRejected(EnrollmentError)
     case vision(VisionError)
@@ -22,6 +26,8 @@ public enum IdentityError: Error, Sendable, CustomStringConvertible {
         case let .noFace(source): "no face found in \(source)"
         case let .ambiguousName(name, count): "\(count) subjects are named \(name); use the subject id"
         case let .notFound(what): what
+        case let .collectionNotFound(name): "collection \(name) does not exist"
+        case let .collectionNotAllowed(name): "this caller is bound to another collection than \(name)"
         case let .enrollmentRejected(error): error.description
         case let .vision(error): "\(error)"
         case let .store(error): "\(error)"
@@ -33,6 +39,7 @@ public enum IdentityError: Error, Sendable, CustomStringConvertible {
         switch error {
         case .subjectNotFound, .faceNotFound: self = .notFound(error.description)
         case let .ambiguousName(name, count): self = .ambiguousName(name, count: count)
+        case let .collectionNotFound(name): self = .collectionNotFound(name)
         default: self = .store(error)
         }
     }

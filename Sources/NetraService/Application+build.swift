@@ -43,6 +43,7 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     }
     RecognitionController(state: state, configuration: configuration, workers: workers, bodies: bodies).addRoutes(to: scoped(.recognize))
     SubjectController(state: state, configuration: configuration, workers: workers, bodies: bodies).addRoutes(to: scoped(.manage))
+    CollectionController(state: state, bodies: bodies).addRoutes(to: scoped(.admin))
     OperationsController(state: state, workers: workers).addRoutes(to: router.group())
     routes.load(from: router)
     return router

@@ -36,6 +36,8 @@ public struct ServiceConfiguration: Sendable {
     /// Accepted `Host` header names (without port); empty accepts any. Bound to loopback with
     /// none configured, only the loopback names are accepted (no DNS rebinding).
     public var allowedHosts: [String] = []
+    /// The compatible APIs' settings (`compat.*`).
+    public var compat = NetraConfiguration.Compat()
 
     public init() {}
 
@@ -64,5 +66,6 @@ public struct ServiceConfiguration: Sendable {
         queueDepth = app.queueDepth
         allowedHosts = app.allowedHosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if allowedHosts.isEmpty, DeploymentRules.isLoopback(host) { allowedHosts = Self.loopbackHostNames }
+        compat = configuration.compat
     }
 }

@@ -9,7 +9,7 @@ struct NetraCommand: AsyncParsableCommand {
         abstract: "NETRA face-identity service and tools.",
         subcommands: [
             ServeCommand.self, DetectCommand.self, EmbedCommand.self, VerifyCommand.self,
-            EnrollCommand.self, IdentifyCommand.self, SubjectsCommand.self, FacesCommand.self,
+            EnrollCommand.self, IdentifyCommand.self, SubjectsCommand.self, FacesCommand.self, CollectionsCommand.self,
             EvaluateCommand.self, TrainCommand.self, ExportCommand.self, DatabaseCommand.self, KeysCommand.self, APIKeysCommand.self, ConfigCommand.self, ClientCommand.self,
             BenchCommand.self, ModelsCommand.self,
         ]

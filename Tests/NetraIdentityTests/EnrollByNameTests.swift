@@ -25,7 +25,7 @@ struct EnrollByNameTests {
     func refusedImageCreatesNothing() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
-        let enroller = Enroller(finder: FaceFinder(analyzer: NoFace()), store: store)
+        let enroller = Enroller(finder: FaceFinder(analyzer: NoFace()), store: store, collectionID: SubjectCollection.defaultID)
         #expect {
             _ = try enroller.enroll(Self.image, subject: .named("Ada"))
         } throws: { error in
@@ -40,7 +40,7 @@ struct EnrollByNameTests {
     func concurrentNewName() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
-        let enroller = Enroller(finder: FaceFinder(analyzer: StubAnalyzer()), store: store)
+        let enroller = Enroller(finder: FaceFinder(analyzer: StubAnalyzer()), store: store, collectionID: SubjectCollection.defaultID)
         let lock = NSLock()
         nonisolated(unsafe) var ids: [Int64] = []
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
@@ -50,7 +50,7 @@ struct EnrollByNameTests {
         }
         #expect(ids.count == 8)
         #expect(Set(ids).count == 1)
-        let subjects = try store.subjects(named: "Grace")
+        let subjects = try store.subjects(named: "Grace", in: SubjectCollection.defaultID)
         #expect(subjects.count == 1 && subjects.first?.faceCount == 8)
         let next = try enroller.enroll(Self.image, subject: .named("Grace"))
         #expect(next.subject.id == ids[0] && next.subject.faceCount == 9)
@@ -60,12 +60,12 @@ struct EnrollByNameTests {
     func ambiguousName() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
-        _ = try store.createSubjects(names: ["Twin", "Twin"])
-        let enroller = Enroller(finder: FaceFinder(analyzer: StubAnalyzer()), store: store)
+        _ = try store.createSubjects(names: ["Twin", "Twin"], in: SubjectCollection.defaultID)
+        let enroller = Enroller(finder: FaceFinder(analyzer: StubAnalyzer()), store: store, collectionID: SubjectCollection.defaultID)
         #expect(throws: IdentityError.self) { _ = try enroller.enroll(Self.image, subject: .named("Twin")) }
         #expect(try store.faceCount() == 0)
         #expect(throws: StoreError.ambiguousName("Twin", count: 2)) {
-            _ = try store.addFace(toSubjectNamed: "Twin", descriptor: StubAnalyzer().descriptor,
+            _ = try store.addFace(toSubjectNamed: "Twin", in: SubjectCollection.defaultID, descriptor: StubAnalyzer().descriptor,
                                   quality: FaceQuality(width: 200, height: 200, detectorConfidence: 0.9))
         }
     }

@@ -12,7 +12,7 @@ struct IdentityRoundTripTests {
     func roundTrip() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
-        let enroller = Enroller(finder: FaceFinder(analyzer: try TestModels.analyzer()), store: store)
+        let enroller = Enroller(finder: FaceFinder(analyzer: try TestModels.analyzer()), store: store, collectionID: SubjectCollection.defaultID)
         let descriptors = try PublicFaceDescriptors.byFile()
         let manifest = try FaceDataSet.manifest()
         var subjectOf: [String: Int64] = [:]
@@ -34,7 +34,7 @@ struct IdentityRoundTripTests {
         for photo in laterPhotos {
             let image = try ImageDecoder().decode(contentsOf: FaceDataSet.publicFolder.appendingPathComponent(photo.file))
             let descriptor = try #require(descriptors[photo.file], "no face in \(photo.file)")
-            let best = store.index.search(descriptor.values, topK: 1).first
+            let best = store.index.search(descriptor.values, in: SubjectCollection.defaultID, topK: 1).first
             if best?.subjectID != subjectOf[photo.identity] { wrong.append(photo.file) }
             // Enroll it too, so the disk scan below covers every public photo the quality gate accepts.
             do {

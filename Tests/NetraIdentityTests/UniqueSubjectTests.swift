@@ -49,14 +49,14 @@ struct UniqueSubjectTests {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
         let finder = FaceFinder(analyzer: try TestModels.analyzer())
-        let enroller = Enroller(finder: finder, store: store)
+        let enroller = Enroller(finder: finder, store: store, collectionID: SubjectCollection.defaultID)
         let person = try enroller.enroll(try Self.photo(scene.personPhoto), subject: .named("person"), largestFace: true).subject
         let lookAlike = try enroller.enroll(try Self.photo(scene.lookAlikePhoto), subject: .named("look-alike"), force: true,
                                             largestFace: true).subject
         let other = try enroller.enroll(try Self.photo(scene.otherPhoto), subject: .named("other"), largestFace: true).subject
         let favoured = scene.favoursPerson ? person : lookAlike
 
-        let identifier = Identifier(finder: finder, store: store)
+        let identifier = Identifier(finder: finder, store: store, collectionID: SubjectCollection.defaultID)
         let separate = try identifier.identify(scene.group, topK: 3, threshold: 0.7, uniqueSubjects: false)
             .sorted { $0.bbox[0] < $1.bbox[0] }
         #expect(separate.count == 3)

@@ -164,7 +164,9 @@ struct AccessAndOperationsTests {
     @Test("openapi.yaml parses and describes exactly the service's routes")
     func openAPIMatchesRoutes() async throws {
         let fixture = try ServiceFixture()
+        // The compatible APIs answer in their peers' documented shapes (docs/compatibility.md).
         let served = buildRouter(configuration: fixture.configuration, state: ServiceState()).openAPIRoutes
+            .filter { !PeerCORSMiddleware.isPeerPath(String($0.split(separator: " ")[1])) }
         try await fixture.test { client in
             try await client.execute(uri: "/openapi.yaml", method: .get) { response in
                 #expect(response.status == .ok)

@@ -20,9 +20,9 @@ struct SQLiteStoreTests {
         }
         let reopened = try temporary.open()
         #expect(reopened.loadReport.loaded == 1 && reopened.loadReport.tamperedFaceIDs.isEmpty)
-        let subject = try #require(try reopened.subjects(named: "Ada Lovelace").first)
+        let subject = try #require(try reopened.subjects(named: "Ada Lovelace", in: SubjectCollection.defaultID).first)
         #expect(subject.faceCount == 1 && subject.metadata == #"{"badge": 17}"#)
-        let hit = try #require(reopened.index.search(descriptor.values, topK: 1).first)
+        let hit = try #require(reopened.index.search(descriptor.values, in: SubjectCollection.defaultID, topK: 1).first)
         #expect(hit.subjectID == subject.id && hit.distance < 1e-3)
         #expect(try reopened.auditLog().map(\.action) == ["enroll", "create_subject"])
     }
@@ -114,7 +114,7 @@ struct SQLiteStoreTests {
         _ = try store.addFace(subjectID: drop.id, descriptor: dropped, quality: quality)
         try store.deleteSubject(id: drop.id)
         #expect(try store.faceCount() == 1)
-        #expect(store.index.search(dropped.values, topK: 5).map(\.subjectID) == [keep.id])
+        #expect(store.index.search(dropped.values, in: SubjectCollection.defaultID, topK: 5).map(\.subjectID) == [keep.id])
         #expect(throws: StoreError.subjectNotFound(drop.id)) { try store.deleteSubject(id: drop.id) }
         try store.deleteFace(id: kept.id)
         #expect(store.index.count == 0)
@@ -145,7 +145,7 @@ struct SQLiteStoreTests {
         #expect(throws: StoreError.self) { try temporary.open() }
         let rotated = try temporary.open(key: TemporaryStore.otherKey)
         #expect(rotated.loadReport.loaded == 23 && rotated.loadReport.unavailableKeys.isEmpty)
-        #expect(rotated.index.search(descriptors[7].values, topK: 1).first?.distance ?? 1 < 1e-3)
+        #expect(rotated.index.search(descriptors[7].values, in: SubjectCollection.defaultID, topK: 1).first?.distance ?? 1 < 1e-3)
     }
 
     @Test("an interrupted rotation resumes when run again with both keys")
@@ -209,7 +209,7 @@ struct SQLiteStoreTests {
         }
         let newKeyID = try TemporaryStore.otherKey.key(salt: []).id
         #expect(refusals.count == enrolledDuringRotation && refusals.allSatisfy { $0 == .activeKeyUnavailable(keyID: newKeyID) })
-        #expect(withOldKeyOnly.index.search(first.values, topK: 1).first?.distance ?? 1 < 1e-3, "searches go on from memory")
+        #expect(withOldKeyOnly.index.search(first.values, in: SubjectCollection.defaultID, topK: 1).first?.distance ?? 1 < 1e-3, "searches go on from memory")
         let keyIDs = try rotator.databasePool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT key_id FROM faces") }
         #expect(keyIDs == [newKeyID])
         let restarted = try temporary.open(key: TemporaryStore.otherKey)
@@ -251,7 +251,7 @@ struct SQLiteStoreTests {
             try db.execute(sql: "UPDATE subjects SET name = CASE id WHEN ? THEN 'Bob' ELSE 'Alice' END", arguments: [alice.id])
         }
         #expect(throws: StoreError.tamperedSubject(alice.id)) { try store.subject(id: alice.id) }
-        #expect(throws: StoreError.self) { try store.subjects(named: "Bob") }
+        #expect(throws: StoreError.self) { try store.subjects(named: "Bob", in: SubjectCollection.defaultID) }
         let reopened = try temporary.open()
         #expect(reopened.loadReport.tamperedSubjectIDs == [alice.id, bob.id])
         #expect(reopened.loadReport.problems.contains { $0.contains("subjects' names or metadata fail authentication") })
@@ -314,7 +314,7 @@ struct SQLiteStoreTests {
         let upgraded = try temporary.open()
         #expect(upgraded.loadReport.problems.isEmpty)
         #expect(try upgraded.check().report.auditProblems.isEmpty)
-        #expect(try upgraded.subjects(named: "Ada").count == 1)
+        #expect(try upgraded.subjects(named: "Ada", in: SubjectCollection.defaultID).count == 1)
     }
 
     @Test("a store whose integrity key was deleted from its settings is refused, not re-keyed (which would authenticate forged rows)")

@@ -13,6 +13,29 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
     public var model = Model()
     public var data = DataSection()
     public var training = Training()
+    public var compat = Compat()
+
+    /// The CompreFace- and DeepStack-compatible APIs (docs/compatibility.md).
+    public struct Compat: Codable, Equatable, Sendable {
+        public init() {}
+
+        /// Whether `/api/v1/recognition|detection|verification` and `/v1/vision/face` are served.
+        public var enabled = true
+        /// Whether CompreFace's `calculator` plugin returns embeddings (biometric templates).
+        public var exposeEmbeddings = false
+        /// Never name a subject beyond NETRA's threshold, whatever a client asks; false gives
+        /// the peers' "always the nearest" answers.
+        public var strictUnknown = true
+        /// `Access-Control-Allow-Origin` of the compatible routes and their preflight; empty: none.
+        public var corsOrigin = "*"
+
+        enum CodingKeys: String, CodingKey {
+            case enabled
+            case exposeEmbeddings = "expose_embeddings"
+            case strictUnknown = "strict_unknown"
+            case corsOrigin = "cors_origin"
+        }
+    }
 
     public struct App: Codable, Equatable, Sendable {
         public init() {}

@@ -74,16 +74,19 @@ public enum EnrollmentError: Error, Equatable, Sendable, CustomStringConvertible
 
 /// Enrolls faces from images under the `EnrollmentPolicy`: the quality gate (size,
 /// confidence), the guard against a face that does not look like its subject, and the warning
-/// about look-alikes among the other subjects.
+/// about look-alikes among the other subjects, all within one collection.
 public struct Enroller: Sendable {
     public let finder: FaceFinder
     public let store: any IdentityStore
     public var policy: EnrollmentPolicy
+    /// The collection subjects are found and created in.
+    public let collectionID: Int64
 
-    public init(finder: FaceFinder, store: any IdentityStore, policy: EnrollmentPolicy = EnrollmentPolicy()) {
+    public init(finder: FaceFinder, store: any IdentityStore, policy: EnrollmentPolicy = EnrollmentPolicy(), collectionID: Int64) {
         self.finder = finder
         self.store = store
         self.policy = policy
+        self.collectionID = collectionID
     }
 
     /// What an enrollment stored.
@@ -113,7 +116,7 @@ public struct Enroller: Sendable {
     ///     instead of refusing.
     public func enroll(_ image: RGBImage, subject choice: SubjectChoice, force: Bool = false,
                        largestFace: Bool = false) throws(IdentityError) -> Result {
-        let existing = try SubjectDirectory(store: store).find(choice)
+        let existing = try SubjectDirectory(store: store, collectionID: collectionID).find(choice)
         let enrollment: Enrollment
         var subject: Subject
         do {
@@ -178,12 +181,12 @@ public struct Enroller: Sendable {
             throw .lowConfidence(face.detection.confidence, minimum: policy.minConfidence)
         }
         let index = store.index
-        let earlier = subjectID.map { index.faceIDs(ofSubject: $0).compactMap { index.descriptor(faceID: $0) } } ?? []
+        let earlier = subjectID.map { index.faceIDs(ofSubject: $0, in: collectionID).compactMap { index.descriptor(faceID: $0) } } ?? []
         let similarity = earlier.map { FaceDescriptor(values: $0).similarity(to: face.descriptor) }.max()
         if let similarity, similarity < policy.matchThreshold, !force {
             throw .doesNotMatchSubject(similarity: similarity, threshold: policy.matchThreshold)
         }
-        let similarSubjects = index.search(face.descriptor.values, topK: 4,
+        let similarSubjects = index.search(face.descriptor.values, in: collectionID, topK: 4,
                                            maxDistance: FaceDescriptor.distance(forSimilarity: policy.duplicateThreshold))
             .filter { $0.subjectID != subjectID }
         return CheckedFace(face: face, quality: FaceQuality(width: box.width, height: box.height, detectorConfidence: face.detection.confidence),
@@ -202,7 +205,7 @@ public struct Enroller: Sendable {
 
     private func save(_ checked: CheckedFace, subjectNamed name: String) throws(EnrollmentError) -> (Subject, Enrollment) {
         do {
-            let (subject, stored) = try store.addFace(toSubjectNamed: name, descriptor: checked.face.descriptor, quality: checked.quality)
+            let (subject, stored) = try store.addFace(toSubjectNamed: name, in: collectionID, descriptor: checked.face.descriptor, quality: checked.quality)
             return (subject, Enrollment(face: stored, detection: checked.face.detection,
                                         similarSubjects: checked.similarSubjects.filter { $0.subjectID != subject.id },
                                         similarityToSubject: checked.similarityToSubject))

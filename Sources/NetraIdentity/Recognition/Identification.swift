@@ -1,15 +1,19 @@
 import NetraDescriptor
 import NetraImaging
 import NetraStore
+import NetraVision
 
-/// 1:N identification: who are the people in an image?
+/// 1:N identification: who are the people in an image? Only the subjects of one collection
+/// are searched.
 public struct Identifier: Sendable {
     public let finder: FaceFinder
     public let store: any IdentityStore
+    public let collectionID: Int64
 
-    public init(finder: FaceFinder, store: any IdentityStore) {
+    public init(finder: FaceFinder, store: any IdentityStore, collectionID: Int64) {
         self.finder = finder
         self.store = store
+        self.collectionID = collectionID
     }
 
     /// Every face of `image` with its best candidates at or above `threshold`, at most `topK`.
@@ -20,36 +24,54 @@ public struct Identifier: Sendable {
     /// is searched alone. Record the question with `audit` once it is answered.
     public func identify(_ image: RGBImage, topK: Int, threshold: Float, uniqueSubjects: Bool = true) throws(IdentityError) -> [IdentifiedFaceJSON] {
         let faces = try finder.faces(in: image)
-        let maxDistance = FaceDescriptor.distance(forSimilarity: threshold)
+        let candidates = try candidates(for: faces, topK: topK, maxDistance: FaceDescriptor.distance(forSimilarity: threshold),
+                                        uniqueSubjects: uniqueSubjects)
+        return zip(faces, candidates).enumerated().map { index, pair in
+            IdentifiedFaceJSON(id: index, detection: pair.0.detection, in: image,
+                               candidates: pair.1.candidates.map { CandidateJSON($0.candidate, name: $0.name) })
+        }
+    }
+
+    /// A candidate with its subject's name.
+    public struct NamedCandidate: Sendable {
+        public let candidate: IndexCandidate
+        public let name: String
+    }
+
+    /// The candidates of each face (the same order), nearest first, within `maxDistance`
+    /// (Euclidean), at most `topK`, one-to-one across the faces when `uniqueSubjects`; for
+    /// surfaces that present faces their own way (the compatible APIs).
+    public func candidates(for faces: [AnalyzedFace], topK: Int, maxDistance: Float,
+                           uniqueSubjects: Bool = true) throws(IdentityError) -> [(face: AnalyzedFace, candidates: [NamedCandidate])] {
         // With one subject per face, up to faces - 1 candidates of a face can go to the others.
         let searched = uniqueSubjects ? topK + max(0, faces.count - 1) : topK
         let hits = faces.map { face in
-            IdentityMetrics.searchDuration.measure { store.index.search(face.descriptor.values, topK: searched, maxDistance: maxDistance) }
+            IdentityMetrics.searchDuration.measure {
+                store.index.search(face.descriptor.values, in: collectionID, topK: searched, maxDistance: maxDistance)
+            }
         }
         let candidates = uniqueSubjects ? SubjectAssignment.oneToOne(hits, topK: topK) : hits
         var names: [Int64: String] = [:]
-        do {
-            for subjectID in Set(candidates.joined().map(\.subjectID)) {
-                names[subjectID] = try store.subject(id: subjectID)?.name ?? ""
-            }
-        } catch {
-            throw IdentityError(error)
+        for subjectID in Set(candidates.joined().map(\.subjectID)) {
+            names[subjectID] = try storeCall { () throws(StoreError) in try store.subject(id: subjectID)?.name ?? "" }
         }
-        let identified = zip(faces, candidates).enumerated().map { index, pair in
-            IdentifiedFaceJSON(id: index, detection: pair.0.detection, in: image,
-                               candidates: pair.1.map { CandidateJSON($0, name: names[$0.subjectID] ?? "") })
+        return zip(faces, candidates).map { face, list in
+            (face, list.map { NamedCandidate(candidate: $0, name: names[$0.subjectID] ?? "") })
         }
-        return identified
     }
 
     /// Writes the audit entry of an identification, as the current `AuditActor` (durable, so
     /// callers run it off their vision workers).
     public func audit(_ faces: [IdentifiedFaceJSON]) throws(IdentityError) {
-        let found = faces.compactMap(\.candidates.first?.subjectId)
-        do {
-            try store.recordEvent(action: "identify", subjectID: found.first, result: "\(faces.count) faces, \(found.count) identified")
-        } catch {
-            throw IdentityError(error)
+        try audit(faceCount: faces.count, identified: faces.compactMap(\.candidates.first?.subjectId))
+    }
+
+    /// Writes the audit entry of an identification of `faceCount` faces that named the
+    /// subjects `identified`.
+    public func audit(faceCount: Int, identified: [Int64]) throws(IdentityError) {
+        try storeCall { () throws(StoreError) in
+            try store.recordEvent(action: "identify", subjectID: identified.first,
+                                  result: "\(faceCount) faces, \(identified.count) identified", detail: "collection \(collectionID)")
         }
     }
 }

@@ -103,8 +103,10 @@ struct RecognitionController: Sendable {
         let topK = try form.integer("top_k", in: 1...configuration.identifyMaxTopK) ?? min(configuration.identifyTopK, configuration.identifyMaxTopK)
         let threshold = try form.float("threshold", in: configuration.threshold...1) ?? configuration.threshold
         let uniqueSubjects = try form.bool("unique_subjects", default: true)
+        let collection = try await context.collection(named: form.string("collection") ?? request.uri.queryParameters.get("collection"),
+                                                      in: loaded.store)
         let bytes = try form.image("image")
-        let (decoder, identifier) = (decoder, Identifier(finder: finder(loaded), store: loaded.store))
+        let (decoder, identifier) = (decoder, Identifier(finder: finder(loaded), store: loaded.store, collectionID: collection.id))
         let faces = try await workers.run { () throws -> [IdentifiedFaceJSON] in
             let image = try decoder.decode(bytes, field: "image")
             return try identityCall { () throws(IdentityError) in

@@ -51,11 +51,18 @@ struct SubjectController: Sendable {
         return (name, metadata)
     }
 
-    func create(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+    /// The subjects of the request's collection (the `collection` query parameter, or its key's).
+    private func directory(_ request: Request, _ context: NetraRequestContext) async throws -> SubjectDirectory {
         let store = try state.ready().store
+        let collection = try await context.collection(named: request.uri.queryParameters.get("collection"), in: store)
+        return SubjectDirectory(store: store, collectionID: collection.id)
+    }
+
+    func create(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let directory = try await directory(request, context)
         let fields = try await subjectFields(request, context)
         guard let name = fields.name else { throw APIError.badRequest("missing_field", "'name' is required") }
-        let subject = try await storeCall { try store.createSubject(name: name, metadata: fields.metadata ?? "{}") }
+        let subject = try await directoryCall { () throws(IdentityError) in try directory.create(name: name, metadata: fields.metadata ?? "{}") }
         return try JSONResponse.make(SubjectJSON(subject), status: .created, for: request, context)
     }
 
@@ -67,32 +74,32 @@ struct SubjectController: Sendable {
     }
 
     func list(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let store = try state.ready().store
+        let directory = try await directory(request, context)
         let query = request.uri.queryParameters
         let limit = try integer(query.get("limit"), name: "limit", in: 1...1000) ?? 100
         let offset = try integer(query.get("offset"), name: "offset", in: 0...Int(Int32.max)) ?? 0
         let name = query.get("name")
-        let (subjects, total) = try await storeCall {
-            (try store.subjects(nameContaining: name, limit: limit, offset: offset), try store.subjectCount())
+        let (subjects, total) = try await directoryCall { () throws(IdentityError) in
+            try directory.list(nameContaining: name, limit: limit, offset: offset)
         }
         return try JSONResponse.make(SubjectPage(subjects: subjects.map { SubjectJSON($0) }, total: total, limit: limit, offset: offset),
                                      for: request, context)
     }
 
     func show(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let store = try state.ready().store
+        let directory = try await directory(request, context)
         let id = try context.parameters.require("id", as: Int64.self)
-        let (subject, faces) = try await blocking {
-            try identityCall { () throws(IdentityError) in try SubjectDirectory(store: store).subjectWithFaces(id: id) }
-        }
+        let (subject, faces) = try await directoryCall { () throws(IdentityError) in try directory.subjectWithFaces(id: id) }
         return try JSONResponse.make(SubjectJSON(subject, faces: faces), for: request, context)
     }
 
     func update(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let store = try state.ready().store
+        let directory = try await directory(request, context)
         let id = try context.parameters.require("id", as: Int64.self)
         let fields = try await subjectFields(request, context)
-        let subject = try await storeCall { try store.updateSubject(id: id, name: fields.name, metadata: fields.metadata) }
+        let subject = try await directoryCall { () throws(IdentityError) in
+            try directory.update(id: id, with: SubjectChange(name: fields.name, metadata: fields.metadata))
+        }
         return try JSONResponse.make(SubjectJSON(subject), for: request, context)
     }
 
@@ -103,19 +110,17 @@ struct SubjectController: Sendable {
     }
 
     func delete(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let store = try state.ready().store
+        let directory = try await directory(request, context)
         let id = try context.parameters.require("id", as: Int64.self)
-        try await storeCall { try store.deleteSubject(id: id) }
+        try await directoryCall { () throws(IdentityError) in try directory.delete(id: id) }
         return try JSONResponse.make(Deleted(deleted: "subject", id: id), for: request, context)
     }
 
     func deleteFace(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let store = try state.ready().store
+        let directory = try await directory(request, context)
         let subjectID = try context.parameters.require("id", as: Int64.self)
         let faceID = try context.parameters.require("face_id", as: Int64.self)
-        try await blocking {
-            try identityCall { () throws(IdentityError) in try SubjectDirectory(store: store).deleteFace(id: faceID, ofSubject: subjectID) }
-        }
+        try await directoryCall { () throws(IdentityError) in try directory.deleteFace(id: faceID, ofSubject: subjectID) }
         return try JSONResponse.make(Deleted(deleted: "face", id: faceID), for: request, context)
     }
 
@@ -162,11 +167,13 @@ struct SubjectController: Sendable {
     private func enroll(_ form: RequestForm, subject choice: SubjectChoice, _ request: Request,
                         _ context: NetraRequestContext) async throws -> Response {
         let loaded = try state.ready()
+        let collection = try await context.collection(named: form.string("collection") ?? request.uri.queryParameters.get("collection"),
+                                                      in: loaded.store)
         let bytes = try form.image("image")
         let force = try form.bool("force"), largest = try form.bool("largest")
         let decoder = decoder
         let enroller = Enroller(finder: FaceFinder(analyzer: loaded.analyzer, detection: configuration.detection), store: loaded.store,
-                                policy: configuration.enrollment)
+                                policy: configuration.enrollment, collectionID: collection.id)
         let result = try await workers.run { () throws -> EnrollResponse in
             let image = try decoder.decode(bytes, field: "image")
             let enrolled = try identityCall { () throws(IdentityError) in
@@ -181,13 +188,9 @@ struct SubjectController: Sendable {
         return try JSONResponse.make(result, status: .created, for: request, context)
     }
 
-    /// Runs a store call off the event loop, mapping store errors to HTTP ones.
-    private func storeCall<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        do {
-            return try await blocking(body)
-        } catch let error as StoreError {
-            throw APIError(storeError: error)
-        }
+    /// Runs a use case off the event loop, answering its refusals in HTTP's terms.
+    private func directoryCall<T: Sendable>(_ body: @escaping @Sendable () throws(IdentityError) -> T) async throws -> T {
+        try await blocking { try identityCall(body) }
     }
 
     private func integer(_ text: String?, name: String, in range: ClosedRange<Int>) throws -> Int? {

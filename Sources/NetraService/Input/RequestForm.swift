@@ -3,16 +3,25 @@ import Hummingbird
 import MultipartKit
 import NetraIdentity
 
-/// The fields of a request, from `multipart/form-data` or from a JSON object whose image
-/// fields hold base64 (for clients without multipart). Image bytes stay in memory only.
+/// The fields of a request, from `multipart/form-data`, from a JSON object whose image
+/// fields hold base64 (for clients without multipart), or, when a route accepts it, from an
+/// urlencoded form (text only). Image bytes stay in memory only.
 struct RequestForm {
     private(set) var fields: [String: String] = [:]
     private(set) var files: [String: [UInt8]] = [:]
 
+    /// Which parts of a multipart form are images: those named in `imageFields`, and with
+    /// `filesByFilename` every part sent as a file (with a `filename`), whatever its name
+    /// (DeepStack's register and match take any field names).
+    struct ImageParts: Sendable {
+        var names: Set<String>
+        var filesByFilename = false
+    }
+
     /// Reads the body through `bodies` (at most `limit` bytes, else 413) and parses it by its
-    /// content type.
+    /// content type; `application/x-www-form-urlencoded` only when `urlencoded` is allowed.
     static func read(_ request: Request, from caller: String, bodies: BodyReader, limit: Int,
-                     imageFields: Set<String>) async throws -> RequestForm {
+                     imageFields: Set<String>, filesByFilename: Bool = false, urlencoded: Bool = false) async throws -> RequestForm {
         let body = try await bodies.collect(request, from: caller, limit: limit)
         let contentType = request.headers[.contentType] ?? ""
         let mediaType = mediaType(of: request)
@@ -20,10 +29,15 @@ struct RequestForm {
             guard let boundary = parameter("boundary", in: contentType) else {
                 throw APIError.badRequest("invalid_multipart", "the multipart content type has no boundary")
             }
-            return try parseMultipart(body, boundary: boundary, imageFields: imageFields)
+            return try parseMultipart(body, boundary: boundary, imageParts: ImageParts(names: imageFields, filesByFilename: filesByFilename))
         }
         if mediaType == "application/json" {
             return try parseJSON(body, imageFields: imageFields)
+        }
+        if urlencoded, mediaType == "application/x-www-form-urlencoded" || (mediaType == nil && body.readableBytes == 0) {
+            var form = RequestForm()
+            form.fields = PeerParameters(query: String(buffer: body)).fieldValues
+            return form
         }
         throw APIError(.unsupportedMediaType, "unsupported_content_type",
                        "send multipart/form-data or application/json (with base64 images), not '\(contentType)'")
@@ -85,6 +99,10 @@ struct RequestForm {
     /// Decodes the parts with MultipartKit's `FormDataDecoder`: the parts named in
     /// `imageFields` are kept as bytes, the others as text.
     package static func parseMultipart(_ body: ByteBuffer, boundary: String, imageFields: Set<String>) throws -> RequestForm {
+        try parseMultipart(body, boundary: boundary, imageParts: ImageParts(names: imageFields))
+    }
+
+    static func parseMultipart(_ body: ByteBuffer, boundary: String, imageParts: ImageParts) throws -> RequestForm {
         // MultipartKit 4.7.1 traps (ending the process) on an empty boundary and on a part
         // header name with a byte above 0x7F; both are refused here first (found by fuzzing).
         guard (1...70).contains(boundary.utf8.count) else {
@@ -105,7 +123,7 @@ struct RequestForm {
         var form = RequestForm()
         for (name, part) in parts {
             var bytes = part.body
-            if imageFields.contains(name) {
+            if imageParts.names.contains(name) || (imageParts.filesByFilename && part.isFile) {
                 form.files[name] = bytes.readBytes(length: bytes.readableBytes) ?? []
             } else {
                 form.fields[name] = bytes.readString(length: bytes.readableBytes) ?? ""
@@ -190,9 +208,12 @@ struct RequestForm {
 /// One part of a multipart form as its raw bytes: an image or a text field.
 struct FormPart: Decodable, MultipartPartConvertible {
     let body: ByteBuffer
+    /// Whether the part was sent as a file (its `Content-Disposition` has a `filename`).
+    var isFile = false
 
     init?(multipart: MultipartPart) {
         body = multipart.body
+        isFile = multipart.headers.first(name: "Content-Disposition").map { RequestForm.parameter("filename", in: $0) != nil } ?? false
     }
 
     var multipart: MultipartPart? { MultipartPart(body: body) }

@@ -13,7 +13,7 @@ struct APIKeyMiddleware: RouterMiddleware {
     let limiter: RateLimiter
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let presented = request.headers[.apiKey] else {
+        guard let presented = request.headers[.apiKey] ?? context.presentedAPIKey else {
             return try await AuditActor.$current.withValue(context.auditActor) { try await next(request, context) }
         }
         var context = context

@@ -26,6 +26,9 @@ extension APIError {
         case .noFace: self.init(.unprocessableContent, "no_face", error.description)
         case let .ambiguousName(name, count): self.init(.conflict, "ambiguous_name", "\(count) subjects are named \(name); use subject_id")
         case .notFound: self.init(.notFound, "not_found", error.description)
+        case .collectionNotFound: self.init(.notFound, "collection_not_found", error.description)
+        case .collectionNotAllowed:
+            self.init(.forbidden, "collection_not_allowed", "this API key is bound to another collection; it acts only in its own")
         case let .enrollmentRejected(rejection):
             switch rejection {
             case .doesNotMatchSubject: self.init(.conflict, rejection.reason, rejection.description)
@@ -45,6 +48,10 @@ extension APIError {
         case .invalidName: self.init(.badRequest, "invalid_field", error.description)
         case .ambiguousName: self.init(.conflict, "ambiguous_name", error.description + "; use subject_id")
         case .invalidMetadata: self.init(.badRequest, "invalid_field", error.description)
+        case .collectionNotFound: self.init(.notFound, "collection_not_found", error.description)
+        case .collectionExists: self.init(.conflict, "collection_exists", error.description)
+        case .invalidCollectionName, .subjectsInDifferentCollections: self.init(.badRequest, "invalid_field", error.description)
+        case .collectionInUse: self.init(.conflict, "collection_in_use", error.description)
         // Conditions an operator fixes while reads go on: the store refuses writes, says why.
         case .storageFull: self.init(.serviceUnavailable, "storage_full", error.description, headers: [.retryAfter: "30"])
         case .readOnly: self.init(.serviceUnavailable, "store_read_only", error.description, headers: [.retryAfter: "30"])

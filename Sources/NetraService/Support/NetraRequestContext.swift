@@ -10,6 +10,11 @@ public struct NetraRequestContext: RequestContext {
     public let remoteAddress: SocketAddress?
     /// The authenticated API key, when one was presented.
     public var apiKey: APIKeyRecord?
+    /// A key presented elsewhere than in `X-API-Key` (DeepStack's `api_key` field), for
+    /// `APIKeyMiddleware` to check like one in the header.
+    var presentedAPIKey: String?
+    /// The form of a DeepStack-compatible request, read once before its key is checked.
+    var peerForm: RequestForm?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -2,7 +2,7 @@ import CLibcrypto
 import Foundation
 
 /// The key that authenticates the rows the sealed embeddings do not cover: each subject's id,
-/// name and metadata (a MAC per row) and the audit log (a chain of MACs, each over the entry
+/// name, metadata and collection (a MAC per row) and the audit log (a chain of MACs, each over the entry
 /// and the one before it, so an entry edited, removed or inserted breaks the chain from there).
 ///
 /// It is 32 random bytes made with the store and kept in `store_settings` sealed under the
@@ -22,9 +22,12 @@ struct IntegrityKey: Sendable {
         return IntegrityKey(bytes: bytes)
     }
 
-    /// The MAC of a subject row.
-    func subjectMAC(id: Int64, name: String, metadata: String) -> [UInt8] {
-        mac(Self.fields(["netra-subject-v1", String(id), name, metadata]))
+    /// The MAC of a subject row. It covers the subject's collection too: a subject moved into
+    /// another collection by editing the database fails it. Subjects of the default collection
+    /// keep the form of schema 3, which had no collections, so their MACs stay valid.
+    func subjectMAC(id: Int64, name: String, metadata: String, collectionID: Int64) -> [UInt8] {
+        let collection = collectionID == SubjectCollection.defaultID ? [] : ["collection", String(collectionID)]
+        return mac(Self.fields(["netra-subject-v1", String(id), name, metadata] + collection))
     }
 
     /// The chain value of an audit entry that follows the entry whose chain is `previous`

@@ -10,6 +10,13 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case faceNotFound(Int64)
     case invalidName(String)
     case invalidMetadata
+    case collectionNotFound(String)
+    case collectionExists(String)
+    case invalidCollectionName(String)
+    /// The collection cannot be deleted: it is `default`, or active API keys are bound to it.
+    case collectionInUse(String, reason: String)
+    /// Two subjects of different collections cannot be merged.
+    case subjectsInDifferentCollections
     /// Several subjects have the name a request gave to find one.
     case ambiguousName(String, count: Int)
     /// A key could not be resolved or used.
@@ -50,6 +57,11 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .faceNotFound(id): "face \(id) does not exist"
         case let .invalidName(reason): "invalid subject name: \(reason)"
         case .invalidMetadata: "subject metadata must be a JSON object"
+        case let .collectionNotFound(name): "collection \(name) does not exist"
+        case let .collectionExists(name): "collection \(name) already exists"
+        case let .invalidCollectionName(reason): "invalid collection name: \(reason)"
+        case let .collectionInUse(name, reason): "collection \(name) cannot be deleted: \(reason)"
+        case .subjectsInDifferentCollections: "the two subjects belong to different collections"
         case let .ambiguousName(name, count): "\(count) subjects are named \(name)"
         case let .key(error): "\(error)"
         case let .sealing(error): "\(error)"

@@ -1,9 +1,32 @@
 import Foundation
 import NetraDescriptor
 
+/// A collection (gallery) of subjects: the unit a search, a listing and an API key bound to
+/// one are confined to. Every store has `default` (id `SubjectCollection.defaultID`).
+public struct SubjectCollection: Sendable, Equatable, Codable {
+    public static let defaultID: Int64 = 1
+    public static let defaultName = "default"
+
+    public let id: Int64
+    public let name: String
+    public let createdAt: String
+    public var subjectCount: Int
+    public var faceCount: Int
+
+    public init(id: Int64, name: String, createdAt: String, subjectCount: Int = 0, faceCount: Int = 0) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+        self.subjectCount = subjectCount
+        self.faceCount = faceCount
+    }
+}
+
 /// A person known to the store.
 public struct Subject: Sendable, Equatable, Codable {
     public let id: Int64
+    /// The collection the subject belongs to; it never changes.
+    public let collectionID: Int64
     public var name: String
     /// A JSON object the operator attaches (badge number, department...).
     public var metadata: String

@@ -7,20 +7,40 @@ import NetraDescriptor
 /// caller that needs one concern asks for only that one. Every change returns once it is
 /// durable and is written to the audit log in the same transaction.
 public protocol SubjectRepository: Sendable {
-    /// Creates a subject; `metadata` must be a JSON object.
-    func createSubject(name: String, metadata: String) throws(StoreError) -> Subject
-    /// Creates many subjects in one transaction (bulk import).
-    func createSubjects(names: [String]) throws(StoreError) -> [Subject]
+    /// Creates a subject in a collection; `metadata` must be a JSON object.
+    func createSubject(name: String, metadata: String, in collectionID: Int64) throws(StoreError) -> Subject
+    /// Creates many subjects of one collection in one transaction (bulk import).
+    func createSubjects(names: [String], in collectionID: Int64) throws(StoreError) -> [Subject]
+    /// The subject with this id, whatever its collection (callers confined to a collection
+    /// check `Subject.collectionID`).
     func subject(id: Int64) throws(StoreError) -> Subject?
-    /// Subjects with exactly this name (names need not be unique).
-    func subjects(named name: String) throws(StoreError) -> [Subject]
+    /// Subjects of a collection with exactly this name (names need not be unique).
+    func subjects(named name: String, in collectionID: Int64) throws(StoreError) -> [Subject]
     /// A page of subjects in id order (see `SubjectPage`).
     func subjects(in page: SubjectPage) throws(StoreError) -> [Subject]
-    func subjectCount() throws(StoreError) -> Int
+    /// Subjects of one collection, or of all when `collectionID` is `nil`.
+    func subjectCount(in collectionID: Int64?) throws(StoreError) -> Int
     /// Renames a subject and/or replaces its metadata.
     func updateSubject(id: Int64, with change: SubjectChange) throws(StoreError) -> Subject
     /// Deletes a subject and all its faces.
     func deleteSubject(id: Int64) throws(StoreError)
+    /// Moves every face of subject `id` to subject `target` of the same collection (re-sealed,
+    /// bound to their new subject) and deletes `id`, in one transaction; returns `target` with
+    /// its new face count.
+    func mergeSubject(id: Int64, into target: Int64) throws(StoreError) -> Subject
+}
+
+/// The collections (galleries) subjects belong to.
+public protocol CollectionRepository: Sendable {
+    /// Creates a collection; names are unique, 1 to 64 letters, digits, `-`, `_` or `.`.
+    func createCollection(name: String) throws(StoreError) -> SubjectCollection
+    /// Every collection, by id, with its subject and face counts.
+    func collections() throws(StoreError) -> [SubjectCollection]
+    func collection(named name: String) throws(StoreError) -> SubjectCollection?
+    func collection(id: Int64) throws(StoreError) -> SubjectCollection?
+    /// Deletes a collection with its subjects and faces. `default` cannot be deleted, nor a
+    /// collection an active API key is bound to (`StoreError.collectionInUse`).
+    func deleteCollection(id: Int64) throws(StoreError)
 }
 
 /// The enrolled faces: sealed embeddings and their quality facts.
@@ -30,16 +50,22 @@ public protocol FaceRepository: Sendable {
     /// Stores one face for the subject with this name, creating the subject in the same
     /// transaction when no subject has it (so a failed enrollment leaves no empty subject, and
     /// concurrent enrollments under one new name make one subject); several subjects with the
-    /// name are refused (`StoreError.ambiguousName`).
-    func addFace(toSubjectNamed name: String, descriptor: FaceDescriptor, quality: FaceQuality) throws(StoreError)
+    /// name in the collection are refused (`StoreError.ambiguousName`).
+    func addFace(toSubjectNamed name: String, in collectionID: Int64, descriptor: FaceDescriptor, quality: FaceQuality) throws(StoreError)
         -> (subject: Subject, face: StoredFace)
     /// Stores many faces in one transaction (bulk import).
     func addFaces(_ faces: [NewFace]) throws(StoreError) -> [StoredFace]
     /// Deletes one face.
     func deleteFace(id: Int64) throws(StoreError)
+    /// One face (without its embedding), whatever its collection.
+    func face(id: Int64) throws(StoreError) -> StoredFace?
     /// The faces of a subject (without embeddings).
     func faces(ofSubject subjectID: Int64) throws(StoreError) -> [StoredFace]
-    func faceCount() throws(StoreError) -> Int
+    /// A page of the faces of a collection (or of one of its subjects), in id order, with
+    /// their subjects' names, and how many there are in all.
+    func faces(in page: FacePage) throws(StoreError) -> (faces: [(face: StoredFace, subjectName: String)], total: Int)
+    /// Faces of one collection, or of all when `collectionID` is `nil`.
+    func faceCount(in collectionID: Int64?) throws(StoreError) -> Int
 }
 
 /// Who did what: every change is recorded by the store itself; reads that answer a question
@@ -54,7 +80,8 @@ public protocol AuditLog: Sendable {
 /// The API keys of the HTTP service, stored only hashed.
 public protocol APIKeyRepository: Sendable {
     /// Creates an API key; the returned secret text is shown once and not stored.
-    func createAPIKey(name: String, scopes: [APIScope]) throws(StoreError) -> (key: String, record: APIKeyRecord)
+    /// A key bound to a collection (`collectionID`) only ever acts in it.
+    func createAPIKey(name: String, scopes: [APIScope], collectionID: Int64?) throws(StoreError) -> (key: String, record: APIKeyRecord)
     /// The key record for a presented key text, or `nil` when it is unknown or does not match.
     func authenticateAPIKey(_ text: String) throws(StoreError) -> APIKeyRecord?
     func apiKeys() throws(StoreError) -> [APIKeyRecord]
@@ -73,10 +100,10 @@ public protocol SealedRowMaintenance: Sendable {
 
 /// A whole identity store: every concern above plus the in-memory 1:N index of its faces of
 /// one model version, which follows the store after each committed change.
-public protocol IdentityStore: SubjectRepository, FaceRepository, AuditLog, APIKeyRepository, SealedRowMaintenance {
+public protocol IdentityStore: SubjectRepository, CollectionRepository, FaceRepository, AuditLog, APIKeyRepository, SealedRowMaintenance {
     /// The embedder version of the faces in `index`; faces of other versions are never searched.
     var modelVersion: String { get }
-    var index: FaceIndex { get }
+    var index: FaceGallery { get }
     /// What opening found (tampered rows, other model versions, missing keys).
     var loadReport: LoadReport { get }
     /// Why the store cannot be used now (its database gone or replaced, unreachable), or `nil`.
@@ -95,14 +122,26 @@ extension AuditLog {
 }
 
 extension SubjectRepository {
-    public func createSubject(name: String) throws(StoreError) -> Subject { try createSubject(name: name, metadata: "{}") }
-
-    public func subjects(nameContaining nameFilter: String? = nil, limit: Int = 100, offset: Int = 0) throws(StoreError) -> [Subject] {
-        try subjects(in: SubjectPage(nameContaining: nameFilter, limit: limit, offset: offset))
+    /// A subject of the default collection.
+    public func createSubject(name: String, metadata: String = "{}") throws(StoreError) -> Subject {
+        try createSubject(name: name, metadata: metadata, in: SubjectCollection.defaultID)
     }
+
+    public func subjectCount() throws(StoreError) -> Int { try subjectCount(in: nil) }
 
     public func updateSubject(id: Int64, name: String? = nil, metadata: String? = nil) throws(StoreError) -> Subject {
         try updateSubject(id: id, with: SubjectChange(name: name, metadata: metadata))
+    }
+}
+
+extension FaceRepository {
+    public func faceCount() throws(StoreError) -> Int { try faceCount(in: nil) }
+}
+
+extension APIKeyRepository {
+    /// A key not bound to a collection.
+    public func createAPIKey(name: String, scopes: [APIScope]) throws(StoreError) -> (key: String, record: APIKeyRecord) {
+        try createAPIKey(name: name, scopes: scopes, collectionID: nil)
     }
 }
 
@@ -112,15 +151,33 @@ extension SealedRowMaintenance {
     }
 }
 
-/// Which subjects a listing returns: those whose name contains `nameContaining` (all when
-/// `nil` or empty), in id order, `limit` from `offset`.
+/// Which subjects a listing returns: those of `collectionID` whose name contains
+/// `nameContaining` (all when `nil` or empty), in id order, `limit` from `offset`.
 public struct SubjectPage: Sendable, Equatable {
+    public var collectionID: Int64
     public var nameContaining: String?
     public var limit: Int
     public var offset: Int
 
-    public init(nameContaining: String? = nil, limit: Int = 100, offset: Int = 0) {
+    public init(collectionID: Int64, nameContaining: String? = nil, limit: Int = 100, offset: Int = 0) {
+        self.collectionID = collectionID
         self.nameContaining = nameContaining
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// Which faces a listing returns: those of `collectionID` (only subject `subjectID`'s when
+/// given), in id order, `limit` from `offset`.
+public struct FacePage: Sendable, Equatable {
+    public var collectionID: Int64
+    public var subjectID: Int64?
+    public var limit: Int
+    public var offset: Int
+
+    public init(collectionID: Int64, subjectID: Int64? = nil, limit: Int = 100, offset: Int = 0) {
+        self.collectionID = collectionID
+        self.subjectID = subjectID
         self.limit = limit
         self.offset = offset
     }

@@ -24,6 +24,8 @@ public struct APIKeyRecord: Sendable, Equatable, Codable {
     public let createdAt: String
     public let lastUsedAt: String?
     public let revokedAt: String?
+    /// The collection the key is bound to, or `nil` when each request names one.
+    public var collectionID: Int64? = nil
 
     /// Whether this key may act in `scope` (admin may do everything).
     public func allows(_ scope: APIScope) -> Bool {
@@ -33,7 +35,7 @@ public struct APIKeyRecord: Sendable, Equatable, Codable {
 
 extension SQLiteStore {
     /// Creates an API key; the returned secret text (`netra_<id>_<secret>`) is shown once and not stored.
-    public func createAPIKey(name: String, scopes: [APIScope]) throws(StoreError) -> (key: String, record: APIKeyRecord) {
+    public func createAPIKey(name: String, scopes: [APIScope], collectionID: Int64?) throws(StoreError) -> (key: String, record: APIKeyRecord) {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalidName("an API key needs a name") }
         guard !scopes.isEmpty else { throw .invalidName("an API key needs at least one scope") }
         var idBytes = [UInt8](repeating: 0, count: 6), secret = [UInt8](repeating: 0, count: 24)
@@ -44,12 +46,14 @@ extension SQLiteStore {
         let now = Timestamp.now()
         let sortedScopes = Array(Set(scopes)).sorted()
         try write { db in
-            try db.execute(sql: "INSERT INTO api_keys (id, name, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, name, Data(Self.hash(secretText)), sortedScopes.map(\.rawValue).joined(separator: " "), now])
-            try self.audit(db, action: "create_api_key", result: "ok", detail: "key \(id) (\(name))")
+            if let collectionID { try self.requireCollection(collectionID, db) }
+            try db.execute(sql: "INSERT INTO api_keys (id, name, secret_hash, scopes, created_at, collection_id) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [id, name, Data(Self.hash(secretText)), sortedScopes.map(\.rawValue).joined(separator: " "), now, collectionID])
+            let bound = collectionID.map { ", collection \($0)" } ?? ""
+            try self.audit(db, action: "create_api_key", result: "ok", detail: "key \(id) (\(name))\(bound)")
         }
         return ("netra_\(id)_\(secretText)",
-                APIKeyRecord(id: id, name: name, scopes: sortedScopes, createdAt: now, lastUsedAt: nil, revokedAt: nil))
+                APIKeyRecord(id: id, name: name, scopes: sortedScopes, createdAt: now, lastUsedAt: nil, revokedAt: nil, collectionID: collectionID))
     }
 
     /// The key record for a presented key text, or `nil` when it is unknown, malformed or its
@@ -67,7 +71,7 @@ extension SQLiteStore {
             try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
         }
         return APIKeyRecord(id: record.id, name: record.name, scopes: record.scopes, createdAt: record.createdAt, lastUsedAt: now,
-                            revokedAt: nil)
+                            revokedAt: nil, collectionID: record.collectionID)
     }
 
     /// Whether a `last_used_at` is missing or more than a minute old.
@@ -113,11 +117,12 @@ extension SQLiteStore {
     }
 
     private static func fetchAPIKeys(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [APIKeyRecord] {
-        try Row.fetchAll(db, sql: "SELECT id, name, scopes, created_at, last_used_at, revoked_at FROM api_keys WHERE \(condition) ORDER BY created_at",
+        try Row.fetchAll(db, sql: "SELECT id, name, scopes, created_at, last_used_at, revoked_at, collection_id FROM api_keys WHERE \(condition) ORDER BY created_at",
                          arguments: arguments).map { row in
             let scopes: String = row["scopes"]
             return APIKeyRecord(id: row["id"], name: row["name"], scopes: scopes.split(separator: " ").compactMap { APIScope(rawValue: String($0)) },
-                                createdAt: row["created_at"], lastUsedAt: row["last_used_at"], revokedAt: row["revoked_at"])
+                                createdAt: row["created_at"], lastUsedAt: row["last_used_at"], revokedAt: row["revoked_at"],
+                                collectionID: row["collection_id"])
         }
     }
 }

@@ -4,7 +4,7 @@ extension SQLiteStore {
     /// Re-reads and authenticates every stored face and subject, verifies the audit log's
     /// chain, and runs SQLite's integrity check.
     public func check() throws(StoreError) -> (report: LoadReport, integrity: [String]) {
-        let scratch = FaceIndex()
+        let scratch = FaceGallery()
         var report = try Self.load(pool, sealers: sealers, modelVersion: modelVersion, into: scratch)
         report.tamperedSubjectIDs = try Self.tamperedSubjects(in: pool, integrity: integrity)
         report.auditProblems = try auditLogProblems()

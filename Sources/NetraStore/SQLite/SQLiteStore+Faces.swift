@@ -4,27 +4,28 @@ import NetraDescriptor
 
 extension SQLiteStore {
     public func addFace(subjectID: Int64, descriptor: FaceDescriptor, quality: FaceQuality) throws(StoreError) -> StoredFace {
-        let face = try write { db -> StoredFace in
-            guard try SubjectRow.exists(db, key: subjectID) else { throw StoreError.subjectNotFound(subjectID) }
-            return try self.insertFace(db, subjectID: subjectID, descriptor: descriptor, quality: quality)
+        let (face, collectionID) = try write { db -> (StoredFace, Int64) in
+            guard let subject = try SubjectRow.fetchOne(db, key: subjectID) else { throw StoreError.subjectNotFound(subjectID) }
+            return (try self.insertFace(db, subjectID: subjectID, descriptor: descriptor, quality: quality), subject.collectionID)
         }
-        index.add(faceID: face.id, subjectID: subjectID, descriptor: descriptor.values)
+        index.add(faceID: face.id, subjectID: subjectID, collectionID: collectionID, descriptor: descriptor.values)
         return face
     }
 
-    public func addFace(toSubjectNamed name: String, descriptor: FaceDescriptor,
+    public func addFace(toSubjectNamed name: String, in collectionID: Int64, descriptor: FaceDescriptor,
                         quality: FaceQuality) throws(StoreError) -> (subject: Subject, face: StoredFace) {
         try Self.validate(name: name, metadata: "{}")
         let (subject, face) = try write { db -> (Subject, StoredFace) in
-            let named = try self.verified(Self.subjects(SubjectRow.filter(SubjectRow.Columns.name == name)), db)
+            try self.requireCollection(collectionID, db)
+            let named = try self.subjects(named: name, in: collectionID, db)
             guard named.count <= 1 else { throw StoreError.ambiguousName(name, count: named.count) }
-            var subject = try named.first ?? self.insertSubject(db, name: name, metadata: "{}")
+            var subject = try named.first ?? self.insertSubject(db, name: name, metadata: "{}", collectionID: collectionID)
             let face = try self.insertFace(db, subjectID: subject.id, descriptor: descriptor, quality: quality)
             subject.faceCount += 1
             subject.updatedAt = face.createdAt
             return (subject, face)
         }
-        index.add(faceID: face.id, subjectID: subject.id, descriptor: descriptor.values)
+        index.add(faceID: face.id, subjectID: subject.id, collectionID: collectionID, descriptor: descriptor.values)
         return (subject, face)
     }
 
@@ -45,8 +46,13 @@ extension SQLiteStore {
 
     public func addFaces(_ faces: [NewFace]) throws(StoreError) -> [StoredFace] {
         let modelVersion = modelVersion
-        let stored = try write { db -> [StoredFace] in
+        let (stored, collections) = try write { db -> ([StoredFace], [Int64: Int64]) in
             let now = Timestamp.now()
+            var collections: [Int64: Int64] = [:]
+            for subjectID in Set(faces.map(\.subjectID)) {
+                guard let subject = try SubjectRow.fetchOne(db, key: subjectID) else { throw StoreError.subjectNotFound(subjectID) }
+                collections[subjectID] = subject.collectionID
+            }
             let sealer = try self.activeSealer(db)
             // Ids are predicted from the table's sequence so that each row is sealed once.
             var next = (try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'faces'") ?? 0) + 1
@@ -61,10 +67,11 @@ extension SQLiteStore {
                 next += 1
             }
             try self.audit(db, action: "enroll_bulk", result: "ok", detail: "\(faces.count) faces")
-            return result
+            return (result, collections)
         }
         for (face, input) in zip(stored, faces) {
-            index.add(faceID: face.id, subjectID: face.subjectID, descriptor: input.descriptor.values)
+            index.add(faceID: face.id, subjectID: face.subjectID, collectionID: collections[face.subjectID] ?? SubjectCollection.defaultID,
+                      descriptor: input.descriptor.values)
         }
         return stored
     }
@@ -78,14 +85,44 @@ extension SQLiteStore {
         index.remove(faceID: id)
     }
 
+    public func face(id: Int64) throws(StoreError) -> StoredFace? {
+        try read { db in try FaceRow.fetchOne(db, key: id)?.storedFace }
+    }
+
     public func faces(ofSubject subjectID: Int64) throws(StoreError) -> [StoredFace] {
         try read { db in
             try FaceRow.filter(FaceRow.Columns.subjectID == subjectID).order(FaceRow.Columns.id).fetchAll(db).map(\.storedFace)
         }
     }
 
-    public func faceCount() throws(StoreError) -> Int {
-        try read { db in try FaceRow.fetchCount(db) }
+    public func faces(in page: FacePage) throws(StoreError) -> (faces: [(face: StoredFace, subjectName: String)], total: Int) {
+        try read { db in
+            var condition = "s.collection_id = ?"
+            var arguments: StatementArguments = [page.collectionID]
+            if let subjectID = page.subjectID {
+                condition += " AND f.subject_id = ?"
+                arguments += [subjectID]
+            }
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM faces f JOIN subjects s ON s.id = f.subject_id WHERE \(condition)",
+                                         arguments: arguments) ?? 0
+            let faces = try FaceRow.fetchAll(db, sql: """
+                SELECT f.* FROM faces f JOIN subjects s ON s.id = f.subject_id
+                WHERE \(condition) ORDER BY f.id LIMIT ? OFFSET ?
+                """, arguments: arguments + [page.limit, page.offset])
+            // Names are read as subjects are, authenticated.
+            let subjectIDs = Array(Set(faces.map(\.subjectID)))
+            let names = Dictionary(uniqueKeysWithValues: try self.verified(Self.subjects(SubjectRow.filter(subjectIDs.contains(SubjectRow.Columns.id))), db)
+                .map { ($0.id, $0.name) })
+            return (faces.map { ($0.storedFace, names[$0.subjectID] ?? "") }, total)
+        }
+    }
+
+    public func faceCount(in collectionID: Int64?) throws(StoreError) -> Int {
+        try read { db in
+            guard let collectionID else { return try FaceRow.fetchCount(db) }
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM faces f JOIN subjects s ON s.id = f.subject_id WHERE s.collection_id = ?",
+                                    arguments: [collectionID]) ?? 0
+        }
     }
 }
 

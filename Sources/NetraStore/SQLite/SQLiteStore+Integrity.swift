@@ -30,9 +30,9 @@ extension SQLiteStore {
                 guard let sealer = sealers.sealer(forKeyID: active) else { throw StoreError.activeKeyUnavailable(keyID: active) }
                 let key = try IntegrityKey.generate()
                 try storeSealed(key, with: sealer, db)
-                for row in try Row.fetchAll(db, sql: "SELECT id, name, metadata FROM subjects WHERE mac IS NULL") {
-                    try db.execute(sql: "UPDATE subjects SET mac = ? WHERE id = ?",
-                                   arguments: [Data(key.subjectMAC(id: row["id"], name: row["name"], metadata: row["metadata"])), row["id"] as Int64])
+                for row in try Row.fetchAll(db, sql: "SELECT id, name, metadata, collection_id FROM subjects WHERE mac IS NULL") {
+                    let mac = key.subjectMAC(id: row["id"], name: row["name"], metadata: row["metadata"], collectionID: row["collection_id"])
+                    try db.execute(sql: "UPDATE subjects SET mac = ? WHERE id = ?", arguments: [Data(mac), row["id"] as Int64])
                 }
                 var previous = [UInt8](repeating: 0, count: 32)
                 var last: Int64?
@@ -76,18 +76,19 @@ extension SQLiteStore {
     }
 
     /// The MAC a subject row must carry.
-    func subjectMAC(id: Int64, name: String, metadata: String) -> Data {
-        Data(integrity.subjectMAC(id: id, name: name, metadata: metadata))
+    func subjectMAC(id: Int64, name: String, metadata: String, collectionID: Int64) -> Data {
+        Data(integrity.subjectMAC(id: id, name: name, metadata: metadata, collectionID: collectionID))
     }
 
-    /// Ids of subjects whose name or metadata no longer match their MAC (or whose MAC is gone).
+    /// Ids of subjects whose name, metadata or collection no longer match their MAC (or whose MAC is gone).
     static func tamperedSubjects(in pool: DatabasePool, integrity: IntegrityKey) throws(StoreError) -> [Int64] {
         do {
             return try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT id, name, metadata, mac FROM subjects ORDER BY id").compactMap { row -> Int64? in
+                try Row.fetchAll(db, sql: "SELECT id, name, metadata, collection_id, mac FROM subjects ORDER BY id").compactMap { row -> Int64? in
                     let id: Int64 = row["id"]
                     let mac: Data? = row["mac"]
-                    return mac == Data(integrity.subjectMAC(id: id, name: row["name"], metadata: row["metadata"])) ? nil : id
+                    let expected = integrity.subjectMAC(id: id, name: row["name"], metadata: row["metadata"], collectionID: row["collection_id"])
+                    return mac == Data(expected) ? nil : id
                 }
             }
         } catch {

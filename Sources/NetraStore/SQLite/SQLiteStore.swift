@@ -5,8 +5,8 @@ import GRDB
 import NetraDescriptor
 
 /// NETRA's identity store on SQLite (WAL): subjects, their faces' embeddings sealed with
-/// AES-256-GCM and bound to their rows, an audit log, API keys, and the in-memory `FaceIndex`
-/// for 1:N search. Each concern lives in an extension of its own, implementing the protocols
+/// AES-256-GCM and bound to their rows, in collections, an audit log, API keys, and the
+/// in-memory `FaceGallery` (a `FaceIndex` per collection) for 1:N search. Each concern lives in an extension of its own, implementing the protocols
 /// of `IdentityStore`.
 ///
 /// Opening checks the schema and the key, then decrypts every face of the active model
@@ -16,7 +16,7 @@ import NetraDescriptor
 public final class SQLiteStore: IdentityStore {
     public let path: String
     public let modelVersion: String
-    public let index: FaceIndex
+    public let index: FaceGallery
     /// What opening found (tampered rows, other model versions, missing keys).
     public let loadReport: LoadReport
 
@@ -44,7 +44,7 @@ public final class SQLiteStore: IdentityStore {
         fileIdentity = FileIdentity(path: path)
         sealers = try Self.resolveKeys(primary: key, additional: additionalKeys, in: pool)
         integrity = try Self.integrityKey(in: pool, sealers: sealers, creating: appliedNow.contains(Self.integrityMigration))
-        index = FaceIndex()
+        index = FaceGallery()
         var report = try Self.load(pool, sealers: sealers, modelVersion: modelVersion, into: index)
         report.tamperedSubjectIDs = try Self.tamperedSubjects(in: pool, integrity: integrity)
         loadReport = report
@@ -126,12 +126,13 @@ public final class SQLiteStore: IdentityStore {
         }
     }
 
-    /// Decrypts every face into `index` (active model version only) and reports the rest.
+    /// Decrypts every face into `index` (active model version only), each under its subject's
+    /// collection, and reports the rest.
     ///
     /// Rows are split by id range between two threads, each with its own read transaction
     /// and cipher context; the index takes them in chunks.
     static func load(_ pool: DatabasePool, sealers: SealerSet, modelVersion: String,
-                             into index: FaceIndex) throws(StoreError) -> LoadReport {
+                             into index: FaceGallery) throws(StoreError) -> LoadReport {
         do {
             var report = LoadReport()
             let (keyIDs, maxID) = try pool.read { db in
@@ -194,26 +195,33 @@ public final class SQLiteStore: IdentityStore {
 
     /// Decrypts the rows of one key in an id range into `index`.
     private static func loadRows(_ pool: DatabasePool, ids: ClosedRange<Int64>, keyID: String, opener: BulkOpener,
-                                 modelVersion: String, into index: FaceIndex) throws -> LoadReport {
+                                 modelVersion: String, into index: FaceGallery) throws -> LoadReport {
         try pool.read { db in
             var report = LoadReport()
             let chunk = 8192
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * FaceIndex.dimension)
             defer { buffer.deallocate() }
             var faceIDs: [Int64] = [], subjectIDs: [Int64] = []
+            var collectionID = SubjectCollection.defaultID
             func flush() {
-                index.add(faceIDs: faceIDs, subjectIDs: subjectIDs, descriptors: buffer)
+                guard !faceIDs.isEmpty else { return }
+                index.add(faceIDs: faceIDs, subjectIDs: subjectIDs, collectionID: collectionID, descriptors: buffer)
                 report.loaded += faceIDs.count
                 faceIDs.removeAll(keepingCapacity: true)
                 subjectIDs.removeAll(keepingCapacity: true)
             }
             var associatedData = AssociatedDataBuilder(modelVersion: modelVersion, keyID: keyID)
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT id, subject_id, nonce, ciphertext, tag FROM faces
-                WHERE id BETWEEN ? AND ? AND model_version = ? AND key_id = ?
+                SELECT f.id, f.subject_id, f.nonce, f.ciphertext, f.tag, s.collection_id FROM faces f JOIN subjects s ON s.id = f.subject_id
+                WHERE f.id BETWEEN ? AND ? AND f.model_version = ? AND f.key_id = ?
                 """, arguments: [ids.lowerBound, ids.upperBound, modelVersion, keyID])
             while let row = try rows.next() {
-                let id: Int64 = row[0], subjectID: Int64 = row[1]
+                let id: Int64 = row[0], subjectID: Int64 = row[1], rowCollection: Int64 = row[5]
+                // A chunk holds the faces of one collection.
+                if rowCollection != collectionID {
+                    flush()
+                    collectionID = rowCollection
+                }
                 let output = buffer + faceIDs.count * FaceIndex.dimension
                 let aad = associatedData.bytes(faceID: id, subjectID: subjectID)
                 let opened = try row.withUnsafeData(atIndex: 2) { nonce in

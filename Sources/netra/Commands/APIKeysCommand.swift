@@ -17,6 +17,7 @@ struct APIKeysCommand: AsyncParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .long, help: "A name saying who uses the key.") var name: String
         @Option(name: .long, parsing: .upToNextOption, help: "Scopes: recognize, manage, admin.") var scope: [String] = ["recognize"]
+        @Option(name: .long, help: "Bind the key to this collection: it then sees and searches only it.") var collection: String?
 
         func run() async throws {
             try await Self.reportingFailures {
@@ -27,9 +28,11 @@ struct APIKeysCommand: AsyncParsableCommand {
                     return scope
                 }
                 try StoreSession.with(storeOptions, global) { store in
-                    let (key, record) = try store.createAPIKey(name: name, scopes: scopes)
+                    let bound = try collection.map { try CollectionAccess(store: store).resolve(requested: $0, boundTo: nil) }
+                    let (key, record) = try store.createAPIKey(name: name, scopes: scopes, collectionID: bound?.id)
                     print(key)
-                    FileHandle.standardError.write(Data("netra: created API key \(record.id) (\(record.name); scopes \(record.scopes.map(\.rawValue).joined(separator: ", "))); it is shown only once\n".utf8))
+                    let binding = bound.map { "; bound to collection \($0.name)" } ?? ""
+                    FileHandle.standardError.write(Data("netra: created API key \(record.id) (\(record.name); scopes \(record.scopes.map(\.rawValue).joined(separator: ", "))\(binding)); it is shown only once\n".utf8))
                 }
             }
         }

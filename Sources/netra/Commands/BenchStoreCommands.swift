@@ -76,7 +76,8 @@ extension BenchCommand {
                     let store = try SQLiteStore(path: path, key: key, modelVersion: version)
                     for start in stride(from: 0, to: n, by: 30_000) {
                         let count = min(n, start + 30_000) - start
-                        let subjects = try store.createSubjects(names: (0..<((count + 2) / 3)).map { "bench \(start / 3 + $0)" })
+                        let subjects = try store.createSubjects(names: (0..<((count + 2) / 3)).map { "bench \(start / 3 + $0)" },
+                                                                in: SubjectCollection.defaultID)
                         _ = try store.addFaces((0..<count).map { offset in
                             NewFace(subjectID: subjects[offset / 3].id, descriptor: FaceDescriptor(values: generator.next()),
                                     quality: FaceQuality(width: 120, height: 120, detectorConfidence: 0.9))

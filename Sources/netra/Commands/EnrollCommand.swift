@@ -16,6 +16,7 @@ struct EnrollCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var collection: CollectionOption
     @Option(name: .long, help: "The subject's name; created if no subject has it.") var subject: String?
     @Option(name: .customLong("subject-id"), help: "An existing subject's id.") var subjectID: Int64?
     @Option(name: .long, help: "A folder with one subfolder per person (DIR/<person>/*.jpg|png).") var dir: String?
@@ -71,7 +72,8 @@ struct EnrollCommand: AsyncParsableCommand {
             let session = try VisionSession(global: global)
             let store = try StoreSession.open(storeOptions, configuration: session.configuration)
             let enroller = Enroller(finder: session.finder, store: store,
-                                    policy: session.configuration.enrollmentPolicy(threshold: session.models.matchThreshold))
+                                    policy: session.configuration.enrollmentPolicy(threshold: session.models.matchThreshold),
+                                    collectionID: try collection.resolve(in: store).id)
 
             let work = try plan()
             var report = Report()

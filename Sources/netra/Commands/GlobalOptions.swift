@@ -63,9 +63,9 @@ extension IdentityError {
     var exitCode: ExitCode {
         switch self {
         case .noFace: .noFace
-        case .notFound: .notFound
+        case .notFound, .collectionNotFound: .notFound
         case .enrollmentRejected: .rejected
-        case .ambiguousName, .vision, .store: .failure
+        case .ambiguousName, .collectionNotAllowed, .vision, .store: .failure
         }
     }
 }

@@ -13,6 +13,7 @@ struct IdentifyCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var collection: CollectionOption
     @Argument(help: "A JPEG or PNG image.") var image: String
     @Option(name: .customLong("top-k"), help: "Candidates per face.") var topK = 5
     @Option(name: .long, help: "Only candidates with at least this similarity (default: model.threshold, 0.7).")
@@ -41,7 +42,7 @@ struct IdentifyCommand: AsyncParsableCommand {
             let threshold = threshold ?? session.models.matchThreshold
             let picture = try session.image(at: image)
             let finder = FaceFinder(analyzer: session.analyzer, detection: session.detectionOptions(upsample: upsample, minFace: nil))
-            let results = try Identifier(finder: finder, store: store)
+            let results = try Identifier(finder: finder, store: store, collectionID: try collection.resolve(in: store).id)
                 .identify(picture, topK: topK, threshold: threshold, uniqueSubjects: uniqueSubjects)
             let report = Report(file: image, faceCount: results.count, faces: results, thresholdUsed: threshold)
             if json {

@@ -15,6 +15,7 @@ struct SubjectsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List subjects, optionally those whose name contains a text.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var collection: CollectionOption
         @Option(name: .long, help: "Only names containing this text.") var name: String?
         @Option(name: .long, help: "Page size.") var limit = 100
         @Option(name: .long, help: "Subjects to skip.") var offset = 0
@@ -23,7 +24,8 @@ struct SubjectsCommand: AsyncParsableCommand {
         func run() async throws {
             try await Self.reportingFailures {
                 try StoreSession.with(storeOptions, global) { store in
-                    let subjects = try store.subjects(nameContaining: name, limit: max(1, limit), offset: max(0, offset))
+                    let directory = SubjectDirectory(store: store, collectionID: try collection.resolve(in: store).id)
+                    let subjects = try directory.list(nameContaining: name, limit: max(1, limit), offset: max(0, offset)).subjects
                     if json { return try printJSON(subjects.map { SubjectJSON($0) }, asArray: true, snakeCase: false) }
                     for subject in subjects {
                         print("\(subject.id)\t\(subject.name)\t\(subject.faceCount) face\(subject.faceCount == 1 ? "" : "s")")
@@ -37,13 +39,15 @@ struct SubjectsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one subject with its faces.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var collection: CollectionOption
         @Argument(help: "Subject id.") var id: Int64
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() async throws {
             try await Self.reportingFailures {
                 try StoreSession.with(storeOptions, global) { store in
-                    let (subject, faces) = try SubjectDirectory(store: store).subjectWithFaces(id: id)
+                    let directory = SubjectDirectory(store: store, collectionID: try collection.resolve(in: store).id)
+                    let (subject, faces) = try directory.subjectWithFaces(id: id)
                     if json {
                         return try printJSON([SubjectJSON(subject, faces: faces)], asArray: false, snakeCase: false)
                     }
@@ -62,13 +66,15 @@ struct SubjectsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Rename a subject.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var collection: CollectionOption
         @Argument(help: "Subject id.") var id: Int64
         @Argument(help: "The new name.") var name: String
 
         func run() async throws {
             try await Self.reportingFailures {
                 try StoreSession.with(storeOptions, global) { store in
-                    let subject = try store.updateSubject(id: id, name: name)
+                    let directory = SubjectDirectory(store: store, collectionID: try collection.resolve(in: store).id)
+                    let subject = try directory.update(id: id, with: SubjectChange(name: name))
                     print("subject \(subject.id) is now \(subject.name)")
                 }
             }
@@ -79,12 +85,13 @@ struct SubjectsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a subject and all its faces.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var collection: CollectionOption
         @Argument(help: "Subject id.") var id: Int64
 
         func run() async throws {
             try await Self.reportingFailures {
                 try StoreSession.with(storeOptions, global) { store in
-                    try store.deleteSubject(id: id)
+                    try SubjectDirectory(store: store, collectionID: try collection.resolve(in: store).id).delete(id: id)
                     print("deleted subject \(id)")
                 }
             }
@@ -104,12 +111,13 @@ struct FacesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete one enrolled face.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var collection: CollectionOption
         @Argument(help: "Face id.") var id: Int64
 
         func run() async throws {
             try await Self.reportingFailures {
                 try StoreSession.with(storeOptions, global) { store in
-                    try store.deleteFace(id: id)
+                    try SubjectDirectory(store: store, collectionID: try collection.resolve(in: store).id).deleteFace(id: id)
                     print("deleted face \(id)")
                 }
             }

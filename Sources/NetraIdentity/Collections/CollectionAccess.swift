@@ -1,0 +1,57 @@
+import NetraStore
+
+/// Which collection a caller acts in, and the management of collections.
+///
+/// A caller bound to a collection (an API key created with one) acts only in it: naming
+/// another is refused, and nothing it does reaches outside it. An unbound caller names a
+/// collection per request, `default` when it names none.
+public struct CollectionAccess: Sendable {
+    public let store: any IdentityStore
+
+    public init(store: any IdentityStore) {
+        self.store = store
+    }
+
+    /// The collection a request acts in: `boundTo` (a bound caller's collection id, refusing
+    /// any other name), else the one `requested` names, else `default`.
+    public func resolve(requested: String?, boundTo: Int64?) throws(IdentityError) -> SubjectCollection {
+        let requested = requested.flatMap { $0.isEmpty ? nil : $0 }
+        if let boundTo {
+            guard let bound = try storeCall({ () throws(StoreError) in try store.collection(id: boundTo) }) else {
+                throw .collectionNotFound("\(boundTo)")
+            }
+            if let requested, requested != bound.name { throw .collectionNotAllowed(requested) }
+            return bound
+        }
+        let name = requested ?? SubjectCollection.defaultName
+        guard let collection = try storeCall({ () throws(StoreError) in try store.collection(named: name) }) else {
+            throw .collectionNotFound(name)
+        }
+        return collection
+    }
+
+    public func create(name: String) throws(IdentityError) -> SubjectCollection {
+        try storeCall { () throws(StoreError) in try store.createCollection(name: name) }
+    }
+
+    public func list() throws(IdentityError) -> [SubjectCollection] {
+        try storeCall { () throws(StoreError) in try store.collections() }
+    }
+
+    /// Deletes the collection with this name, its subjects and their faces.
+    public func delete(named name: String) throws(IdentityError) {
+        guard let collection = try storeCall({ () throws(StoreError) in try store.collection(named: name) }) else {
+            throw .collectionNotFound(name)
+        }
+        try storeCall { () throws(StoreError) in try store.deleteCollection(id: collection.id) }
+    }
+}
+
+/// Runs a store call, turning its refusals into `IdentityError`s.
+func storeCall<T>(_ body: () throws(StoreError) -> T) throws(IdentityError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw IdentityError(error)
+    }
+}

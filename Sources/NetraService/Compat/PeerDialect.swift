@@ -1,0 +1,146 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NetraImaging
+import NetraStore
+import NetraVision
+
+/// The compatible APIs, each with its own error form.
+enum PeerDialect: Sendable {
+    /// Exadel CompreFace: `{"message": ..., "code": <CompreFace code>}`.
+    case compreFace
+    /// DeepStack / CodeProject.AI: `{"success": false, "error": ..., "duration": 0}`.
+    case deepStack
+}
+
+/// A refusal in a peer's exact terms: the status, CompreFace's code, and the message.
+struct PeerError: Error, Sendable {
+    let status: HTTPResponse.Status
+    let code: Int
+    let message: String
+    var headers: HTTPFields = [:]
+
+    init(_ status: HTTPResponse.Status, code: Int = 0, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    /// The body in a dialect's form.
+    func response(_ dialect: PeerDialect, for request: Request, _ context: NetraRequestContext) throws -> Response {
+        var response = switch dialect {
+        case .compreFace: try JSONResponse.make(CompreFaceErrorBody(message: message, code: code), status: status, for: request, context)
+        case .deepStack: try JSONResponse.make(DeepStackErrorBody(error: message), status: status, for: request, context)
+        }
+        for field in headers { response.headers.append(field) }
+        return response
+    }
+}
+
+private struct CompreFaceErrorBody: Encodable {
+    let message: String
+    let code: Int
+}
+
+private struct DeepStackErrorBody: Encodable {
+    let success = false
+    let error: String
+    let duration = 0
+}
+
+/// Answers every failure of a compatible route in its peer's form, so that the peer's clients
+/// (which read every body as JSON of their peer's shape) understand NETRA's refusals too: its
+/// own `APIError`s (scopes, rate limits, size limits, bad images) are translated, the store's
+/// and the models' failures become the peer's generic error (and are logged).
+struct PeerErrorMiddleware: RouterMiddleware {
+    typealias Context = NetraRequestContext
+    let dialect: PeerDialect
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as PeerError {
+            return try error.response(dialect, for: request, context)
+        } catch let error as APIError {
+            return try translated(error, request).response(dialect, for: request, context)
+        } catch let error as StoreError {
+            let answer = APIError(storeError: error)
+            if answer.status.code >= 500 { context.logger.error("store failure", metadata: ["error": "\(error)"]) }
+            return try translated(answer, request).response(dialect, for: request, context)
+        } catch let error as HTTPError {
+            let status = error.status == .unprocessableContent ? .badRequest : error.status
+            return try PeerError(status, error.body ?? error.status.reasonPhrase).response(dialect, for: request, context)
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": "\(error)"])
+            let message = dialect == .compreFace ? "Something went wrong, please try again" : "error occured on the server"
+            return try PeerError(.internalServerError, message).response(dialect, for: request, context)
+        }
+    }
+
+    /// NETRA's refusal in the peer's terms: the peer's status and code where it has one for the
+    /// same problem, else NETRA's status (422 becomes the peers' 400) and message.
+    private func translated(_ error: APIError, _ request: Request) -> PeerError {
+        let status = error.status == .unprocessableContent ? .badRequest : error.status
+        switch (dialect, error.code) {
+        case (.compreFace, "missing_api_key"):
+            return PeerError(.badRequest, code: 20, "Missing header: x-api-key")
+        case (.compreFace, "invalid_api_key"):
+            return PeerError(.notFound, code: 10, "\(Self.compreFaceService(request)) service with this API key not found", headers: error.headers)
+        case (.compreFace, "insufficient_scope"), (.compreFace, "collection_not_allowed"), (.compreFace, "collection_not_found"):
+            return PeerError(error.status, code: 10, error.message, headers: error.headers)
+        case (.compreFace, "no_face"):
+            return PeerError(.badRequest, code: 28, "No face is found in the given image")
+        case (.compreFace, "invalid_base64"):
+            return PeerError(.badRequest, code: 21, "Provided value is not Base64")
+        case (.compreFace, "invalid_parameter"), (.compreFace, "invalid_field"):
+            return PeerError(.badRequest, code: 26, error.message)
+        case (.compreFace, let code) where code.hasPrefix("image_") || code.hasPrefix("unsupported") || code == "empty_file":
+            return PeerError(status, code: 21, error.message, headers: error.headers)
+        case (.compreFace, _):
+            return PeerError(status, code: status == .badRequest ? 26 : 0, error.message, headers: error.headers)
+        case (.deepStack, "missing_api_key"), (.deepStack, "invalid_api_key"):
+            return PeerError(.unauthorized, "Incorrect api key", headers: error.headers)
+        case (.deepStack, _):
+            return PeerError(status, error.message, headers: error.headers)
+        }
+    }
+
+    /// CompreFace names the service a key belongs to after the route.
+    private static func compreFaceService(_ request: Request) -> String {
+        let path = request.uri.path
+        if path.hasPrefix("/api/v1/detection") { return "Detection" }
+        if path.hasPrefix("/api/v1/verification") { return "Verification" }
+        return "Recognition"
+    }
+}
+
+/// CORS for the compatible routes (browser clients such as CompreFace's webcam demo): their
+/// preflight `OPTIONS` is answered 204, and their answers (errors included) carry
+/// `Access-Control-Allow-Origin`, both with `compat.cors_origin`. NETRA's own routes get none.
+struct PeerCORSMiddleware: RouterMiddleware {
+    typealias Context = NetraRequestContext
+    let origin: String
+
+    /// The paths the compatible APIs serve.
+    static let prefixes = ["/api/v1/recognition", "/api/v1/detection", "/api/v1/verification", "/v1/vision/face"]
+
+    static func isPeerPath(_ path: String) -> Bool {
+        prefixes.contains { path == $0 || path.hasPrefix($0 + "/") }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !origin.isEmpty, Self.isPeerPath(request.uri.path) else { return try await next(request, context) }
+        if request.method == .options {
+            var response = Response(status: .noContent)
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.accessControlAllowMethods] = "GET, POST, PUT, DELETE, OPTIONS"
+            response.headers[.accessControlAllowHeaders] = "x-api-key, content-type"
+            response.headers[.accessControlMaxAge] = "600"
+            return response
+        }
+        var response = try await next(request, context)
+        response.headers[.accessControlAllowOrigin] = origin
+        return response
+    }
+}

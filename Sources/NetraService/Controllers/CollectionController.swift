@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import NetraIdentity
+import NetraStore
+
+/// Collections (galleries): list, create, delete. Only an admin key bound to no collection
+/// manages them; a bound key sees only its own.
+struct CollectionController: Sendable {
+    let state: ServiceState
+    let bodies: BodyReader
+
+    func addRoutes(to group: RouterGroup<NetraRequestContext>) {
+        group.get("collections", use: list)
+        group.post("collections", use: create)
+        group.delete("collections/:name", use: delete)
+    }
+
+    struct CollectionJSON: Encodable {
+        let name: String
+        let subjects: Int
+        let faces: Int
+        let createdAt: String
+
+        init(_ collection: SubjectCollection) {
+            (name, subjects, faces, createdAt) = (collection.name, collection.subjectCount, collection.faceCount, collection.createdAt)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, subjects, faces
+            case createdAt = "created_at"
+        }
+    }
+
+    struct CollectionList: Encodable {
+        let collections: [CollectionJSON]
+    }
+
+    func list(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        let bound = context.apiKey?.collectionID
+        let collections = try await blocking {
+            try identityCall { () throws(IdentityError) in try CollectionAccess(store: store).list() }
+        }.filter { bound == nil || $0.id == bound }
+        return try JSONResponse.make(CollectionList(collections: collections.map(CollectionJSON.init)), for: request, context)
+    }
+
+    func create(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        try requireUnbound(context)
+        guard RequestForm.mediaType(of: request) == "application/json" else {
+            throw APIError(.unsupportedMediaType, "unsupported_content_type", #"send {"name": "..."} as application/json"#)
+        }
+        let body = try await bodies.collect(request, from: context.caller, limit: 4096, what: "a collection's JSON body")
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any], let name = object["name"] as? String else {
+            throw APIError.badRequest("invalid_json", #"send a JSON object such as {"name": "reception"}"#)
+        }
+        let created = try await blocking {
+            try identityCall { () throws(IdentityError) in try CollectionAccess(store: store).create(name: name) }
+        }
+        return try JSONResponse.make(CollectionJSON(created), status: .created, for: request, context)
+    }
+
+    struct Deleted: Encodable {
+        let status = "success"
+        let deleted = "collection"
+        let name: String
+    }
+
+    func delete(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        try requireUnbound(context)
+        let name = try context.parameters.require("name")
+        try await blocking {
+            try identityCall { () throws(IdentityError) in try CollectionAccess(store: store).delete(named: name) }
+        }
+        return try JSONResponse.make(Deleted(name: name), for: request, context)
+    }
+
+    private func requireUnbound(_ context: NetraRequestContext) throws {
+        guard context.apiKey?.collectionID == nil else {
+            throw APIError(.forbidden, "collection_not_allowed", "an API key bound to a collection cannot create or delete collections")
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func createCollection(name: String) throws(StoreError) -> SubjectCollection {
+        try Self.validate(collectionName: name)
+        return try write { db in
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM collections WHERE name = ?", arguments: [name]) == nil else {
+                throw StoreError.collectionExists(name)
+            }
+            let now = Timestamp.now()
+            try db.execute(sql: "INSERT INTO collections (name, created_at) VALUES (?, ?)", arguments: [name, now])
+            try self.audit(db, action: "create_collection", result: "ok", detail: "collection \(name)")
+            return SubjectCollection(id: db.lastInsertedRowID, name: name, createdAt: now)
+        }
+    }
+
+    public func collections() throws(StoreError) -> [SubjectCollection] {
+        try read { db in try Self.fetchCollections(db, where: "1", arguments: []) }
+    }
+
+    public func collection(named name: String) throws(StoreError) -> SubjectCollection? {
+        try read { db in try Self.fetchCollections(db, where: "c.name = ?", arguments: [name]).first }
+    }
+
+    public func collection(id: Int64) throws(StoreError) -> SubjectCollection? {
+        try read { db in try Self.fetchCollections(db, where: "c.id = ?", arguments: [id]).first }
+    }
+
+    public func deleteCollection(id: Int64) throws(StoreError) {
+        try write { db in
+            guard let name = try String.fetchOne(db, sql: "SELECT name FROM collections WHERE id = ?", arguments: [id]) else {
+                throw StoreError.collectionNotFound("\(id)")
+            }
+            guard id != SubjectCollection.defaultID else { throw StoreError.collectionInUse(name, reason: "it is the default collection") }
+            let keys = try Int.fetchOne(db, sql: "SELECT count(*) FROM api_keys WHERE collection_id = ? AND revoked_at IS NULL",
+                                        arguments: [id]) ?? 0
+            guard keys == 0 else {
+                throw StoreError.collectionInUse(name, reason: "\(keys) active API keys are bound to it; revoke them first")
+            }
+            let subjects = try Int.fetchOne(db, sql: "SELECT count(*) FROM subjects WHERE collection_id = ?", arguments: [id]) ?? 0
+            try db.execute(sql: "DELETE FROM subjects WHERE collection_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM collections WHERE id = ?", arguments: [id])
+            try self.audit(db, action: "delete_collection", result: "ok", detail: "collection \(name): \(subjects) subjects deleted")
+        }
+        index.remove(collectionID: id)
+    }
+
+    /// Refuses a collection id that does not exist, inside the caller's transaction.
+    func requireCollection(_ id: Int64, _ db: Database) throws {
+        guard try Row.fetchOne(db, sql: "SELECT 1 FROM collections WHERE id = ?", arguments: [id]) != nil else {
+            throw StoreError.collectionNotFound("\(id)")
+        }
+    }
+
+    static func validate(collectionName name: String) throws(StoreError) {
+        guard (1...64).contains(name.unicodeScalars.count) else { throw .invalidCollectionName("a name has 1 to 64 characters") }
+        guard name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }) else {
+            throw .invalidCollectionName("use letters, digits, '-', '_' and '.' only")
+        }
+    }
+
+    private static func fetchCollections(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [SubjectCollection] {
+        try Row.fetchAll(db, sql: """
+            SELECT c.id, c.name, c.created_at,
+                   (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id) AS subject_count,
+                   (SELECT count(*) FROM faces f JOIN subjects s ON s.id = f.subject_id WHERE s.collection_id = c.id) AS face_count
+            FROM collections c WHERE \(condition) ORDER BY c.id
+            """, arguments: arguments).map { row in
+            SubjectCollection(id: row["id"], name: row["name"], createdAt: row["created_at"], subjectCount: row["subject_count"],
+                              faceCount: row["face_count"])
+        }
+    }
+}
