@@ -29,6 +29,7 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     let router = Router(context: NetraRequestContext.self)
     let routes = RouteTable()
     router.add(middleware: SecurityMiddleware(allowedHosts: SecurityMiddleware.normalised(allowedHosts: configuration.allowedHosts)))
+    if configuration.compat.enabled { router.add(middleware: PeerCORSMiddleware(origin: configuration.compat.corsOrigin)) }
     router.add(middleware: RequestLogMiddleware(level: .info))
     router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: MetricsMiddleware())
@@ -44,6 +45,22 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     RecognitionController(state: state, configuration: configuration, workers: workers, bodies: bodies).addRoutes(to: scoped(.recognize))
     SubjectController(state: state, configuration: configuration, workers: workers, bodies: bodies).addRoutes(to: scoped(.manage))
     CollectionController(state: state, bodies: bodies).addRoutes(to: scoped(.admin))
+    if configuration.compat.enabled {
+        // The compatible APIs: their peers' paths and error forms, NETRA's keys, scopes and limits.
+        func peer(_ path: String, _ dialect: PeerDialect, _ scope: APIScope) -> RouterGroup<NetraRequestContext> {
+            var group = router.group(RouterPath(path)).add(middleware: PeerErrorMiddleware(dialect: dialect))
+            if dialect == .deepStack { group = group.add(middleware: DeepStackFormMiddleware(bodies: bodies, limit: configuration.maxBodyBytes)) }
+            return group.add(middleware: apiKeys)
+                .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter, state: state))
+        }
+        CompreFaceController(state: state, configuration: configuration, workers: workers, bodies: bodies)
+            .addRoutes(to: .init(recognize: peer("api/v1/recognition", .compreFace, .recognize),
+                                 manage: peer("api/v1/recognition", .compreFace, .manage),
+                                 detection: peer("api/v1/detection", .compreFace, .recognize),
+                                 verification: peer("api/v1/verification", .compreFace, .recognize)))
+        DeepStackController(state: state, configuration: configuration, workers: workers)
+            .addRoutes(recognize: peer("v1/vision/face", .deepStack, .recognize), manage: peer("v1/vision/face", .deepStack, .manage))
+    }
     OperationsController(state: state, workers: workers).addRoutes(to: router.group())
     routes.load(from: router)
     return router
