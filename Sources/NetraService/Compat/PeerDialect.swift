@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NetraIdentity
 import NetraImaging
 import NetraStore
 import NetraVision
@@ -60,22 +61,35 @@ struct PeerErrorMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as PeerError {
-            return try error.response(dialect, for: request, context)
-        } catch let error as APIError {
-            return try translated(error, request).response(dialect, for: request, context)
-        } catch let error as StoreError {
+        } catch {
+            return try answer(for: error, request, context).response(dialect, for: request, context)
+        }
+    }
+
+    /// The peer's answer to a failure; failures inside NETRA are logged, their text withheld.
+    private func answer(for error: Error, _ request: Request, _ context: Context) -> PeerError {
+        switch error {
+        case let error as PeerError:
+            return error
+        case let error as APIError:
+            return translated(error, request)
+        case let IdentityError.store(error), let error as StoreError:
             let answer = APIError(storeError: error)
             if answer.status.code >= 500 { context.logger.error("store failure", metadata: ["error": "\(error)"]) }
-            return try translated(answer, request).response(dialect, for: request, context)
-        } catch let error as HTTPError {
-            let status = error.status == .unprocessableContent ? .badRequest : error.status
-            return try PeerError(status, error.body ?? error.status.reasonPhrase).response(dialect, for: request, context)
-        } catch {
+            return translated(answer, request)
+        case let error as IdentityError where !Self.isFault(error):
+            return translated(APIError(identityError: error), request)
+        case let error as HTTPError:
+            return PeerError(error.status == .unprocessableContent ? .badRequest : error.status, error.body ?? error.status.reasonPhrase)
+        default:
             context.logger.error("unexpected error", metadata: ["error": "\(error)"])
-            let message = dialect == .compreFace ? "Something went wrong, please try again" : "error occured on the server"
-            return try PeerError(.internalServerError, message).response(dialect, for: request, context)
+            return PeerError(.internalServerError, dialect == .compreFace ? "Something went wrong, please try again" : "error occured on the server")
         }
+    }
+
+    private static func isFault(_ error: IdentityError) -> Bool {
+        if case .vision = error { return true }
+        return false
     }
 
     /// NETRA's refusal in the peer's terms: the peer's status and code where it has one for the
@@ -95,7 +109,7 @@ struct PeerErrorMiddleware: RouterMiddleware {
             return PeerError(.badRequest, code: 21, "Provided value is not Base64")
         case (.compreFace, "invalid_parameter"), (.compreFace, "invalid_field"):
             return PeerError(.badRequest, code: 26, error.message)
-        case (.compreFace, let code) where code.hasPrefix("image_") || code.hasPrefix("unsupported") || code == "empty_file":
+        case (.compreFace, let code) where Self.imageCodes.contains(code):
             return PeerError(status, code: 21, error.message, headers: error.headers)
         case (.compreFace, _):
             return PeerError(status, code: status == .badRequest ? 26 : 0, error.message, headers: error.headers)
@@ -105,6 +119,10 @@ struct PeerErrorMiddleware: RouterMiddleware {
             return PeerError(status, error.message, headers: error.headers)
         }
     }
+
+    /// NETRA's codes for an image it cannot use: CompreFace's code 21 (the file).
+    private static let imageCodes: Set = ["empty_file", "image_file_too_large", "image_too_large", "not_an_image", "truncated_image",
+                                          "image_too_costly", "invalid_image", "unsupported_content_type"]
 
     /// CompreFace names the service a key belongs to after the route.
     private static func compreFaceService(_ request: Request) -> String {

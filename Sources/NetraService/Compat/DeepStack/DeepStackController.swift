@@ -1,11 +1,373 @@
+import Foundation
 import Hummingbird
+import NetraDescriptor
+import NetraIdentity
+import NetraImaging
+import NetraStore
+import NetraVision
 
 /// The DeepStack / CodeProject.AI face API (`/v1/vision/face`), as Home Assistant's
 /// deepstack-python, Double Take, Agent DVR and Blue Iris call it (docs/compatibility.md).
+///
+/// Every route is a `POST` whose form `DeepStackFormMiddleware` has already read (multipart
+/// or urlencoded, files under any field names) into `NetraRequestContext.peerForm`; its
+/// parameters may also come in the query string. Answers have DeepStack's shapes with
+/// `"duration": 0` and a `Content-Length` (never chunked: Blue Iris fails on chunked answers);
+/// refusals are `PeerError`s in DeepStack's words, rendered by `PeerErrorMiddleware`.
 struct DeepStackController: Sendable {
     let state: ServiceState
     let configuration: ServiceConfiguration
     let workers: VisionWorkers
+    var decoder: RequestImageDecoder { RequestImageDecoder(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
+    /// NETRA's distances in DeepStack's `confidence` and `similarity`.
+    var scale: PeerScale { .deepStack(threshold: configuration.threshold) }
 
-    func addRoutes(recognize: RouterGroup<NetraRequestContext>, manage: RouterGroup<NetraRequestContext>) {}
+    /// DeepStack's `min_confidence` defaults (`server/server.go`).
+    static let detectMinConfidence = 0.55
+    static let recognizeMinConfidence = 0.67
+
+    /// Detect, recognize and match need the `recognize` scope; register, list and delete `manage`.
+    /// Each path answers with and without a trailing slash (the router ignores empty path components).
+    func addRoutes(recognize: RouterGroup<NetraRequestContext>, manage: RouterGroup<NetraRequestContext>) {
+        recognize.post("", use: detect)
+        recognize.post("recognize", use: self.recognize)
+        recognize.post("match", use: match)
+        manage.post("register", use: register)
+        manage.post("list", use: list)
+        manage.post("delete", use: delete)
+    }
+
+    // MARK: Answers
+
+    /// A face in an image: where it is and how sure the answer is. detect gives the detection
+    /// probability and no `userid`; recognize gives the match confidence and always a `userid`
+    /// (`unknown` when no one is named: Double Take lower-cases it, so it must be a string).
+    struct Prediction: Encodable, Sendable {
+        let confidence: Double
+        var userid: String?
+        let xMin: Int
+        let yMin: Int
+        let xMax: Int
+        let yMax: Int
+
+        enum CodingKeys: String, CodingKey {
+            case confidence, userid
+            case xMin = "x_min", yMin = "y_min", xMax = "x_max", yMax = "y_max"
+        }
+
+        init(confidence: Double, userid: String? = nil, box: ImageBox) {
+            self.confidence = confidence
+            self.userid = userid
+            (xMin, yMin, xMax, yMax) = (box.left, box.top, box.right, box.bottom)
+        }
+    }
+
+    /// detect and recognize: `{"success": true, "predictions": [...], "duration": 0}`.
+    struct PredictionsResponse: Encodable {
+        let success = true
+        let predictions: [Prediction]
+        let duration = 0
+
+        enum CodingKeys: String, CodingKey {
+            case success, predictions, duration
+        }
+    }
+
+    /// register: `face added` (a new userid) or `face updated`.
+    struct MessageResponse: Encodable {
+        let success = true
+        let message: String
+        let duration = 0
+
+        enum CodingKeys: String, CodingKey {
+            case success, message, duration
+        }
+    }
+
+    /// list: every userid of the collection.
+    struct FacesResponse: Encodable {
+        let success = true
+        let faces: [String]
+        let duration = 0
+
+        enum CodingKeys: String, CodingKey {
+            case success, faces, duration
+        }
+    }
+
+    /// match: the similarity of the two images' faces, in DeepStack's scale.
+    struct MatchResponse: Encodable {
+        let success = true
+        let similarity: Double
+        let duration = 0
+
+        enum CodingKeys: String, CodingKey {
+            case success, similarity, duration
+        }
+    }
+
+    /// delete: `{"success": true, "duration": 0}`.
+    struct DoneResponse: Encodable {
+        let success = true
+        let duration = 0
+
+        enum CodingKeys: String, CodingKey {
+            case success, duration
+        }
+    }
+
+    // MARK: Routes
+
+    /// `POST /v1/vision/face`: every face whose detection probability reaches `min_confidence`
+    /// (default 0.55); none is an empty list, not an error.
+    func detect(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let loaded = try state.ready()
+        let input = Input(request, context)
+        let image = try input.image()
+        let minConfidence = try input.minConfidence(default: Self.detectMinConfidence)
+        let (decoder, finder) = (decoder, finder(loaded))
+        let predictions = try await workers.run { () throws -> [Prediction] in
+            let decoded = try decoder.decode(image.bytes, field: image.field)
+            let detections = try identityCall { () throws(IdentityError) in try finder.detections(in: decoded) }
+            return detections.compactMap { detection in
+                let probability = PeerScale.detectionProbability(confidence: detection.confidence)
+                return probability >= minConfidence ? Prediction(confidence: probability, box: ImageBox(detection.rect, in: decoded)) : nil
+            }
+        }
+        return try answer(PredictionsResponse(predictions: predictions), request, context)
+    }
+
+    /// `POST /v1/vision/face/recognize`: one prediction per face, named after the nearest subject
+    /// of the caller's collection within `maxDistance(minConfidence:)` (subjects given one-to-one
+    /// across the faces), else `unknown` with confidence 0.
+    func recognize(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let loaded = try state.ready()
+        let input = Input(request, context)
+        let image = try input.image()
+        let minConfidence = try input.minConfidence(default: Self.recognizeMinConfidence)
+        let collection = try await input.collection(in: loaded.store)
+        let identifier = Identifier(finder: finder(loaded), store: loaded.store, collectionID: collection.id)
+        let (decoder, scale, maxDistance) = (decoder, scale, maxDistance(minConfidence: minConfidence))
+        let (predictions, identified) = try await workers.run { () throws -> ([Prediction], [Int64]) in
+            let decoded = try decoder.decode(image.bytes, field: image.field)
+            let faces = try identityCall { () throws(IdentityError) in
+                try identifier.candidates(for: try identifier.finder.faces(in: decoded), topK: 1, maxDistance: maxDistance)
+            }
+            let predictions = faces.map { face, candidates in
+                let box = ImageBox(face.detection.rect, in: decoded)
+                guard let best = candidates.first else { return Prediction(confidence: 0, userid: "unknown", box: box) }
+                return Prediction(confidence: scale.score(distance: best.candidate.distance), userid: best.name, box: box)
+            }
+            return (predictions, faces.compactMap { $0.candidates.first?.candidate.subjectID })
+        }
+        try? await blocking { try identifier.audit(faceCount: predictions.count, identified: identified) }
+        return try answer(PredictionsResponse(predictions: predictions), request, context)
+    }
+
+    /// `POST /v1/vision/face/register`: every uploaded image (by field name) becomes one more face
+    /// of the subject named `userid`, created on first use, under NETRA's enrollment rules (the
+    /// largest face of an image). DeepStack replaced a userid's face with the mean of the
+    /// request's images; NETRA appends, so one-image-per-request training (Double Take) keeps
+    /// every image. Succeeds when at least one image was enrolled.
+    func register(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let loaded = try state.ready()
+        let input = Input(request, context)
+        let userid = try input.userid()
+        let images = input.images
+        guard !images.isEmpty else { throw PeerError(.badRequest, "No valid image file found") }
+        let collection = try await input.collection(in: loaded.store)
+        let directory = SubjectDirectory(store: loaded.store, collectionID: collection.id)
+        let enroller = Enroller(finder: finder(loaded), store: loaded.store, policy: configuration.enrollment, collectionID: collection.id)
+        let decoder = decoder
+        let registration = try await workers.run { () throws -> Registration in
+            var registration = Registration()
+            registration.existed = try identityCall { () throws(IdentityError) in try directory.find(.named(userid)) != nil }
+            for image in images {
+                let decoded: RGBImage
+                do {
+                    decoded = try decoder.decode(image.bytes, field: image.field)
+                } catch let error as APIError {
+                    registration.refusals.append(.undecodable(error))
+                    continue
+                }
+                // The rules' refusals are noted; the models' and the store's failures end the request.
+                try identityCall { () throws(IdentityError) in
+                    do throws(IdentityError) {
+                        _ = try enroller.enroll(decoded, subject: .named(userid), largestFace: true)
+                        registration.enrolled += 1
+                    } catch let .enrollmentRejected(rejection) {
+                        registration.refusals.append(.rejected(rejection))
+                    }
+                }
+            }
+            return registration
+        }
+        guard registration.enrolled > 0 else { throw registration.failure }
+        return try answer(MessageResponse(message: registration.existed ? "face updated" : "face added"), request, context)
+    }
+
+    /// What a registration did with its images.
+    private struct Registration: Sendable {
+        /// Why an image was not enrolled.
+        enum Refusal: Sendable {
+            case undecodable(APIError)
+            case rejected(EnrollmentError)
+        }
+
+        /// Whether the userid named a subject before the request.
+        var existed = false
+        var enrolled = 0
+        var refusals: [Refusal] = []
+
+        /// The answer when no image was enrolled: DeepStack's `no face detected` when none
+        /// showed a face, else the first other refusal (a rejection as 400 with its reason, an
+        /// undecodable image as NETRA's image error).
+        var failure: any Error {
+            let informative = refusals.first { refusal in
+                if case .rejected(.noFace) = refusal { return false }
+                return true
+            }
+            switch informative {
+            case nil: return PeerError(.badRequest, "no face detected")
+            case let .undecodable(error): return error
+            case let .rejected(rejection): return PeerError(.badRequest, rejection.description)
+            }
+        }
+    }
+
+    /// `POST /v1/vision/face/list`: the names of the collection's subjects, each once.
+    func list(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        let directory = SubjectDirectory(store: store, collectionID: try await Input(request, context).collection(in: store).id)
+        let names = try await blocking {
+            try identityCall { () throws(IdentityError) in
+                var names: [String] = [], seen = Set<String>(), offset = 0
+                while true {
+                    let (page, total) = try directory.list(limit: 1000, offset: offset)
+                    for subject in page where seen.insert(subject.name).inserted { names.append(subject.name) }
+                    offset += page.count
+                    if page.isEmpty || offset >= total { return names }
+                }
+            }
+        }
+        return try answer(FacesResponse(faces: names), request, context)
+    }
+
+    /// `POST /v1/vision/face/delete`: deletes every subject of the collection named `userid`,
+    /// with its faces; a userid no subject has is a success too, as in DeepStack.
+    func delete(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let store = try state.ready().store
+        let input = Input(request, context)
+        let userid = try input.userid()
+        let collectionID = try await input.collection(in: store).id
+        try await blocking {
+            for subject in try store.subjects(named: userid, in: collectionID) {
+                do throws(StoreError) {
+                    try store.deleteSubject(id: subject.id)
+                } catch .subjectNotFound {
+                    // Deleted meanwhile by another request: the outcome asked for.
+                }
+            }
+        }
+        return try answer(DoneResponse(), request, context)
+    }
+
+    /// `POST /v1/vision/face/match`: the similarity of the largest faces of exactly two images
+    /// (by field name), audited like NETRA's verify.
+    func match(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let loaded = try state.ready()
+        let images = Input(request, context).images
+        switch images.count {
+        case 0: throw PeerError(.badRequest, "No valid image file found")
+        case 1: throw PeerError(.badRequest, "expected two image files, only one found")
+        case 2: break
+        default: throw PeerError(.badRequest, "only two images allowed")
+        }
+        let (decoder, verifier) = (decoder, FaceVerifier(finder: finder(loaded), threshold: configuration.threshold))
+        let comparison = try await workers.run { () throws -> FaceComparison in
+            // The second image is decoded only once the first shows a face.
+            var sides: [FaceVerifier.Side] = []
+            for image in images {
+                let input = FaceVerifier.Input(source: image.field, image: try decoder.decode(image.bytes, field: image.field))
+                let side = try identityCall { () throws(IdentityError) -> FaceVerifier.Side? in
+                    do throws(IdentityError) { return try verifier.side(input, choice: .largest) } catch .noFace { return nil }
+                }
+                guard let side else { throw PeerError(.badRequest, "no face found") }
+                sides.append(side)
+            }
+            return verifier.compare(sides[0], sides[1]).comparison
+        }
+        let (store, matched) = (loaded.store, comparison.isMatch)
+        try? await blocking { try store.recordEvent(action: "match", result: matched ? "match" : "no match") }
+        return try answer(MatchResponse(similarity: scale.score(distance: comparison.distance)), request, context)
+    }
+
+    // MARK: Helpers
+
+    /// The farthest subject recognize may name: the client's `min_confidence` as a distance and,
+    /// with `compat.strict_unknown`, never beyond NETRA's own threshold (Home Assistant sends
+    /// 0.45, which would otherwise name strangers).
+    func maxDistance(minConfidence: Double) -> Float {
+        let requested = scale.distance(score: minConfidence)
+        return configuration.compat.strictUnknown ? min(requested, scale.thresholdDistance) : requested
+    }
+
+    private func finder(_ loaded: ServiceState.Loaded) -> FaceFinder {
+        FaceFinder(analyzer: loaded.analyzer, detection: configuration.detection)
+    }
+
+    /// A JSON answer with a `Content-Length`, not to be cached (it is about faces).
+    private func answer(_ value: some Encodable, _ request: Request, _ context: NetraRequestContext) throws -> Response {
+        try JSONResponse.make(value, noStore: true, for: request, context)
+    }
+
+    /// What a request sent: its form (read by `DeepStackFormMiddleware`) and its parameters,
+    /// form fields and query merged, read in DeepStack's terms.
+    private struct Input {
+        let form: RequestForm
+        let parameters: PeerParameters
+        let context: NetraRequestContext
+
+        init(_ request: Request, _ context: NetraRequestContext) {
+            form = context.peerForm ?? RequestForm()
+            parameters = PeerParameters(request, fields: form.fields)
+            self.context = context
+        }
+
+        /// The uploaded images in field-name order; an empty part is no image.
+        var images: [(field: String, bytes: [UInt8])] {
+            form.files.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { (field: $0.key, bytes: $0.value) }
+        }
+
+        /// The image detect and recognize read: the `image` field, else the first file (CodeProject
+        /// takes files by index, whatever their names).
+        func image() throws -> (field: String, bytes: [UInt8]) {
+            let images = images
+            guard let image = images.first(where: { $0.field == "image" }) ?? images.first else {
+                throw PeerError(.badRequest, "No valid image file found")
+            }
+            return image
+        }
+
+        /// `min_confidence` in [.., 1], `defaultValue` when absent.
+        func minConfidence(default defaultValue: Double) throws -> Double {
+            guard let text = parameters.string("min_confidence") else { return defaultValue }
+            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+                throw PeerError(.badRequest, "Invalid value for min_confidence")
+            }
+            guard value <= 1 else { throw PeerError(.badRequest, "min_confidence cannot be greater than 1") }
+            return value
+        }
+
+        /// The subject name register and delete need.
+        func userid() throws -> String {
+            guard let userid = parameters.string("userid") else { throw PeerError(.badRequest, "userid not specified") }
+            return userid
+        }
+
+        /// The collection the request acts in: its key's, else the `collection` parameter's, else `default`.
+        func collection(in store: any IdentityStore) async throws -> SubjectCollection {
+            try await context.collection(named: parameters.string("collection"), in: store)
+        }
+    }
 }
