@@ -10,8 +10,9 @@ extension SQLiteStore {
             }
             let now = Timestamp.now()
             try db.execute(sql: "INSERT INTO collections (name, created_at) VALUES (?, ?)", arguments: [name, now])
+            let created = SubjectCollection(id: db.lastInsertedRowID, name: name, createdAt: now)
             try self.audit(db, action: "create_collection", result: "ok", detail: "collection \(name)")
-            return SubjectCollection(id: db.lastInsertedRowID, name: name, createdAt: now)
+            return created
         }
     }
 

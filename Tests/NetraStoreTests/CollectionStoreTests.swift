@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+import NetraDescriptor
+@testable import NetraStore
+import NetraTestSupport
+import Testing
+
+@Suite("Collections in the identity store", .tags(.unit))
+struct CollectionStoreTests {
+    @Test("a search, a name lookup and a listing see only their collection; the same face in two collections is two subjects")
+    func searchesStayInTheirCollection() throws {
+        let temporary = try TemporaryStore()
+        let store = try temporary.open()
+        let reception = try store.createCollection(name: "reception")
+        var generator = VectorGenerator(state: 7)
+        let face = generator.descriptor()
+        let inDefault = try store.addFace(toSubjectNamed: "Ada", in: SubjectCollection.defaultID, descriptor: face, quality: quality)
+        let inReception = try store.addFace(toSubjectNamed: "Ada", in: reception.id, descriptor: face, quality: quality)
+        #expect(inDefault.subject.id != inReception.subject.id && inReception.subject.collectionID == reception.id)
+
+        for reopened in [store, try temporary.open()] {
+            #expect(reopened.index.search(face.values, in: reception.id, topK: 5).map(\.subjectID) == [inReception.subject.id])
+            #expect(reopened.index.search(face.values, in: SubjectCollection.defaultID, topK: 5).map(\.subjectID) == [inDefault.subject.id])
+            #expect(reopened.index.count(in: reception.id) == 1 && reopened.index.count == 2)
+            #expect(try reopened.subjects(named: "Ada", in: reception.id).map(\.id) == [inReception.subject.id])
+            #expect(try reopened.subjects(in: SubjectPage(collectionID: reception.id)).map(\.id) == [inReception.subject.id])
+            #expect(try reopened.subjectCount(in: reception.id) == 1 && reopened.subjectCount() == 2)
+            #expect(try reopened.faceCount(in: reception.id) == 1)
+            let page = try reopened.faces(in: FacePage(collectionID: reception.id))
+            #expect(page.total == 1 && page.faces.map(\.face.id) == [inReception.face.id] && page.faces.map(\.subjectName) == ["Ada"])
+        }
+        #expect(try store.collections().map(\.name) == ["default", "reception"])
+        #expect(try store.collection(named: "reception")?.faceCount == 1)
+    }
+
+    @Test("names are checked, unique, and default cannot be deleted nor one an active key is bound to")
+    func collectionRules() throws {
+        let temporary = try TemporaryStore()
+        let store = try temporary.open()
+        #expect(throws: StoreError.collectionExists("default")) { try store.createCollection(name: "default") }
+        for bad in ["", "has space", "semi;colon", String(repeating: "x", count: 65), "naïve"] {
+            #expect(throws: StoreError.self, "\(bad)") { try store.createCollection(name: bad) }
+        }
+        #expect(throws: StoreError.collectionInUse("default", reason: "it is the default collection")) {
+            try store.deleteCollection(id: SubjectCollection.defaultID)
+        }
+        let lobby = try store.createCollection(name: "lobby")
+        let (_, key) = try store.createAPIKey(name: "door", scopes: [.recognize], collectionID: lobby.id)
+        let listed = try store.apiKeys().first?.collectionID
+        #expect(key.collectionID == lobby.id && listed == lobby.id)
+        #expect(throws: StoreError.self) { try store.deleteCollection(id: lobby.id) }
+        #expect(throws: StoreError.collectionNotFound("99")) { try store.createAPIKey(name: "x", scopes: [.recognize], collectionID: 99) }
+        #expect(throws: StoreError.collectionNotFound("99")) { try store.createSubject(name: "x", metadata: "{}", in: 99) }
+        try store.revokeAPIKey(id: key.id)
+        try store.deleteCollection(id: lobby.id)
+        #expect(try store.collection(named: "lobby") == nil)
+    }
+
+    @Test("deleting a collection deletes its subjects, faces and index, and nothing of the others")
+    func deletingACollection() throws {
+        let temporary = try TemporaryStore()
+        let store = try temporary.open()
+        let lobby = try store.createCollection(name: "lobby")
+        var generator = VectorGenerator(state: 3)
+        let kept = try store.addFace(toSubjectNamed: "Kept", in: SubjectCollection.defaultID, descriptor: generator.descriptor(), quality: quality)
+        let gone = try store.addFace(toSubjectNamed: "Gone", in: lobby.id, descriptor: generator.descriptor(), quality: quality)
+        try store.deleteCollection(id: lobby.id)
+        #expect(try store.subject(id: gone.subject.id) == nil && store.face(id: gone.face.id) == nil)
+        #expect(store.index.descriptor(faceID: gone.face.id) == nil && store.index.descriptor(faceID: kept.face.id) != nil)
+        #expect(try temporary.open().loadReport.loaded == 1)
+        #expect(try store.auditLog(limit: 1).first?.action == "delete_collection")
+    }
+
+    @Test("a subject moved into another collection by editing the database fails its MAC and is never answered")
+    func movedSubjectIsTampered() throws {
+        let temporary = try TemporaryStore()
+        let subjectID: Int64
+        do {
+            let store = try temporary.open()
+            _ = try store.createCollection(name: "vault")
+            subjectID = try store.createSubject(name: "Ada").id
+            try store.databasePool.write { db in try db.execute(sql: "UPDATE subjects SET collection_id = 2") }
+        }
+        let reopened = try temporary.open()
+        #expect(reopened.loadReport.tamperedSubjectIDs == [subjectID])
+        #expect(throws: StoreError.tamperedSubject(subjectID)) { try reopened.subject(id: subjectID) }
+    }
+
+    @Test("merging moves every face to the target, re-sealed and bound to it, and deletes the source")
+    func merge() throws {
+        let temporary = try TemporaryStore()
+        var generator = VectorGenerator(state: 11)
+        let faces = (0..<3).map { _ in generator.descriptor() }
+        let (source, target): (Subject, Subject)
+        do {
+            let store = try temporary.open()
+            source = try store.createSubject(name: "Jen")
+            target = try store.createSubject(name: "Jennifer")
+            for face in faces.prefix(2) { _ = try store.addFace(subjectID: source.id, descriptor: face, quality: quality) }
+            _ = try store.addFace(subjectID: target.id, descriptor: faces[2], quality: quality)
+            let merged = try store.mergeSubject(id: source.id, into: target.id)
+            #expect(merged.id == target.id && merged.faceCount == 3)
+            #expect(try store.subject(id: source.id) == nil)
+            #expect(store.index.search(faces[0].values, in: SubjectCollection.defaultID, topK: 5).first?.subjectID == target.id)
+            let other = try store.createCollection(name: "other")
+            let stranger = try store.createSubject(name: "Stranger", metadata: "{}", in: other.id)
+            #expect(throws: StoreError.subjectsInDifferentCollections) { try store.mergeSubject(id: stranger.id, into: target.id) }
+        }
+        let reopened = try temporary.open()
+        #expect(reopened.loadReport.loaded == 3 && reopened.loadReport.tamperedFaceIDs.isEmpty)
+        #expect(try reopened.faces(ofSubject: target.id).count == 3)
+        #expect(reopened.index.search(faces[1].values, in: SubjectCollection.defaultID, topK: 1).first?.subjectID == target.id)
+    }
+
+    @Test("a store from before collections opens with everything in default, its MACs and seals still valid")
+    func upgradeFromSchema3() throws {
+        let temporary = try TemporaryStore()
+        var generator = VectorGenerator(state: 5)
+        let face = generator.descriptor()
+        do {
+            let store = try temporary.open()
+            _ = try store.addFace(toSubjectNamed: "Ada", in: SubjectCollection.defaultID, descriptor: face, quality: quality)
+            _ = try store.createAPIKey(name: "old", scopes: [.recognize])
+            // Back to schema 3: no collections table, columns or migration record.
+            try store.databasePool.write { db in
+                try db.execute(sql: "DROP INDEX subjects_by_collection_and_name")
+                try db.execute(sql: "ALTER TABLE subjects DROP COLUMN collection_id")
+                try db.execute(sql: "ALTER TABLE api_keys DROP COLUMN collection_id")
+                try db.execute(sql: "DROP TABLE collections")
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = '0004_collections'")
+            }
+        }
+        let upgraded = try temporary.open()
+        #expect(upgraded.loadReport.problems.isEmpty && upgraded.loadReport.loaded == 1)
+        #expect(try upgraded.subjects(named: "Ada", in: SubjectCollection.defaultID).first?.collectionID == SubjectCollection.defaultID)
+        #expect(upgraded.index.search(face.values, in: SubjectCollection.defaultID, topK: 1).count == 1)
+        #expect(try upgraded.apiKeys().first?.collectionID == nil)
+        #expect(try upgraded.check().report.problems.isEmpty)
+    }
+}
