@@ -56,6 +56,44 @@ extension BenchCommand {
         }
     }
 
+    /// `netra bench collections`: a search in one collection of many against one over them all.
+    struct Collections: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "1:N search in one collection of a gallery split into collections, against the same search over the whole gallery."
+        )
+        @Option(name: .long, help: "Collections.") var collections = 10
+        @Option(name: .customLong("per-collection"), help: "Faces per collection.") var perCollection = 100_000
+        @Option(name: .long, help: "Timed queries of each kind.") var queries = 200
+        @Option(name: .customLong("top-k"), help: "Subjects per query.") var topK = 10
+
+        func run() async throws {
+            var generator = SyntheticVectors(seed: 1)
+            let gallery = FaceGallery(), whole = FaceIndex(capacity: collections * perCollection)
+            for face in 0..<(collections * perCollection) {
+                let descriptor = generator.next()
+                gallery.add(faceID: Int64(face), subjectID: Int64(face / 3), collectionID: Int64(face % collections + 1), descriptor: descriptor)
+                whole.add(faceID: Int64(face), subjectID: Int64(face / 3), descriptor: descriptor)
+            }
+            let probes = (0..<queries).map { _ in generator.next() }
+            var inOne: [Double] = [], overAll: [Double] = []
+            var confined = true
+            for (offset, probe) in probes.enumerated() {
+                let collection = Int64(offset % collections + 1)
+                var found: [IndexCandidate] = []
+                inOne.append(Timing.milliseconds { found = gallery.search(probe, in: collection, topK: topK) })
+                confined = confined && found.allSatisfy { gallery.collection(ofFace: $0.faceID) == collection }
+                overAll.append(Timing.milliseconds { _ = whole.search(probe, topK: topK) })
+            }
+            let (one, all) = (Timing.percentile(inOne, 0.5), Timing.percentile(overAll, 0.5))
+            print(String(format: "%d collections x %d faces (%d in all)", collections, perCollection, collections * perCollection))
+            print(String(format: "search in one collection: p50 %.2f ms, p99 %.2f ms", one, Timing.percentile(inOne, 0.99)))
+            print(String(format: "same search over the whole gallery: p50 %.2f ms, p99 %.2f ms", all, Timing.percentile(overAll, 0.99)))
+            print(String(format: "ratio: %.3f (a tenth would be %.3f)", one / all, 1 / Double(collections)))
+            print("every answer from the collection searched: \(confined ? "yes" : "NO")")
+            if !confined { throw ExitCode.failure }
+        }
+    }
+
     /// `netra bench load`: time from open to ready with N encrypted rows.
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
