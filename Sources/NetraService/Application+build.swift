@@ -57,7 +57,8 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
             .addRoutes(to: .init(recognize: peer("api/v1/recognition", .compreFace, .recognize),
                                  manage: peer("api/v1/recognition", .compreFace, .manage),
                                  detection: peer("api/v1/detection", .compreFace, .recognize),
-                                 verification: peer("api/v1/verification", .compreFace, .recognize)))
+                                 verification: peer("api/v1/verification", .compreFace, .recognize),
+                                 staticImages: router.group("api/v1/static").add(middleware: PeerErrorMiddleware(dialect: .compreFace))))
         DeepStackController(state: state, configuration: configuration, workers: workers)
             .addRoutes(recognize: peer("v1/vision/face", .deepStack, .recognize), manage: peer("v1/vision/face", .deepStack, .manage))
     }

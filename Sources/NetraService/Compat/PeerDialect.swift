@@ -141,7 +141,7 @@ struct PeerCORSMiddleware: RouterMiddleware {
     let origin: String
 
     /// The paths the compatible APIs serve.
-    static let prefixes = ["/api/v1/recognition", "/api/v1/detection", "/api/v1/verification", "/v1/vision/face"]
+    static let prefixes = ["/api/v1/recognition", "/api/v1/detection", "/api/v1/verification", "/api/v1/static", "/v1/vision/face"]
 
     static func isPeerPath(_ path: String) -> Bool {
         prefixes.contains { path == $0 || path.hasPrefix($0 + "/") }

@@ -3,7 +3,8 @@ import Logging
 import NetraIdentity
 
 /// One log line per request: method, path, status and time. Never the query string (clients
-/// such as DeepStack's send `api_key` there), headers or bodies.
+/// such as DeepStack's send `api_key` there), headers or bodies, nor the path of CompreFace's
+/// image URLs, which carry an API key (`/api/v1/static/{api_key}/...`).
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = NetraRequestContext
     let level: Logger.Level
@@ -15,9 +16,12 @@ struct RequestLogMiddleware: RouterMiddleware {
         return response
     }
 
+    private static let staticImages = "/api/v1/static/"
+
     /// What the line records.
     static func metadata(_ request: Request, status: HTTPResponse.Status, since start: ContinuousClock.Instant) -> Logger.Metadata {
-        ["hb.request.method": .string(request.method.rawValue), "hb.request.path": .string(request.uri.path),
+        let path = request.uri.path.hasPrefix(staticImages) ? staticImages + "{api_key}/images/{image_id}" : request.uri.path
+        return ["hb.request.method": .string(request.method.rawValue), "hb.request.path": .string(path),
          "hb.response.status": .stringConvertible(status.code), "netra.duration_ms": .stringConvertible(start.millisecondsElapsed)]
     }
 }

@@ -22,6 +22,8 @@ struct CompreFaceController: Sendable {
         let manage: RouterGroup<NetraRequestContext>
         let detection: RouterGroup<NetraRequestContext>
         let verification: RouterGroup<NetraRequestContext>
+        /// CompreFace's key-in-the-path image URLs, which it serves without checking a key header.
+        let staticImages: RouterGroup<NetraRequestContext>
     }
 
     func addRoutes(to groups: Groups) {
@@ -30,6 +32,7 @@ struct CompreFaceController: Sendable {
         groups.detection.post("detect", use: detect)
         groups.verification.post("verify", use: verify)
         addManagementRoutes(to: groups.manage)
+        groups.staticImages.get(":api_key/images/:image_id", use: downloadImage)
     }
 
     var scale: PeerScale { .compreFace(threshold: configuration.threshold) }
