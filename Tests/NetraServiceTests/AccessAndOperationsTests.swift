@@ -202,6 +202,12 @@ struct AccessAndOperationsTests {
         #expect(metadata["hb.request.path"]?.description == "/api/v1/subjects")
         #expect(metadata["hb.request.method"]?.description == "GET" && metadata["hb.response.status"]?.description == "200")
         #expect(!metadata.values.contains { $0.description.contains("secret") || $0.description.contains("api_key") })
+        // CompreFace's image URLs carry the key in the path.
+        let imageURL = Request(head: HTTPRequest(method: .get, scheme: "http", authority: "localhost",
+                                                 path: "/api/v1/static/netra_0123456789ab_secret/images/12"),
+                               body: RequestBody(buffer: ByteBuffer()))
+        #expect(RequestLogMiddleware.metadata(imageURL, status: .notFound, since: .now)["hb.request.path"]?.description
+            == "/api/v1/static/{api_key}/images/{image_id}")
     }
 
     @Test("Host checks: one host, a numeric port, IPv6 literals; loopback means an address, not a name's prefix")

@@ -114,8 +114,11 @@ struct CompreFaceEndpointTests {
                                      body: Body.json(["subject": "jennifer"])) { response in
                 #expect(response.status == .badRequest && Self.body(response) == #"{"code":43,"message":"Subject already exists"}"#)
             }
-            try await client.execute(uri: "/api/v1/recognition/faces/1/img", method: .get) { response in
-                #expect(response.status == .notFound && response.json["code"] as? Int == 11)
+            for uri in ["/api/v1/recognition/faces/1/img", "/api/v1/static/netra_0123456789ab_secret/images/1"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .notFound && response.json["code"] as? Int == 11, "\(uri)")
+                    #expect((response.json["message"] as? String)?.contains("stores no images") == true)
+                }
             }
         }
     }
