@@ -29,10 +29,15 @@ public struct SubjectDirectory: Sendable {
         case let .id(id):
             return try subject(id: id)
         case let .named(name):
-            let matches = try storeCall { () throws(StoreError) in try store.subjects(named: name, in: collectionID) }
+            let matches = try subjects(named: name)
             guard matches.count <= 1 else { throw IdentityError.ambiguousName(name, count: matches.count) }
             return matches.first
         }
+    }
+
+    /// Every subject of the collection with exactly this name (names need not be unique).
+    public func subjects(named name: String) throws(IdentityError) -> [Subject] {
+        try storeCall { () throws(StoreError) in try store.subjects(named: name, in: collectionID) }
     }
 
     /// The subject with this id in the collection, else `notFound`.

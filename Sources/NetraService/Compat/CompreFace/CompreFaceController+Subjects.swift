@@ -189,11 +189,9 @@ extension CompreFaceController {
         return raw.removingPercentEncoding ?? raw
     }
 
+    /// Names need not be unique in NETRA; CompreFace's name means all subjects with it.
     private static func subjects(named name: String, in directory: SubjectDirectory) throws -> [Subject] {
-        // Names need not be unique in NETRA; CompreFace's name means all subjects with it.
-        try identityCall { () throws(IdentityError) in
-            try directory.list(nameContaining: name, limit: 1000).subjects.filter { $0.name == name }
-        }
+        try identityCall { () throws(IdentityError) in try directory.subjects(named: name) }
     }
 
     private static func allSubjects(of directory: SubjectDirectory) throws -> [Subject] {

@@ -259,13 +259,15 @@ struct DeepStackController: Sendable {
         let store = try state.ready().store
         let input = Input(request, context)
         let userid = try input.userid()
-        let collectionID = try await input.collection(in: store).id
+        let directory = SubjectDirectory(store: store, collectionID: try await input.collection(in: store).id)
         try await blocking {
-            for subject in try store.subjects(named: userid, in: collectionID) {
-                do throws(StoreError) {
-                    try store.deleteSubject(id: subject.id)
-                } catch .subjectNotFound {
-                    // Deleted meanwhile by another request: the outcome asked for.
+            try identityCall { () throws(IdentityError) in
+                for subject in try directory.subjects(named: userid) {
+                    do throws(IdentityError) {
+                        try directory.delete(id: subject.id)
+                    } catch .notFound {
+                        // Deleted meanwhile by another request: the outcome asked for.
+                    }
                 }
             }
         }
