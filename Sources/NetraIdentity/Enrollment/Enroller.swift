@@ -145,9 +145,15 @@ public struct Enroller: Sendable {
         return Result(subject: subject, enrollment: enrollment)
     }
 
-    /// Detects the one face in `image`, checks it and stores it for `subjectID`; returns once durable.
+    /// Detects the one face in `image`, checks it and stores it for `subjectID` (a subject of
+    /// the enroller's collection); returns once durable.
     public func enroll(_ image: RGBImage, subjectID: Int64, force: Bool = false,
                        largestFace: Bool = false) throws(EnrollmentError) -> Enrollment {
+        do throws(StoreError) {
+            guard try store.subject(id: subjectID)?.collectionID == collectionID else { throw .subjectNotFound(subjectID) }
+        } catch {
+            throw .store(error)
+        }
         let enrollment = try save(try check(image, subjectID: subjectID, force: force, largestFace: largestFace), subjectID: subjectID)
         auditIfForced(enrollment, subjectID: subjectID)
         return enrollment
