@@ -150,6 +150,17 @@ struct CompreFaceEndpointTests {
         }
     }
 
+    @Test("with compat.enabled false neither compatible API is served")
+    func disabled() async throws {
+        try await ServiceFixture(configure: { $0.compat.enabled = false }).test { client in
+            for uri in ["/api/v1/recognition/recognize", "/v1/vision/face"] {
+                try await client.execute(uri: uri, method: .post, headers: multipartHeaders, body: Self.file(Self.jennifer)) { response in
+                    #expect(response.status == .notFound && response.errorCode == "not_found", "\(uri)")
+                }
+            }
+        }
+    }
+
     @Test("rename onto an existing name merges the two; list pages; delete by subject answers the faces deleted")
     func renameMergeAndDelete() async throws {
         try await ServiceFixture(models: .real).test { client in
