@@ -66,6 +66,27 @@ struct StoreCommandTests {
         #expect(wrongKey.error.hasPrefix("netra: the key does not match key id "))
     }
 
+    @Test("collections: create, set, list, bound keys, enroll and identify in one, delete only with --yes")
+    func collections() throws {
+        let folder = try Folder()
+        let obama = FaceDataSet.publicFolder.appendingPathComponent("images/face_recognition/test_obama.jpg").path
+        #expect(try netra(["collections", "create", "lobby", "--strict-unknown", "false"], folder).exitCode == 0)
+        #expect(try netra(["collections", "create", "lobby"], folder).error.contains("collection lobby already exists"))
+        #expect(try netra(["collections", "set", "lobby", "--strict-unknown", "default"], folder).output.contains("strict unknown default"))
+        #expect(try netra(["enroll", "--subject", "Barack Obama", "--collection", "lobby", obama], folder).exitCode == 0)
+        let inLobby = try netra(["identify", obama, "--collection", "lobby", "--json"], folder)
+        #expect(inLobby.output.contains("Barack Obama"))
+        #expect(!(try netra(["identify", obama, "--json"], folder).output.contains("Barack Obama")), "default has nobody")
+        let missing = try netra(["subjects", "list", "--collection", "nowhere"], folder)
+        #expect(missing.exitCode == 5 && missing.error.contains("collection nowhere does not exist"))
+        let key = try netra(["apikeys", "create", "--name", "door", "--collection", "lobby"], folder)
+        #expect(key.exitCode == 0 && key.error.contains("bound to collection lobby"))
+        let listed = try netra(["collections", "list"], folder).output
+        #expect(listed.contains("default\t0 subjects") && listed.contains("lobby\t1 subjects\t1 faces"))
+        #expect(try netra(["collections", "delete", "lobby"], folder).error.contains("--yes"))
+        #expect(try netra(["collections", "delete", "lobby", "--yes"], folder).error.contains("active API keys are bound to it"))
+    }
+
     @Test("keys rotate re-seals the store; the old key no longer opens it")
     func rotation() throws {
         let folder = try Folder()

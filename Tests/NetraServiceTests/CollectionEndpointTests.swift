@@ -74,6 +74,13 @@ struct CollectionEndpointTests {
                 let listed = (response.json["collections"] as? [[String: Any]])?.map { "\($0["name"] ?? "") \($0["subjects"] ?? "")" }
                 #expect(listed == ["default 0", "lobby 1", "vault 1", "garage 0"])
             }
+            try await call(.patch, "/api/v1/collections/garage", key: admin, json: ["strict_unknown": false]) { response in
+                #expect(response.status == .ok && response.json["strict_unknown"] as? Bool == false)
+            }
+            try await call(.patch, "/api/v1/collections/garage", key: admin, json: ["strict_unknown": NSNull()]) { response in
+                #expect(response.status == .ok && response.json["strict_unknown"] == nil)
+            }
+            try await call(.patch, "/api/v1/collections/garage", key: admin, json: ["strict_unknown": "no"]) { #expect($0.errorCode == "invalid_field") }
             try await call(.delete, "/api/v1/collections/vault", key: admin) { #expect($0.errorCode == "collection_in_use") }
             try await call(.delete, "/api/v1/collections/garage", key: admin) { #expect($0.status == .ok) }
             try await call(.delete, "/api/v1/collections/default", key: admin) { #expect($0.errorCode == "collection_in_use") }

@@ -67,12 +67,16 @@ struct CompreFaceEndpointTests {
         }
     }
 
-    @Test("without strict_unknown the nearest subject is named even below the threshold, with a similarity under 0.5")
-    func nearestWhenNotStrict() async throws {
-        try await ServiceFixture(models: .real, configure: { $0.compat.strictUnknown = false }).test { client in
-            try await client.execute(uri: "/api/v1/recognition/faces?subject=jennifer", method: .post, headers: multipartHeaders,
-                                     body: Self.file(Self.jennifer)) { _ in }
-            try await client.execute(uri: "/api/v1/recognition/recognize", method: .post, headers: multipartHeaders,
+    @Test("without strict unknown (the setting, or a collection's own) the nearest subject is named below the threshold, under 0.5",
+          arguments: [false, true])
+    func nearestWhenNotStrict(byCollection: Bool) async throws {
+        let fixture = try ServiceFixture(models: .real, configure: { $0.compat.strictUnknown = byCollection })
+        let viseron = try fixture.store.createCollection(name: "viseron")
+        if byCollection { _ = try fixture.store.updateCollection(id: viseron.id, strictUnknown: false) }
+        try await fixture.test { client in
+            try await client.execute(uri: "/api/v1/recognition/faces?subject=jennifer&collection=viseron", method: .post,
+                                     headers: multipartHeaders, body: Self.file(Self.jennifer)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/api/v1/recognition/recognize?collection=viseron", method: .post, headers: multipartHeaders,
                                      body: Self.file(Self.mark)) { response in
                 let subject = ((response.json["result"] as? [[String: Any]])?.first?["subjects"] as? [[String: Any]])?.first
                 #expect(subject?["subject"] as? String == "jennifer" && subject?["similarity"] as? Double ?? 1 < 0.5)

@@ -243,18 +243,14 @@ struct DeepStackEndpointTests {
 
     @Test("strict unknown caps recognize's distance at NETRA's threshold; without it the client's min_confidence rules", .tags(.unit))
     func strictUnknown() throws {
-        func controller(strict: Bool) -> DeepStackController {
-            var configuration = ServiceConfiguration()
-            configuration.compat.strictUnknown = strict
-            return DeepStackController(state: ServiceState(), configuration: configuration, workers: VisionWorkers(workers: 1, queueDepth: 0))
-        }
-        let (strict, lenient) = (controller(strict: true), controller(strict: false))
-        let threshold = strict.scale.thresholdDistance
-        #expect(abs(strict.maxDistance(minConfidence: 0.67) - threshold) < 1e-5)
-        #expect(strict.maxDistance(minConfidence: 0.45) == threshold)
-        #expect(strict.maxDistance(minConfidence: 0.9) < threshold)
-        #expect(lenient.maxDistance(minConfidence: 0.45) > threshold)
-        #expect(abs(strict.scale.score(distance: strict.maxDistance(minConfidence: 0.9)) - 0.9) < 1e-4)
+        let controller = DeepStackController(state: ServiceState(), configuration: ServiceConfiguration(),
+                                             workers: VisionWorkers(workers: 1, queueDepth: 0))
+        let threshold = controller.scale.thresholdDistance
+        #expect(abs(controller.maxDistance(minConfidence: 0.67, strict: true) - threshold) < 1e-5)
+        #expect(controller.maxDistance(minConfidence: 0.45, strict: true) == threshold)
+        #expect(controller.maxDistance(minConfidence: 0.9, strict: true) < threshold)
+        #expect(controller.maxDistance(minConfidence: 0.45, strict: false) > threshold)
+        #expect(abs(controller.scale.score(distance: controller.maxDistance(minConfidence: 0.9, strict: true)) - 0.9) < 1e-4)
     }
 
     @Test("answers have a Content-Length and are never chunked, errors included (Blue Iris)", .tags(.unit))

@@ -51,6 +51,10 @@ struct CollectionStoreTests {
         #expect(throws: StoreError.self) { try store.deleteCollection(id: lobby.id) }
         #expect(throws: StoreError.collectionNotFound("99")) { try store.createAPIKey(name: "x", scopes: [.recognize], collectionID: 99) }
         #expect(throws: StoreError.collectionNotFound("99")) { try store.createSubject(name: "x", metadata: "{}", in: 99) }
+        #expect(try store.updateCollection(id: lobby.id, strictUnknown: false).strictUnknown == false)
+        #expect(try store.collection(named: "lobby")?.strictUnknown == false)
+        #expect(try store.updateCollection(id: lobby.id, strictUnknown: nil).strictUnknown == nil)
+        #expect(throws: StoreError.collectionNotFound("99")) { try store.updateCollection(id: 99, strictUnknown: true) }
         try store.revokeAPIKey(id: key.id)
         try store.deleteCollection(id: lobby.id)
         #expect(try store.collection(named: "lobby") == nil)

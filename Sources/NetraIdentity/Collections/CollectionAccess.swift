@@ -23,11 +23,7 @@ public struct CollectionAccess: Sendable {
             if let requested, requested != bound.name { throw .collectionNotAllowed(requested) }
             return bound
         }
-        let name = requested ?? SubjectCollection.defaultName
-        guard let collection = try storeCall({ () throws(StoreError) in try store.collection(named: name) }) else {
-            throw .collectionNotFound(name)
-        }
-        return collection
+        return try named(requested ?? SubjectCollection.defaultName)
     }
 
     public func create(name: String) throws(IdentityError) -> SubjectCollection {
@@ -38,12 +34,24 @@ public struct CollectionAccess: Sendable {
         try storeCall { () throws(StoreError) in try store.collections() }
     }
 
+    /// Sets the compatible APIs' strict unknown of the collection with this name (`nil`: the
+    /// `compat.strict_unknown` setting).
+    public func setStrictUnknown(_ strictUnknown: Bool?, forCollectionNamed name: String) throws(IdentityError) -> SubjectCollection {
+        let collection = try named(name)
+        return try storeCall { () throws(StoreError) in try store.updateCollection(id: collection.id, strictUnknown: strictUnknown) }
+    }
+
     /// Deletes the collection with this name, its subjects and their faces.
     public func delete(named name: String) throws(IdentityError) {
+        let collection = try named(name)
+        try storeCall { () throws(StoreError) in try store.deleteCollection(id: collection.id) }
+    }
+
+    private func named(_ name: String) throws(IdentityError) -> SubjectCollection {
         guard let collection = try storeCall({ () throws(StoreError) in try store.collection(named: name) }) else {
             throw .collectionNotFound(name)
         }
-        try storeCall { () throws(StoreError) in try store.deleteCollection(id: collection.id) }
+        return collection
     }
 }
 

@@ -12,13 +12,18 @@ public struct SubjectCollection: Sendable, Equatable, Codable {
     public let createdAt: String
     public var subjectCount: Int
     public var faceCount: Int
+    /// Whether the compatible APIs may name a subject of this collection beyond NETRA's
+    /// threshold (`false`: the peers' "always the nearest", which Viseron needs); `nil` follows
+    /// the `compat.strict_unknown` setting.
+    public var strictUnknown: Bool?
 
-    public init(id: Int64, name: String, createdAt: String, subjectCount: Int = 0, faceCount: Int = 0) {
+    public init(id: Int64, name: String, createdAt: String, subjectCount: Int = 0, faceCount: Int = 0, strictUnknown: Bool? = nil) {
         self.id = id
         self.name = name
         self.createdAt = createdAt
         self.subjectCount = subjectCount
         self.faceCount = faceCount
+        self.strictUnknown = strictUnknown
     }
 }
 

@@ -38,6 +38,8 @@ public protocol CollectionRepository: Sendable {
     func collections() throws(StoreError) -> [SubjectCollection]
     func collection(named name: String) throws(StoreError) -> SubjectCollection?
     func collection(id: Int64) throws(StoreError) -> SubjectCollection?
+    /// Sets (or, with `nil`, clears) the collection's own strict unknown.
+    func updateCollection(id: Int64, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection
     /// Deletes a collection with its subjects and faces. `default` cannot be deleted, nor a
     /// collection an active API key is bound to (`StoreError.collectionInUse`).
     func deleteCollection(id: Int64) throws(StoreError)

@@ -28,6 +28,18 @@ extension SQLiteStore {
         try read { db in try Self.fetchCollections(db, where: "c.id = ?", arguments: [id]).first }
     }
 
+    public func updateCollection(id: Int64, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection {
+        try write { db in
+            try db.execute(sql: "UPDATE collections SET strict_unknown = ? WHERE id = ?", arguments: [strictUnknown, id])
+            guard db.changesCount == 1, let updated = try Self.fetchCollections(db, where: "c.id = ?", arguments: [id]).first else {
+                throw StoreError.collectionNotFound("\(id)")
+            }
+            try self.audit(db, action: "update_collection", result: "ok",
+                           detail: "collection \(updated.name): strict_unknown \(strictUnknown.map(String.init) ?? "default")")
+            return updated
+        }
+    }
+
     public func deleteCollection(id: Int64) throws(StoreError) {
         try write { db in
             guard let name = try String.fetchOne(db, sql: "SELECT name FROM collections WHERE id = ?", arguments: [id]) else {
@@ -63,13 +75,13 @@ extension SQLiteStore {
 
     private static func fetchCollections(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [SubjectCollection] {
         try Row.fetchAll(db, sql: """
-            SELECT c.id, c.name, c.created_at,
+            SELECT c.id, c.name, c.created_at, c.strict_unknown,
                    (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id) AS subject_count,
                    (SELECT count(*) FROM faces f JOIN subjects s ON s.id = f.subject_id WHERE s.collection_id = c.id) AS face_count
             FROM collections c WHERE \(condition) ORDER BY c.id
             """, arguments: arguments).map { row in
             SubjectCollection(id: row["id"], name: row["name"], createdAt: row["created_at"], subjectCount: row["subject_count"],
-                              faceCount: row["face_count"])
+                              faceCount: row["face_count"], strictUnknown: row["strict_unknown"])
         }
     }
 }

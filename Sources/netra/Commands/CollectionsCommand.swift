@@ -18,20 +18,55 @@ struct CollectionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collections",
         abstract: "Create, list and delete collections (galleries of subjects).",
-        subcommands: [Create.self, List.self, Delete.self]
+        subcommands: [Create.self, List.self, Set.self, Delete.self]
     )
+
+    /// `--strict-unknown true|false|default`: the compatible APIs' strict unknown for one collection.
+    enum StrictUnknown: String, ExpressibleByArgument, CaseIterable {
+        case `true`, `false`, `default`
+
+        var value: Bool? {
+            switch self {
+            case .true: true
+            case .false: false
+            case .default: nil
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a collection.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "Its name: letters, digits, '-', '_', '.'.") var name: String
+        @Option(name: .long, help: "The compatible APIs' strict unknown here: true, false (always the nearest, for Viseron) or default (compat.strict_unknown).")
+        var strictUnknown: StrictUnknown = .default
 
         func run() async throws {
             try await Self.reportingFailures {
                 try StoreSession.with(storeOptions, global) { store in
-                    let created = try CollectionAccess(store: store).create(name: name)
+                    let access = CollectionAccess(store: store)
+                    var created = try access.create(name: name)
+                    if let strict = strictUnknown.value { created = try access.setStrictUnknown(strict, forCollectionNamed: name) }
                     print("created collection \(created.name)")
+                }
+            }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a collection's settings.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The collection's name.") var name: String
+        @Option(name: .long, help: "The compatible APIs' strict unknown here: true, false or default (compat.strict_unknown).")
+        var strictUnknown: StrictUnknown
+
+        func run() async throws {
+            try await Self.reportingFailures {
+                try StoreSession.with(storeOptions, global) { store in
+                    let updated = try CollectionAccess(store: store).setStrictUnknown(strictUnknown.value, forCollectionNamed: name)
+                    print("collection \(updated.name): strict unknown \(updated.strictUnknown.map(String.init) ?? "default")")
                 }
             }
         }
@@ -49,7 +84,8 @@ struct CollectionsCommand: AsyncParsableCommand {
                     let collections = try CollectionAccess(store: store).list()
                     if json { return try printJSON(collections, asArray: true) }
                     for collection in collections {
-                        print("\(collection.name)\t\(collection.subjectCount) subjects\t\(collection.faceCount) faces")
+                        let strict = collection.strictUnknown.map { "\tstrict unknown \($0)" } ?? ""
+                        print("\(collection.name)\t\(collection.subjectCount) subjects\t\(collection.faceCount) faces\(strict)")
                     }
                 }
             }

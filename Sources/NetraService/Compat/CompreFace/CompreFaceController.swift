@@ -48,7 +48,8 @@ struct CompreFaceController: Sendable {
         let identifier = Identifier(finder: finder(loaded), store: loaded.store, collectionID: collection.id)
         let predictions = options.predictionCount == -1 ? configuration.identifyMaxTopK : min(options.predictionCount, configuration.identifyMaxTopK)
         // Strict: never a subject beyond NETRA's threshold, whatever the client does with the scores.
-        let maxDistance = configuration.compat.strictUnknown ? scale.thresholdDistance : .infinity
+        let strict = collection.strictUnknown ?? configuration.compat.strictUnknown
+        let maxDistance = strict ? scale.thresholdDistance : .infinity
         let (analysis, decoder) = (analysis(loaded), decoder)
         let (analyzed, matches) = try await workers.run { () throws -> (PeerAnalysis, [[Identifier.NamedCandidate]]) in
             let analyzed = try analysis.analyze(try decoder.decode(bytes, field: "file"), options: options.analysis)

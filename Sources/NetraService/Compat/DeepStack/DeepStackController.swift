@@ -147,7 +147,8 @@ struct DeepStackController: Sendable {
         let minConfidence = try input.minConfidence(default: Self.recognizeMinConfidence)
         let collection = try await input.collection(in: loaded.store)
         let identifier = Identifier(finder: finder(loaded), store: loaded.store, collectionID: collection.id)
-        let (decoder, scale, maxDistance) = (decoder, scale, maxDistance(minConfidence: minConfidence))
+        let strict = collection.strictUnknown ?? configuration.compat.strictUnknown
+        let (decoder, scale, maxDistance) = (decoder, scale, maxDistance(minConfidence: minConfidence, strict: strict))
         let (predictions, identified) = try await workers.run { () throws -> ([Prediction], [Int64]) in
             let decoded = try decoder.decode(image.bytes, field: image.field)
             let faces = try identityCall { () throws(IdentityError) in
@@ -307,11 +308,11 @@ struct DeepStackController: Sendable {
     // MARK: Helpers
 
     /// The farthest subject recognize may name: the client's `min_confidence` as a distance and,
-    /// with `compat.strict_unknown`, never beyond NETRA's own threshold (Home Assistant sends
-    /// 0.45, which would otherwise name strangers).
-    func maxDistance(minConfidence: Double) -> Float {
+    /// when `strict` (the collection's strict unknown, else `compat.strict_unknown`), never beyond
+    /// NETRA's own threshold (Home Assistant sends 0.45, which would otherwise name strangers).
+    func maxDistance(minConfidence: Double, strict: Bool) -> Float {
         let requested = scale.distance(score: minConfidence)
-        return configuration.compat.strictUnknown ? min(requested, scale.thresholdDistance) : requested
+        return strict ? min(requested, scale.thresholdDistance) : requested
     }
 
     private func finder(_ loaded: ServiceState.Loaded) -> FaceFinder {
