@@ -88,7 +88,7 @@ extension BenchCommand {
             print(String(format: "%d collections x %d faces (%d in all)", collections, perCollection, collections * perCollection))
             print(String(format: "search in one collection: p50 %.2f ms, p99 %.2f ms", one, Timing.percentile(inOne, 0.99)))
             print(String(format: "same search over the whole gallery: p50 %.2f ms, p99 %.2f ms", all, Timing.percentile(overAll, 0.99)))
-            print(String(format: "ratio: %.3f (a tenth would be %.3f)", one / all, 1 / Double(collections)))
+            print(String(format: "ratio: %.3f (1/%d would be %.3f)", one / all, collections, 1 / Double(collections)))
             print("every answer from the collection searched: \(confined ? "yes" : "NO")")
             if !confined { throw ExitCode.failure }
         }
