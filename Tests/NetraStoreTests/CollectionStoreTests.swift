@@ -75,6 +75,20 @@ struct CollectionStoreTests {
         #expect(try store.auditLog(limit: 1).first?.action == "delete_collection")
     }
 
+    @Test("many subjects are deleted in one transaction, each audited, their faces gone from the index; missing ones skipped")
+    func bulkDelete() throws {
+        let temporary = try TemporaryStore()
+        let store = try temporary.open()
+        var generator = VectorGenerator(state: 9)
+        let enrolled = try (0..<3).map { index in
+            try store.addFace(toSubjectNamed: "P\(index)", in: SubjectCollection.defaultID, descriptor: generator.descriptor(), quality: quality)
+        }
+        #expect(try store.deleteSubjects(ids: [enrolled[0].subject.id, enrolled[2].subject.id, 999]) == 2)
+        #expect(try store.subjects(in: SubjectPage(collectionID: SubjectCollection.defaultID)).map(\.name) == ["P1"])
+        #expect(store.index.count == 1 && store.index.descriptor(faceID: enrolled[1].face.id) != nil)
+        #expect(try store.auditLog(limit: 2).map(\.action) == ["delete_subject", "delete_subject"])
+    }
+
     @Test("a subject moved into another collection by editing the database fails its MAC and is never answered")
     func movedSubjectIsTampered() throws {
         let temporary = try TemporaryStore()

@@ -77,6 +77,15 @@ public struct SubjectDirectory: Sendable {
         return subject
     }
 
+    /// Deletes subjects of the collection with their faces, in one transaction (a subject of
+    /// another collection is refused as not found, and nothing is deleted); returns how many
+    /// were deleted (those deleted meanwhile are not counted).
+    @discardableResult
+    public func delete(_ subjects: [Subject]) throws(IdentityError) -> Int {
+        if let foreign = subjects.first(where: { $0.collectionID != collectionID }) { throw IdentityError(StoreError.subjectNotFound(foreign.id)) }
+        return try storeCall { () throws(StoreError) in try store.deleteSubjects(ids: subjects.map(\.id)) }
+    }
+
     /// Moves every face of subject `id` to subject `target` and deletes `id`.
     public func merge(id: Int64, into target: Int64) throws(IdentityError) -> Subject {
         _ = try subject(id: id)

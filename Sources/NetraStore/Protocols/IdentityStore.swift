@@ -24,6 +24,9 @@ public protocol SubjectRepository: Sendable {
     func updateSubject(id: Int64, with change: SubjectChange) throws(StoreError) -> Subject
     /// Deletes a subject and all its faces.
     func deleteSubject(id: Int64) throws(StoreError)
+    /// Deletes many subjects with their faces in one transaction (those already gone are
+    /// skipped); returns how many were deleted.
+    func deleteSubjects(ids: [Int64]) throws(StoreError) -> Int
     /// Moves every face of subject `id` to subject `target` of the same collection (re-sealed,
     /// bound to their new subject) and deletes `id`, in one transaction; returns `target` with
     /// its new face count.

@@ -97,6 +97,19 @@ extension SQLiteStore {
         index.remove(subjectID: id, in: collectionID)
     }
 
+    public func deleteSubjects(ids: [Int64]) throws(StoreError) -> Int {
+        let deleted = try write { db -> [(id: Int64, collectionID: Int64)] in
+            try ids.compactMap { id in
+                guard let row = try SubjectRow.fetchOne(db, key: id) else { return nil }
+                try row.delete(db)
+                try self.audit(db, action: "delete_subject", subjectID: id, result: "ok")
+                return (id, row.collectionID)
+            }
+        }
+        for subject in deleted { index.remove(subjectID: subject.id, in: subject.collectionID) }
+        return deleted.count
+    }
+
     public func mergeSubject(id: Int64, into targetID: Int64) throws(StoreError) -> Subject {
         let (target, moved) = try write { db -> (Subject, [(Int64, [Float])]) in
             guard let source = try self.verified(Self.subjects(SubjectRow.filter(SubjectRow.Columns.id == id)), db).first else {

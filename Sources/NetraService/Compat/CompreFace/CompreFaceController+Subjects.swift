@@ -60,7 +60,7 @@ extension CompreFaceController {
         try await blocking {
             let named = try Self.subjects(named: name, in: directory)
             guard !named.isEmpty else { throw Self.subjectNotFound(name) }
-            for subject in named { try identityCall { () throws(IdentityError) in try directory.delete(id: subject.id) } }
+            _ = try Self.delete(named, in: directory)
         }
         return try answer(CompreFaceJSON.SubjectName(subject: name), request, context)
     }
@@ -203,10 +203,10 @@ extension CompreFaceController {
         }
     }
 
-    /// Deletes subjects with their faces; returns how many of each.
+    /// Deletes subjects with their faces, in one transaction; returns how many of each.
     private static func delete(_ subjects: [Subject], in directory: SubjectDirectory) throws -> (subjects: Int, faces: Int) {
-        for subject in subjects { try identityCall { () throws(IdentityError) in try directory.delete(id: subject.id) } }
-        return (subjects.count, subjects.reduce(0) { $0 + $1.faceCount })
+        let deleted = try identityCall { () throws(IdentityError) in try directory.delete(subjects) }
+        return (deleted, subjects.reduce(0) { $0 + $1.faceCount })
     }
 
     /// Deletes one face of the collection; `nil` when it has none with that id.

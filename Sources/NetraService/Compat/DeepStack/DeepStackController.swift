@@ -262,15 +262,7 @@ struct DeepStackController: Sendable {
         let userid = try input.userid()
         let directory = SubjectDirectory(store: store, collectionID: try await input.collection(in: store).id)
         try await blocking {
-            try identityCall { () throws(IdentityError) in
-                for subject in try directory.subjects(named: userid) {
-                    do throws(IdentityError) {
-                        try directory.delete(id: subject.id)
-                    } catch .notFound {
-                        // Deleted meanwhile by another request: the outcome asked for.
-                    }
-                }
-            }
+            try identityCall { () throws(IdentityError) in try directory.delete(try directory.subjects(named: userid)) }
         }
         return try answer(DoneResponse(), request, context)
     }
