@@ -49,9 +49,12 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
         // The compatible APIs: their peers' paths and error forms, NETRA's keys, scopes and limits.
         func peer(_ path: String, _ dialect: PeerDialect, _ scope: APIScope) -> RouterGroup<NetraRequestContext> {
             var group = router.group(RouterPath(path)).add(middleware: PeerErrorMiddleware(dialect: dialect))
-            if dialect == .deepStack { group = group.add(middleware: DeepStackFormMiddleware(bodies: bodies, limit: configuration.maxBodyBytes)) }
+            if dialect == .deepStack {
+                group = group.add(middleware: DeepStackFormMiddleware(bodies: bodies, limit: configuration.maxBodyBytes, limiter: limiter))
+            }
             return group.add(middleware: apiKeys)
-                .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter, state: state))
+                .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter, state: state,
+                                                 refusesCrossSiteReads: true))
         }
         CompreFaceController(state: state, configuration: configuration, workers: workers, bodies: bodies)
             .addRoutes(to: .init(recognize: peer("api/v1/recognition", .compreFace, .recognize),

@@ -64,6 +64,8 @@ struct CollectionEndpointTests {
                 #expect((response.json["subjects"] as? [[String: Any]])?.map { $0["name"] as? String } == ["Lobby person"])
             }
             try await call(.get, "/api/v1/subjects", key: admin) { #expect(($0.json["subjects"] as? [Any])?.isEmpty == true) }
+            try await call(.post, "/api/v1/subjects", key: admin, json: ["name": "Visitor", "collection": "lobby"]) { #expect($0.status == .created) }
+            try await call(.get, "/api/v1/subjects?collection=lobby&name=Visitor", key: admin) { #expect($0.json["total"] as? Int == 2) }
             try await call(.get, "/api/v1/subjects?collection=nowhere", key: admin) { #expect($0.errorCode == "collection_not_found") }
             // Collections themselves: admin keys bound to none.
             try await call(.get, "/api/v1/collections", key: lobbyKey) { #expect($0.status == .forbidden) }
@@ -72,7 +74,7 @@ struct CollectionEndpointTests {
             }
             try await call(.get, "/api/v1/collections", key: admin) { response in
                 let listed = (response.json["collections"] as? [[String: Any]])?.map { "\($0["name"] ?? "") \($0["subjects"] ?? "")" }
-                #expect(listed == ["default 0", "lobby 1", "vault 1", "garage 0"])
+                #expect(listed == ["default 0", "lobby 2", "vault 1", "garage 0"])
             }
             try await call(.patch, "/api/v1/collections/garage", key: admin, json: ["strict_unknown": false]) { response in
                 #expect(response.status == .ok && response.json["strict_unknown"] as? Bool == false)

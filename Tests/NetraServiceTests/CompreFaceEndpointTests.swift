@@ -103,6 +103,8 @@ struct CompreFaceEndpointTests {
                 ("/api/v1/recognition/recognize?limit=-1", .post, multipartHeaders, Self.file(Self.jennifer), .badRequest,
                  #"{"code":26,"message":"Limit should be equal or greater than 0; "}"#),
                 ("/api/v1/recognition/subjects/nobody", .delete, [:], ByteBuffer(), .notFound, #"{"code":42,"message":"Subject nobody not found"}"#),
+                ("/api/v1/recognition/faces?page=9223372036854775807", .get, [:], ByteBuffer(), .badRequest,
+                 #"{"code":26,"message":"page is too large"}"#),
                 ("/api/v1/recognition/faces/77", .delete, [:], ByteBuffer(), .notFound, #"{"code":44,"message":"Image 77 not found"}"#),
                 ("/api/v1/recognition/faces/77/verify", .post, multipartHeaders, Self.file(Self.jennifer), .notFound,
                  #"{"code":44,"message":"Image 77 not found"}"#),
@@ -151,6 +153,17 @@ struct CompreFaceEndpointTests {
             try await client.execute(uri: "/api/v1/subjects", method: .options, headers: [HTTPField.Name("Origin")!: "http://camera.local"]) { response in
                 #expect(response.headers[.accessControlAllowOrigin] == nil, "NETRA's own routes have no CORS")
             }
+        }
+    }
+
+    @Test("on a server without keys, a web page of another site cannot read the compatible routes from a browser")
+    func crossSiteReadsNeedAKey() async throws {
+        try await ServiceFixture().test { client in
+            let origin = HTTPField.Name("Origin")!
+            try await client.execute(uri: "/api/v1/recognition/subjects", method: .get, headers: [origin: "http://evil.example"]) { response in
+                #expect(response.status == .forbidden && response.json["code"] as? Int == 0, "\(Self.body(response))")
+            }
+            try await client.execute(uri: "/api/v1/recognition/subjects", method: .get) { #expect($0.status == .ok) }
         }
     }
 

@@ -200,6 +200,7 @@ struct DeepStackEndpointTests {
             ("/recognize", ["picture": []], [:], noImage),
             ("/register", [:], ["userid": "ada"], noImage),
             ("/register", ["image": image], [:], error("userid not specified")),
+            ("/register", ["image": image], ["userid": "Unknown"], error("userid 'unknown' is reserved for faces no one matches")),
             ("/delete", [:], ["userid": ""], error("userid not specified")),
             ("", ["image": image], ["min_confidence": "1.5"], error("min_confidence cannot be greater than 1")),
             ("/recognize", ["image": image], ["min_confidence": "high"], error("Invalid value for min_confidence")),

@@ -123,6 +123,8 @@ struct CollectionStoreTests {
             let other = try store.createCollection(name: "other")
             let stranger = try store.createSubject(name: "Stranger", metadata: "{}", in: other.id)
             #expect(throws: StoreError.subjectsInDifferentCollections) { try store.mergeSubject(id: stranger.id, into: target.id) }
+            #expect(throws: StoreError.self) { try store.mergeSubject(id: target.id, into: target.id) }
+            #expect(try store.faces(ofSubject: target.id).count == 3, "a merge into itself changes nothing")
         }
         let reopened = try temporary.open()
         #expect(reopened.loadReport.loaded == 3 && reopened.loadReport.tamperedFaceIDs.isEmpty)

@@ -26,10 +26,12 @@ public struct CollectionAccess: Sendable {
         return try named(requested ?? SubjectCollection.defaultName)
     }
 
-    public func create(name: String) throws(IdentityError) -> SubjectCollection {
-        try storeCall { () throws(StoreError) in try store.createCollection(name: name) }
+    /// Creates a collection, with its own strict unknown for the compatible APIs when given.
+    public func create(name: String, strictUnknown: Bool? = nil) throws(IdentityError) -> SubjectCollection {
+        try storeCall { () throws(StoreError) in try store.createCollection(name: name, strictUnknown: strictUnknown) }
     }
 
+    /// Every collection with its subject and face counts.
     public func list() throws(IdentityError) -> [SubjectCollection] {
         try storeCall { () throws(StoreError) in try store.collections() }
     }

@@ -53,10 +53,11 @@ public struct Identifier: Sendable {
         let candidates = uniqueSubjects ? SubjectAssignment.oneToOne(hits, topK: topK) : hits
         var names: [Int64: String] = [:]
         for subjectID in Set(candidates.joined().map(\.subjectID)) {
-            names[subjectID] = try storeCall { () throws(StoreError) in try store.subject(id: subjectID)?.name ?? "" }
+            names[subjectID] = try storeCall { () throws(StoreError) in try store.subject(id: subjectID)?.name }
         }
+        // A subject deleted since the search is no longer anyone's answer.
         return zip(faces, candidates).map { face, list in
-            (face, list.map { NamedCandidate(candidate: $0, name: names[$0.subjectID] ?? "") })
+            (face, list.compactMap { candidate in names[candidate.subjectID].map { NamedCandidate(candidate: candidate, name: $0) } })
         }
     }
 

@@ -107,6 +107,10 @@ struct PeerErrorMiddleware: RouterMiddleware {
             return PeerError(.badRequest, code: 28, "No face is found in the given image")
         case (.compreFace, "invalid_base64"):
             return PeerError(.badRequest, code: 21, "Provided value is not Base64")
+        case (.compreFace, "ambiguous_name"):
+            return PeerError(.badRequest, code: 26, "several subjects have this name; tell them apart with NETRA's own API")
+        case (.deepStack, "ambiguous_name"):
+            return PeerError(.badRequest, "several people have this userid; tell them apart with NETRA's own API")
         case (.compreFace, "invalid_parameter"), (.compreFace, "invalid_field"):
             return PeerError(.badRequest, code: 26, error.message)
         case (.compreFace, let code) where Self.imageCodes.contains(code):

@@ -74,10 +74,7 @@ struct CollectionController: Sendable {
         guard let name = fields.name else { throw APIError.badRequest("missing_field", #"'name' is required, as in {"name": "reception"}"#) }
         let created = try await blocking {
             try identityCall { () throws(IdentityError) in
-                let access = CollectionAccess(store: store)
-                let created = try access.create(name: name)
-                guard case let .some(strict?) = fields.strictUnknown else { return created }
-                return try access.setStrictUnknown(strict, forCollectionNamed: name)
+                try CollectionAccess(store: store).create(name: name, strictUnknown: fields.strictUnknown ?? nil)
             }
         }
         return try JSONResponse.make(CollectionJSON(created), status: .created, for: request, context)

@@ -26,7 +26,8 @@ struct SubjectController: Sendable {
 
     /// The JSON body of create and update: `{"name": ..., "metadata": {...}}`. Only
     /// `application/json` is read: a browser may send `text/plain` across origins unasked.
-    private func subjectFields(_ request: Request, _ context: NetraRequestContext) async throws -> (name: String?, metadata: String?) {
+    private func subjectFields(_ request: Request, _ context: NetraRequestContext) async throws
+        -> (name: String?, metadata: String?, collection: String?) {
         let mediaType = RequestForm.mediaType(of: request)
         guard mediaType == "application/json" else {
             throw APIError(.unsupportedMediaType, "unsupported_content_type",
@@ -48,19 +49,23 @@ struct SubjectController: Sendable {
             }
             metadata = String(decoding: data, as: UTF8.self)
         }
-        return (name, metadata)
+        if let value = object["collection"], !(value is String) {
+            throw APIError.badRequest("invalid_field", "'collection' must be a collection's name")
+        }
+        return (name, metadata, object["collection"] as? String)
     }
 
-    /// The subjects of the request's collection (the `collection` query parameter, or its key's).
-    private func directory(_ request: Request, _ context: NetraRequestContext) async throws -> SubjectDirectory {
+    /// The subjects of the request's collection (`named`, a JSON body's `collection`, else the
+    /// `collection` query parameter, or its key's).
+    private func directory(_ request: Request, _ context: NetraRequestContext, named: String? = nil) async throws -> SubjectDirectory {
         let store = try state.ready().store
-        let collection = try await context.collection(named: request.uri.queryParameters.get("collection"), in: store)
+        let collection = try await context.collection(named: named ?? request.uri.queryParameters.get("collection"), in: store)
         return SubjectDirectory(store: store, collectionID: collection.id)
     }
 
     func create(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let directory = try await directory(request, context)
         let fields = try await subjectFields(request, context)
+        let directory = try await directory(request, context, named: fields.collection)
         guard let name = fields.name else { throw APIError.badRequest("missing_field", "'name' is required") }
         let subject = try await directoryCall { () throws(IdentityError) in try directory.create(name: name, metadata: fields.metadata ?? "{}") }
         return try JSONResponse.make(SubjectJSON(subject), status: .created, for: request, context)
@@ -94,9 +99,9 @@ struct SubjectController: Sendable {
     }
 
     func update(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let directory = try await directory(request, context)
         let id = try context.parameters.require("id", as: Int64.self)
         let fields = try await subjectFields(request, context)
+        let directory = try await directory(request, context, named: fields.collection)
         let subject = try await directoryCall { () throws(IdentityError) in
             try directory.update(id: id, with: SubjectChange(name: fields.name, metadata: fields.metadata))
         }

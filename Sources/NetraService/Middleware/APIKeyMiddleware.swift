@@ -40,10 +40,13 @@ struct ScopeMiddleware: RouterMiddleware {
     let requireAPIKey: Bool
     let limiter: RateLimiter
     let state: ServiceState
+    /// Refuse reads without a key from another site too: routes that answer other origins
+    /// (the compatible APIs' CORS) would otherwise let any web page read them from a browser.
+    var refusesCrossSiteReads = false
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // First, so that refused requests (and the audit entries they write) are rate-limited too.
-        if let retryAfter = limiter.take(for: context.caller) {
+        if !context.rateLimitTaken, let retryAfter = limiter.take(for: context.caller) {
             throw APIError(.tooManyRequests, "rate_limited", "too many requests; retry after \(retryAfter) s",
                            headers: [.retryAfter: "\(retryAfter)"])
         }
@@ -57,6 +60,8 @@ struct ScopeMiddleware: RouterMiddleware {
         } else if request.method != .get, request.method != .head, Self.isCrossSite(request) {
             await auditRefusedWrite(request, reason: "cross-origin without a key")
             throw APIError(.forbidden, "cross_origin_write", "a write without an API key must come from this service's own origin")
+        } else if refusesCrossSiteReads, Self.isCrossSite(request) {
+            throw APIError(.forbidden, "cross_origin_read", "a request from another web site needs an API key")
         }
         return try await next(request, context)
     }

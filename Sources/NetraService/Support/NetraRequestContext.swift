@@ -15,6 +15,8 @@ public struct NetraRequestContext: RequestContext {
     var presentedAPIKey: String?
     /// The form of a DeepStack-compatible request, read once before its key is checked.
     var peerForm: RequestForm?
+    /// Whether this request already spent its rate-limit token (before reading a DeepStack form).
+    var rateLimitTaken = false
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -20,38 +20,43 @@ public final class FaceGallery: @unchecked Sendable {
     public func count(in collectionID: Int64) -> Int { index(collectionID)?.count ?? 0 }
 
     /// Adds (or replaces) one face of a subject of `collectionID`.
+    ///
+    /// Changes hold the gallery's lock throughout (a search takes it only to find its index), so
+    /// a face is never in an index without its collection recorded, or the reverse.
     public func add(faceID: Int64, subjectID: Int64, collectionID: Int64, descriptor: [Float]) {
-        let target = lock.withLock { () -> FaceIndex in
+        lock.withLock {
             if let previous = collectionOfFace[faceID], previous != collectionID { indexes[previous]?.remove(faceID: faceID) }
             collectionOfFace[faceID] = collectionID
-            return indexOrNew(collectionID)
+            indexOrNew(collectionID).add(faceID: faceID, subjectID: subjectID, descriptor: descriptor)
         }
-        target.add(faceID: faceID, subjectID: subjectID, descriptor: descriptor)
     }
 
     /// Adds `faceIDs.count` faces of one collection at once (start-up); `descriptors` holds
     /// their 128 values each, row after row.
     public func add(faceIDs: [Int64], subjectIDs: [Int64], collectionID: Int64, descriptors: UnsafePointer<Float>) {
-        let target = lock.withLock { () -> FaceIndex in
+        lock.withLock {
             for faceID in faceIDs { collectionOfFace[faceID] = collectionID }
-            return indexOrNew(collectionID)
+            indexOrNew(collectionID).add(faceIDs: faceIDs, subjectIDs: subjectIDs, descriptors: descriptors)
         }
-        target.add(faceIDs: faceIDs, subjectIDs: subjectIDs, descriptors: descriptors)
     }
 
     /// Removes one face; returns whether it was there.
     @discardableResult
     public func remove(faceID: Int64) -> Bool {
-        let held = lock.withLock { collectionOfFace.removeValue(forKey: faceID).flatMap { indexes[$0] } }
-        return held?.remove(faceID: faceID) ?? false
+        lock.withLock { collectionOfFace.removeValue(forKey: faceID).flatMap { indexes[$0] }?.remove(faceID: faceID) ?? false }
     }
 
     /// Removes every face of a subject of `collectionID`.
     public func remove(subjectID: Int64, in collectionID: Int64) {
-        guard let held = index(collectionID) else { return }
-        let faces = held.faceIDs(ofSubject: subjectID)
-        held.remove(subjectID: subjectID)
-        lock.withLock { for faceID in faces { collectionOfFace[faceID] = nil } }
+        remove(subjectIDs: [subjectID], in: collectionID)
+    }
+
+    /// Removes every face of these subjects of `collectionID`, in one pass over its index.
+    public func remove(subjectIDs: Set<Int64>, in collectionID: Int64) {
+        lock.withLock {
+            guard let held = indexes[collectionID] else { return }
+            for faceID in held.remove(subjectIDs: subjectIDs) { collectionOfFace[faceID] = nil }
+        }
     }
 
     /// Drops a whole collection.
@@ -84,13 +89,7 @@ public final class FaceGallery: @unchecked Sendable {
         index(collectionID)?.search(query, topK: topK, maxDistance: maxDistance, threads: threads) ?? []
     }
 
-    /// `FaceIndex.search(batch:)` over the faces of one collection only.
-    public func search(batch queries: [[Float]], in collectionID: Int64, topK: Int, maxDistance: Float = .infinity) -> [[IndexCandidate]] {
-        index(collectionID)?.search(batch: queries, topK: topK, maxDistance: maxDistance) ?? queries.map { _ in [] }
-    }
-
-    /// The index of one collection (benchmarks read it directly).
-    public func index(_ collectionID: Int64) -> FaceIndex? {
+    private func index(_ collectionID: Int64) -> FaceIndex? {
         lock.withLock { indexes[collectionID] }
     }
 

@@ -98,11 +98,23 @@ public final class FaceIndex: @unchecked Sendable {
 
     /// Removes every face of a subject.
     public func remove(subjectID: Int64) {
+        remove(subjectIDs: [subjectID])
+    }
+
+    /// Removes every face of these subjects in one pass; returns the face ids removed.
+    @discardableResult
+    public func remove(subjectIDs removed: Set<Int64>) -> [Int64] {
         writing {
-            var row = 0
+            var row = 0, faces: [Int64] = []
             while row < subjectIDs.count {
-                if subjectIDs[row] == subjectID { removeRow(row) } else { row += 1 }
+                if removed.contains(subjectIDs[row]) {
+                    faces.append(faceIDs[row])
+                    removeRow(row)
+                } else {
+                    row += 1
+                }
             }
+            return faces
         }
     }
 

@@ -35,11 +35,14 @@ public protocol SubjectRepository: Sendable {
 
 /// The collections (galleries) subjects belong to.
 public protocol CollectionRepository: Sendable {
-    /// Creates a collection; names are unique, 1 to 64 letters, digits, `-`, `_` or `.`.
-    func createCollection(name: String) throws(StoreError) -> SubjectCollection
+    /// Creates a collection, optionally with its own strict unknown; names are unique, 1 to 64
+    /// letters, digits, `-`, `_` or `.`.
+    func createCollection(name: String, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection
+    /// The collection with this name, or `nil`.
     /// Every collection, by id, with its subject and face counts.
     func collections() throws(StoreError) -> [SubjectCollection]
     func collection(named name: String) throws(StoreError) -> SubjectCollection?
+    /// The collection with this id, or `nil`.
     func collection(id: Int64) throws(StoreError) -> SubjectCollection?
     /// Sets (or, with `nil`, clears) the collection's own strict unknown.
     func updateCollection(id: Int64, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection
@@ -136,6 +139,13 @@ extension SubjectRepository {
 
     public func updateSubject(id: Int64, name: String? = nil, metadata: String? = nil) throws(StoreError) -> Subject {
         try updateSubject(id: id, with: SubjectChange(name: name, metadata: metadata))
+    }
+}
+
+extension CollectionRepository {
+    /// A collection that follows `compat.strict_unknown`.
+    public func createCollection(name: String) throws(StoreError) -> SubjectCollection {
+        try createCollection(name: name, strictUnknown: nil)
     }
 }
 

@@ -2,15 +2,16 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func createCollection(name: String) throws(StoreError) -> SubjectCollection {
+    public func createCollection(name: String, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection {
         try Self.validate(collectionName: name)
         return try write { db in
             guard try Row.fetchOne(db, sql: "SELECT 1 FROM collections WHERE name = ?", arguments: [name]) == nil else {
                 throw StoreError.collectionExists(name)
             }
             let now = Timestamp.now()
-            try db.execute(sql: "INSERT INTO collections (name, created_at) VALUES (?, ?)", arguments: [name, now])
-            let created = SubjectCollection(id: db.lastInsertedRowID, name: name, createdAt: now)
+            try db.execute(sql: "INSERT INTO collections (name, created_at, strict_unknown) VALUES (?, ?, ?)",
+                           arguments: [name, now, strictUnknown])
+            let created = SubjectCollection(id: db.lastInsertedRowID, name: name, createdAt: now, strictUnknown: strictUnknown)
             try self.audit(db, action: "create_collection", result: "ok", detail: "collection \(name)")
             return created
         }
@@ -51,10 +52,11 @@ extension SQLiteStore {
             guard keys == 0 else {
                 throw StoreError.collectionInUse(name, reason: "\(keys) active API keys are bound to it; revoke them first")
             }
-            let subjects = try Int.fetchOne(db, sql: "SELECT count(*) FROM subjects WHERE collection_id = ?", arguments: [id]) ?? 0
+            let subjects = try Int64.fetchAll(db, sql: "SELECT id FROM subjects WHERE collection_id = ?", arguments: [id])
+            for subject in subjects { try self.audit(db, action: "delete_subject", subjectID: subject, result: "ok", detail: "collection \(name) deleted") }
             try db.execute(sql: "DELETE FROM subjects WHERE collection_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM collections WHERE id = ?", arguments: [id])
-            try self.audit(db, action: "delete_collection", result: "ok", detail: "collection \(name): \(subjects) subjects deleted")
+            try self.audit(db, action: "delete_collection", result: "ok", detail: "collection \(name): \(subjects.count) subjects deleted")
         }
         index.remove(collectionID: id)
     }

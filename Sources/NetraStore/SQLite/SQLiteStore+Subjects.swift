@@ -106,11 +106,14 @@ extension SQLiteStore {
                 return (id, row.collectionID)
             }
         }
-        for subject in deleted { index.remove(subjectID: subject.id, in: subject.collectionID) }
+        for (collectionID, subjects) in Dictionary(grouping: deleted, by: \.collectionID) {
+            index.remove(subjectIDs: Set(subjects.map(\.id)), in: collectionID)
+        }
         return deleted.count
     }
 
     public func mergeSubject(id: Int64, into targetID: Int64) throws(StoreError) -> Subject {
+        guard id != targetID else { throw .invalidName("a subject cannot be merged into itself") }
         let (target, moved) = try write { db -> (Subject, [(Int64, [Float])]) in
             guard let source = try self.verified(Self.subjects(SubjectRow.filter(SubjectRow.Columns.id == id)), db).first else {
                 throw StoreError.subjectNotFound(id)
@@ -132,6 +135,7 @@ extension SQLiteStore {
                 if row.modelVersion == self.modelVersion { moved.append((row.id ?? 0, values)) }
             }
             guard try SubjectRow.deleteOne(db, key: id) else { throw StoreError.subjectNotFound(id) }
+            try self.audit(db, action: "delete_subject", subjectID: id, result: "ok", detail: "merged into subject \(targetID)")
             try SubjectRow.filter(SubjectRow.Columns.id == targetID).updateAll(db, SubjectRow.Columns.updatedAt.set(to: Timestamp.now()))
             try self.audit(db, action: "merge_subject", subjectID: targetID, result: "ok",
                            detail: "subject \(id) merged: \(source.faceCount) faces moved")

@@ -45,9 +45,7 @@ struct CollectionsCommand: AsyncParsableCommand {
         func run() async throws {
             try await Self.reportingFailures {
                 try StoreSession.with(storeOptions, global) { store in
-                    let access = CollectionAccess(store: store)
-                    var created = try access.create(name: name)
-                    if let strict = strictUnknown.value { created = try access.setStrictUnknown(strict, forCollectionNamed: name) }
+                    let created = try CollectionAccess(store: store).create(name: name, strictUnknown: strictUnknown.value)
                     print("created collection \(created.name)")
                 }
             }

@@ -44,8 +44,12 @@ extension CompreFaceController {
         let old = try Self.pathSubject(context)
         let new = try await subjectField(of: request, context)
         try await blocking {
-            guard let subject = try Self.subjects(named: old, in: directory).first else { throw Self.subjectNotFound(old) }
-            if let target = try Self.subjects(named: new, in: directory).first, target.id != subject.id {
+            let sources = try Self.subjects(named: old, in: directory), targets = try Self.subjects(named: new, in: directory)
+            guard let subject = sources.first else { throw Self.subjectNotFound(old) }
+            guard sources.count == 1, targets.count <= 1 else {
+                throw PeerError(.badRequest, code: 26, "several subjects are named \(sources.count > 1 ? old : new); rename them with NETRA's own API")
+            }
+            if let target = targets.first, target.id != subject.id {
                 _ = try identityCall { () throws(IdentityError) in try directory.merge(id: subject.id, into: target.id) }
             } else {
                 _ = try identityCall { () throws(IdentityError) in try directory.update(id: subject.id, with: SubjectChange(name: new)) }
@@ -108,6 +112,7 @@ extension CompreFaceController {
         let parameters = PeerParameters(request)
         let page = try Self.nonNegative(parameters, "page") ?? 0
         let size = min(1000, max(1, try Self.nonNegative(parameters, "size") ?? 20))
+        guard page <= Int(Int32.max) / size else { throw PeerError(.badRequest, code: 26, "page is too large") }
         let subject = parameters.string("subject")
         let listed = try await blocking { () throws -> (faces: [(face: StoredFace, subjectName: String)], total: Int) in
             var subjectID: Int64?

@@ -100,7 +100,7 @@ struct CompreFaceController: Sendable {
             json.similarity = PeerScale.rounded(scale.score(distance: face.descriptor.distance(to: example)))
             return json
         }
-        try? await audit(loaded.store, matched: faces.contains { ($0.similarity ?? 0) >= 0.5 })
+        try? await audit(loaded.store, matched: faces.contains { ($0.similarity ?? 0) >= scale.scoreAtThreshold })
         return try answer(CompreFaceJSON.Result(result: faces, pluginsVersions: options.versions), request, context)
     }
 
@@ -125,7 +125,7 @@ struct CompreFaceController: Sendable {
             json.similarity = PeerScale.rounded(scale.score(distance: face.descriptor.distance(to: sourceFace.descriptor)))
             return json
         }.sorted { ($0.similarity ?? 0) > ($1.similarity ?? 0) }
-        try? await audit(loaded.store, matched: (matches.first?.similarity ?? 0) >= 0.5)
+        try? await audit(loaded.store, matched: (matches.first?.similarity ?? 0) >= scale.scoreAtThreshold)
         let item = CompreFaceJSON.Verification.Item(sourceImageFace: options.json(sourceFace, sourceImage), faceMatches: matches,
                                                     pluginsVersions: options.versions)
         return try answer(CompreFaceJSON.Verification(result: [item]), request, context)

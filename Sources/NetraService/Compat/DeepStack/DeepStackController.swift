@@ -174,6 +174,8 @@ struct DeepStackController: Sendable {
         let loaded = try state.ready()
         let input = Input(request, context)
         let userid = try input.userid()
+        // Recognize answers `unknown` for no one: a person of that name would look like no match.
+        guard userid.lowercased() != "unknown" else { throw PeerError(.badRequest, "userid 'unknown' is reserved for faces no one matches") }
         let images = input.images
         guard !images.isEmpty else { throw PeerError(.badRequest, "No valid image file found") }
         let collection = try await input.collection(in: loaded.store)
