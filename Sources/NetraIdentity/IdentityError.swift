@@ -44,3 +44,12 @@ public enum IdentityError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// Runs a store call, turning its refusals into `IdentityError`s.
+func storeCall<T>(_ body: () throws(StoreError) -> T) throws(IdentityError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw IdentityError(error)
+    }
+}

@@ -56,12 +56,3 @@ public struct CollectionAccess: Sendable {
         return collection
     }
 }
-
-/// Runs a store call, turning its refusals into `IdentityError`s.
-func storeCall<T>(_ body: () throws(StoreError) -> T) throws(IdentityError) -> T {
-    do {
-        return try body()
-    } catch {
-        throw IdentityError(error)
-    }
-}

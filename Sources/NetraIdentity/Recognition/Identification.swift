@@ -8,6 +8,7 @@ import NetraVision
 public struct Identifier: Sendable {
     public let finder: FaceFinder
     public let store: any IdentityStore
+    /// The only collection searched.
     public let collectionID: Int64
 
     public init(finder: FaceFinder, store: any IdentityStore, collectionID: Int64) {
@@ -34,7 +35,9 @@ public struct Identifier: Sendable {
 
     /// A candidate with its subject's name.
     public struct NamedCandidate: Sendable {
+        /// The subject, its best face and their distance.
         public let candidate: IndexCandidate
+        /// The subject's name.
         public let name: String
     }
 

@@ -54,6 +54,7 @@ public struct SubjectDirectory: Sendable {
         return (subject, try storeCall { () throws(StoreError) in try store.faces(ofSubject: id) })
     }
 
+    /// Creates a subject of the collection; `metadata` must be a JSON object.
     public func create(name: String, metadata: String = "{}") throws(IdentityError) -> Subject {
         try storeCall { () throws(StoreError) in try store.createSubject(name: name, metadata: metadata, in: collectionID) }
     }
@@ -64,6 +65,17 @@ public struct SubjectDirectory: Sendable {
         return try storeCall { () throws(StoreError) in (try store.subjects(in: page), try store.subjectCount(in: collectionID)) }
     }
 
+    /// Every subject of the collection, read a page at a time (the compatible APIs list them all).
+    public func all() throws(IdentityError) -> [Subject] {
+        var subjects: [Subject] = []
+        while true {
+            let page = try list(limit: 1000, offset: subjects.count)
+            subjects += page.subjects
+            if page.subjects.isEmpty || subjects.count >= page.total { return subjects }
+        }
+    }
+
+    /// Renames a subject of the collection and/or replaces its metadata.
     public func update(id: Int64, with change: SubjectChange) throws(IdentityError) -> Subject {
         _ = try subject(id: id)
         return try storeCall { () throws(StoreError) in try store.updateSubject(id: id, with: change) }

@@ -4,6 +4,8 @@ import NetraDescriptor
 /// A collection (gallery) of subjects: the unit a search, a listing and an API key bound to
 /// one are confined to. Every store has `default` (id `SubjectCollection.defaultID`).
 public struct SubjectCollection: Sendable, Equatable, Codable {
+    /// The collection every store has, holding what was enrolled before collections existed
+    /// and what is enrolled without naming one.
     public static let defaultID: Int64 = 1
     public static let defaultName = "default"
 

@@ -200,12 +200,7 @@ extension CompreFaceController {
     }
 
     private static func allSubjects(of directory: SubjectDirectory) throws -> [Subject] {
-        var subjects: [Subject] = []
-        while true {
-            let page = try identityCall { () throws(IdentityError) in try directory.list(limit: 1000, offset: subjects.count) }
-            subjects += page.subjects
-            if page.subjects.isEmpty || subjects.count >= page.total { return subjects }
-        }
+        try identityCall { () throws(IdentityError) in try directory.all() }
     }
 
     /// Deletes subjects with their faces, in one transaction; returns how many of each.

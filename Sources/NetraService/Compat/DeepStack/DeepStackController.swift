@@ -243,15 +243,8 @@ struct DeepStackController: Sendable {
         let store = try state.ready().store
         let directory = SubjectDirectory(store: store, collectionID: try await Input(request, context).collection(in: store).id)
         let names = try await blocking {
-            try identityCall { () throws(IdentityError) in
-                var names: [String] = [], seen = Set<String>(), offset = 0
-                while true {
-                    let (page, total) = try directory.list(limit: 1000, offset: offset)
-                    for subject in page where seen.insert(subject.name).inserted { names.append(subject.name) }
-                    offset += page.count
-                    if page.isEmpty || offset >= total { return names }
-                }
-            }
+            var seen = Set<String>()
+            return try identityCall { () throws(IdentityError) in try directory.all() }.map(\.name).filter { seen.insert($0).inserted }
         }
         return try answer(FacesResponse(faces: names), request, context)
     }
