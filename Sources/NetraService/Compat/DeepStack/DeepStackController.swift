@@ -62,57 +62,19 @@ struct DeepStackController: Sendable {
         }
     }
 
-    /// detect and recognize: `{"success": true, "predictions": [...], "duration": 0}`.
-    struct PredictionsResponse: Encodable {
+    /// Every successful answer: `{"success": true, ..., "duration": 0}` with the one field its
+    /// route gives (predictions for detect and recognize, a message for register, faces for
+    /// list, a similarity for match, none for delete); the others are left out, as DeepStack does.
+    struct Answer: Encodable {
         let success = true
-        let predictions: [Prediction]
+        var predictions: [Prediction]?
+        var message: String?
+        var faces: [String]?
+        var similarity: Double?
         let duration = 0
 
         enum CodingKeys: String, CodingKey {
-            case success, predictions, duration
-        }
-    }
-
-    /// register: `face added` (a new userid) or `face updated`.
-    struct MessageResponse: Encodable {
-        let success = true
-        let message: String
-        let duration = 0
-
-        enum CodingKeys: String, CodingKey {
-            case success, message, duration
-        }
-    }
-
-    /// list: every userid of the collection.
-    struct FacesResponse: Encodable {
-        let success = true
-        let faces: [String]
-        let duration = 0
-
-        enum CodingKeys: String, CodingKey {
-            case success, faces, duration
-        }
-    }
-
-    /// match: the similarity of the two images' faces, in DeepStack's scale.
-    struct MatchResponse: Encodable {
-        let success = true
-        let similarity: Double
-        let duration = 0
-
-        enum CodingKeys: String, CodingKey {
-            case success, similarity, duration
-        }
-    }
-
-    /// delete: `{"success": true, "duration": 0}`.
-    struct DoneResponse: Encodable {
-        let success = true
-        let duration = 0
-
-        enum CodingKeys: String, CodingKey {
-            case success, duration
+            case success, predictions, message, faces, similarity, duration
         }
     }
 
@@ -134,7 +96,7 @@ struct DeepStackController: Sendable {
                 return probability >= minConfidence ? Prediction(confidence: probability, box: ImageBox(detection.rect, in: decoded)) : nil
             }
         }
-        return try answer(PredictionsResponse(predictions: predictions), request, context)
+        return try answer(Answer(predictions: predictions), request, context)
     }
 
     /// `POST /v1/vision/face/recognize`: one prediction per face, named after the nearest subject
@@ -162,7 +124,7 @@ struct DeepStackController: Sendable {
             return (predictions, faces.compactMap { $0.candidates.first?.candidate.subjectID })
         }
         try? await blocking { try identifier.audit(faceCount: predictions.count, identified: identified) }
-        return try answer(PredictionsResponse(predictions: predictions), request, context)
+        return try answer(Answer(predictions: predictions), request, context)
     }
 
     /// `POST /v1/vision/face/register`: every uploaded image (by field name) becomes one more face
@@ -206,7 +168,7 @@ struct DeepStackController: Sendable {
             return registration
         }
         guard registration.enrolled > 0 else { throw registration.failure }
-        return try answer(MessageResponse(message: registration.existed ? "face updated" : "face added"), request, context)
+        return try answer(Answer(message: registration.existed ? "face updated" : "face added"), request, context)
     }
 
     /// What a registration did with its images.
@@ -246,7 +208,7 @@ struct DeepStackController: Sendable {
             var seen = Set<String>()
             return try identityCall { () throws(IdentityError) in try directory.all() }.map(\.name).filter { seen.insert($0).inserted }
         }
-        return try answer(FacesResponse(faces: names), request, context)
+        return try answer(Answer(faces: names), request, context)
     }
 
     /// `POST /v1/vision/face/delete`: deletes every subject of the collection named `userid`,
@@ -259,7 +221,7 @@ struct DeepStackController: Sendable {
         try await blocking {
             try identityCall { () throws(IdentityError) in try directory.delete(try directory.subjects(named: userid)) }
         }
-        return try answer(DoneResponse(), request, context)
+        return try answer(Answer(), request, context)
     }
 
     /// `POST /v1/vision/face/match`: the similarity of the largest faces of exactly two images
@@ -289,7 +251,7 @@ struct DeepStackController: Sendable {
         }
         let (store, matched) = (loaded.store, comparison.isMatch)
         try? await blocking { try store.recordEvent(action: "match", result: matched ? "match" : "no match") }
-        return try answer(MatchResponse(similarity: scale.score(distance: comparison.distance)), request, context)
+        return try answer(Answer(similarity: scale.score(distance: comparison.distance)), request, context)
     }
 
     // MARK: Helpers
