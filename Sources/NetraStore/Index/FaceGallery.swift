@@ -4,46 +4,35 @@ import Foundation
 /// only the rows of the collection it is asked about (a search in one collection of ten costs
 /// a tenth of a search over all of them) and can never return another collection's faces.
 ///
-/// The collection of each face is remembered beside it, so a face or subject is removed
-/// without its caller naming the collection.
+/// Each index knows its own faces, so a face is found by asking the indexes (a handful of
+/// hash lookups) instead of keeping a second map of every face's collection beside them.
 public final class FaceGallery: @unchecked Sendable {
     private var indexes: [Int64: FaceIndex] = [:]
-    private var collectionOfFace: [Int64: Int64] = [:]
     private let lock = NSLock()
 
     public init() {}
 
     /// Faces held, over every collection.
-    public var count: Int { lock.withLock { collectionOfFace.count } }
+    public var count: Int { allIndexes.reduce(0) { $0 + $1.count } }
 
     /// Faces held in one collection.
     public func count(in collectionID: Int64) -> Int { index(collectionID)?.count ?? 0 }
 
     /// Adds (or replaces) one face of a subject of `collectionID`.
-    ///
-    /// Changes hold the gallery's lock throughout (a search takes it only to find its index), so
-    /// a face is never in an index without its collection recorded, or the reverse.
     public func add(faceID: Int64, subjectID: Int64, collectionID: Int64, descriptor: [Float]) {
-        lock.withLock {
-            if let previous = collectionOfFace[faceID], previous != collectionID { indexes[previous]?.remove(faceID: faceID) }
-            collectionOfFace[faceID] = collectionID
-            indexOrNew(collectionID).add(faceID: faceID, subjectID: subjectID, descriptor: descriptor)
-        }
+        indexOrNew(collectionID).add(faceID: faceID, subjectID: subjectID, descriptor: descriptor)
     }
 
     /// Adds `faceIDs.count` faces of one collection at once (start-up); `descriptors` holds
     /// their 128 values each, row after row.
     public func add(faceIDs: [Int64], subjectIDs: [Int64], collectionID: Int64, descriptors: UnsafePointer<Float>) {
-        lock.withLock {
-            for faceID in faceIDs { collectionOfFace[faceID] = collectionID }
-            indexOrNew(collectionID).add(faceIDs: faceIDs, subjectIDs: subjectIDs, descriptors: descriptors)
-        }
+        indexOrNew(collectionID).add(faceIDs: faceIDs, subjectIDs: subjectIDs, descriptors: descriptors)
     }
 
-    /// Removes one face; returns whether it was there.
+    /// Removes one face, whatever its collection; returns whether it was there.
     @discardableResult
     public func remove(faceID: Int64) -> Bool {
-        lock.withLock { collectionOfFace.removeValue(forKey: faceID).flatMap { indexes[$0] }?.remove(faceID: faceID) ?? false }
+        allIndexes.contains { $0.remove(faceID: faceID) }
     }
 
     /// Removes every face of a subject of `collectionID`.
@@ -53,29 +42,25 @@ public final class FaceGallery: @unchecked Sendable {
 
     /// Removes every face of these subjects of `collectionID`, in one pass over its index.
     public func remove(subjectIDs: Set<Int64>, in collectionID: Int64) {
-        lock.withLock {
-            guard let held = indexes[collectionID] else { return }
-            for faceID in held.remove(subjectIDs: subjectIDs) { collectionOfFace[faceID] = nil }
-        }
+        index(collectionID)?.remove(subjectIDs: subjectIDs)
     }
 
     /// Drops a whole collection.
     public func remove(collectionID: Int64) {
-        lock.withLock {
-            indexes[collectionID] = nil
-            collectionOfFace = collectionOfFace.filter { $0.value != collectionID }
-        }
+        lock.withLock { indexes[collectionID] = nil }
     }
 
     /// The stored descriptor of a face, whatever its collection.
     public func descriptor(faceID: Int64) -> [Float]? {
-        let held = lock.withLock { collectionOfFace[faceID].flatMap { indexes[$0] } }
-        return held?.descriptor(faceID: faceID)
+        for index in allIndexes {
+            if let descriptor = index.descriptor(faceID: faceID) { return descriptor }
+        }
+        return nil
     }
 
     /// The collection a face is held in.
     public func collection(ofFace faceID: Int64) -> Int64? {
-        lock.withLock { collectionOfFace[faceID] }
+        lock.withLock { indexes.first { $0.value.contains(faceID: faceID) }?.key }
     }
 
     /// The face ids held for a subject of `collectionID`.
@@ -89,14 +74,18 @@ public final class FaceGallery: @unchecked Sendable {
         index(collectionID)?.search(query, topK: topK, maxDistance: maxDistance, threads: threads) ?? []
     }
 
+    private var allIndexes: [FaceIndex] { lock.withLock { Array(indexes.values) } }
+
     private func index(_ collectionID: Int64) -> FaceIndex? {
         lock.withLock { indexes[collectionID] }
     }
 
     private func indexOrNew(_ collectionID: Int64) -> FaceIndex {
-        if let existing = indexes[collectionID] { return existing }
-        let created = FaceIndex()
-        indexes[collectionID] = created
-        return created
+        lock.withLock {
+            if let existing = indexes[collectionID] { return existing }
+            let created = FaceIndex()
+            indexes[collectionID] = created
+            return created
+        }
     }
 }

@@ -101,21 +101,19 @@ public final class FaceIndex: @unchecked Sendable {
         remove(subjectIDs: [subjectID])
     }
 
-    /// Removes every face of these subjects in one pass; returns the face ids removed.
-    @discardableResult
-    public func remove(subjectIDs removed: Set<Int64>) -> [Int64] {
+    /// Removes every face of these subjects in one pass.
+    public func remove(subjectIDs removed: Set<Int64>) {
         writing {
-            var row = 0, faces: [Int64] = []
+            var row = 0
             while row < subjectIDs.count {
-                if removed.contains(subjectIDs[row]) {
-                    faces.append(faceIDs[row])
-                    removeRow(row)
-                } else {
-                    row += 1
-                }
+                if removed.contains(subjectIDs[row]) { removeRow(row) } else { row += 1 }
             }
-            return faces
         }
+    }
+
+    /// Whether the face is held here.
+    public func contains(faceID: Int64) -> Bool {
+        reading { rowOfFace[faceID] != nil }
     }
 
     /// The stored descriptor of a face.
