@@ -69,3 +69,13 @@ public struct ServiceConfiguration: Sendable {
         compat = configuration.compat
     }
 }
+
+extension ServiceConfiguration {
+    /// Request images decoded under the configured limits, with HTTP errors.
+    var imageDecoder: RequestImageDecoder { RequestImageDecoder(decoder: ImageDecoder(limits: decodingLimits)) }
+
+    /// The vision step of every route, with the configured detection settings.
+    func finder(_ loaded: ServiceState.Loaded) -> FaceFinder {
+        FaceFinder(analyzer: loaded.analyzer, detection: detection)
+    }
+}

@@ -10,7 +10,6 @@ struct RecognitionController: Sendable {
     let configuration: ServiceConfiguration
     let workers: VisionWorkers
     let bodies: BodyReader
-    var decoder: RequestImageDecoder { RequestImageDecoder(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
 
     func addRoutes(to group: RouterGroup<NetraRequestContext>) {
         group.post("verify") { try await verify($0, $1, similarityOnly: false) }
@@ -51,7 +50,7 @@ struct RecognitionController: Sendable {
         let threshold = try form.float("threshold", in: 0...1) ?? configuration.threshold
         let choice = try form.faceChoice("face") ?? .largest
         let first = try form.image("image1"), second = try form.image("image2")
-        let (decoder, verifier) = (decoder, FaceVerifier(finder: finder(loaded), threshold: threshold))
+        let (decoder, verifier) = (configuration.imageDecoder, FaceVerifier(finder: configuration.finder(loaded), threshold: threshold))
         let start = ContinuousClock.now
         let (result, decodeTimes) = try await workers.run { () throws -> (FaceVerifier.Result, [Double]) in
             var decodeTimes: [Double] = []
@@ -106,7 +105,7 @@ struct RecognitionController: Sendable {
         let collection = try await context.collection(named: form.string("collection") ?? request.uri.queryParameters.get("collection"),
                                                       in: loaded.store)
         let bytes = try form.image("image")
-        let (decoder, identifier) = (decoder, Identifier(finder: finder(loaded), store: loaded.store, collectionID: collection.id))
+        let (decoder, identifier) = (configuration.imageDecoder, Identifier(finder: configuration.finder(loaded), store: loaded.store, collectionID: collection.id))
         let faces = try await workers.run { () throws -> [IdentifiedFaceJSON] in
             let image = try decoder.decode(bytes, field: "image")
             return try identityCall { () throws(IdentityError) in
@@ -137,10 +136,10 @@ struct RecognitionController: Sendable {
         let upsample = try form.integer("upsample", in: 0...2) ?? configuration.detection.upsample
         let minFace = try form.integer("min_face", in: 1...10_000)
         let bytes = try form.image("image")
-        var finder = finder(loaded)
+        var finder = configuration.finder(loaded)
         finder.detection.upsample = upsample
         finder.detection.minFaceSize = minFace
-        let (decoder, detector) = (decoder, finder)
+        let (decoder, detector) = (configuration.imageDecoder, finder)
         let response = try await workers.run { () throws -> DetectResponse in
             let image = try decoder.decode(bytes, field: "image")
             let faces = try identityCall { () throws(IdentityError) in try detector.detect(in: image) }
@@ -149,7 +148,4 @@ struct RecognitionController: Sendable {
         return try JSONResponse.make(response, noStore: true, for: request, context)
     }
 
-    private func finder(_ loaded: ServiceState.Loaded) -> FaceFinder {
-        FaceFinder(analyzer: loaded.analyzer, detection: configuration.detection)
-    }
 }

@@ -11,7 +11,6 @@ struct SubjectController: Sendable {
     let configuration: ServiceConfiguration
     let workers: VisionWorkers
     let bodies: BodyReader
-    var decoder: RequestImageDecoder { RequestImageDecoder(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
 
     func addRoutes(to group: RouterGroup<NetraRequestContext>) {
         group.post("subjects", use: create)
@@ -176,8 +175,8 @@ struct SubjectController: Sendable {
                                                       in: loaded.store)
         let bytes = try form.image("image")
         let force = try form.bool("force"), largest = try form.bool("largest")
-        let decoder = decoder
-        let enroller = Enroller(finder: FaceFinder(analyzer: loaded.analyzer, detection: configuration.detection), store: loaded.store,
+        let decoder = configuration.imageDecoder
+        let enroller = Enroller(finder: configuration.finder(loaded), store: loaded.store,
                                 policy: configuration.enrollment, collectionID: collection.id)
         let result = try await workers.run { () throws -> EnrollResponse in
             let image = try decoder.decode(bytes, field: "image")

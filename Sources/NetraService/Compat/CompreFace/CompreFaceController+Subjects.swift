@@ -86,8 +86,8 @@ extension CompreFaceController {
         let options = try CompreFaceOptions(parameters, exposeEmbeddings: false)
         let collection = try await context.collection(named: parameters.string("collection"), in: loaded.store)
         let bytes = try await imageFile("file", of: request, context)
-        let enroller = Enroller(finder: finder(loaded), store: loaded.store, policy: configuration.enrollment, collectionID: collection.id)
-        let decoder = decoder
+        let enroller = Enroller(finder: configuration.finder(loaded), store: loaded.store, policy: configuration.enrollment, collectionID: collection.id)
+        let decoder = configuration.imageDecoder
         let enrolled = try await workers.run { () throws -> Enroller.Result in
             let image = try decoder.decode(bytes, field: "file")
             // Every face NETRA's detector accepts reports at least 0.9, so only a higher threshold can drop one.

@@ -45,12 +45,12 @@ struct CompreFaceController: Sendable {
         let options = try CompreFaceOptions(parameters, exposeEmbeddings: configuration.compat.exposeEmbeddings)
         let collection = try await context.collection(named: parameters.string("collection"), in: loaded.store)
         let bytes = try await imageFile("file", of: request, context)
-        let identifier = Identifier(finder: finder(loaded), store: loaded.store, collectionID: collection.id)
+        let identifier = Identifier(finder: configuration.finder(loaded), store: loaded.store, collectionID: collection.id)
         let predictions = options.predictionCount == -1 ? configuration.identifyMaxTopK : min(options.predictionCount, configuration.identifyMaxTopK)
         // Strict: never a subject beyond NETRA's threshold, whatever the client does with the scores.
         let strict = collection.strictUnknown ?? configuration.compat.strictUnknown
         let maxDistance = strict ? scale.thresholdDistance : .infinity
-        let (analysis, decoder) = (analysis(loaded), decoder)
+        let (analysis, decoder) = (analysis(loaded), configuration.imageDecoder)
         let (analyzed, matches) = try await workers.run { () throws -> (PeerAnalysis, [[Identifier.NamedCandidate]]) in
             let analyzed = try analysis.analyze(try decoder.decode(bytes, field: "file"), options: options.analysis)
             let candidates = try identityCall { () throws(IdentityError) in
@@ -77,7 +77,7 @@ struct CompreFaceController: Sendable {
         let loaded = try state.ready()
         let options = try CompreFaceOptions(PeerParameters(request), exposeEmbeddings: configuration.compat.exposeEmbeddings)
         let bytes = try await imageFile("file", of: request, context)
-        let (analysis, decoder) = (analysis(loaded), decoder)
+        let (analysis, decoder) = (analysis(loaded), configuration.imageDecoder)
         let analyzed = try await workers.run { try analysis.analyze(try decoder.decode(bytes, field: "file"), options: options.analysis) }
         return try answer(CompreFaceJSON.Result(result: analyzed.faces.map { options.json($0, analyzed) }, pluginsVersions: options.versions),
                           request, context)
@@ -93,7 +93,7 @@ struct CompreFaceController: Sendable {
         let directory = SubjectDirectory(store: loaded.store, collectionID: collection.id)
         let example = try await blocking { try Self.example(imageID, in: directory) }
         let bytes = try await imageFile("file", of: request, context)
-        let (analysis, decoder) = (analysis(loaded), decoder)
+        let (analysis, decoder) = (analysis(loaded), configuration.imageDecoder)
         let analyzed = try await workers.run { try analysis.analyze(try decoder.decode(bytes, field: "file"), options: options.analysis) }
         let faces = analyzed.faces.map { face in
             var json = options.json(face, analyzed)
@@ -111,7 +111,7 @@ struct CompreFaceController: Sendable {
         let form = try await RequestForm.read(request, from: context.caller, bodies: bodies, limit: configuration.maxBodyBytes,
                                               imageFields: ["source_image", "target_image"])
         let source = try Self.file("source_image", of: form), target = try Self.file("target_image", of: form)
-        let (analysis, decoder) = (analysis(loaded), decoder)
+        let (analysis, decoder) = (analysis(loaded), configuration.imageDecoder)
         let (sourceImage, targetImage) = try await workers.run { () throws -> (PeerAnalysis, PeerAnalysis) in
             let sourceImage = try analysis.analyze(try decoder.decode(source, field: "source_image"), options: options.analysis)
             guard sourceImage.faces.count == 1 else {
@@ -133,14 +133,10 @@ struct CompreFaceController: Sendable {
 
     // MARK: Helpers
 
-    var decoder: RequestImageDecoder { RequestImageDecoder(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
 
-    func finder(_ loaded: ServiceState.Loaded) -> FaceFinder {
-        FaceFinder(analyzer: loaded.analyzer, detection: configuration.detection)
-    }
 
     func analysis(_ loaded: ServiceState.Loaded) -> PeerAnalysis.Analyzer {
-        PeerAnalysis.Analyzer(finder: finder(loaded))
+        PeerAnalysis.Analyzer(finder: configuration.finder(loaded))
     }
 
     /// The image of a form field (multipart `file`, or base64 in a JSON `{"file": ...}`).

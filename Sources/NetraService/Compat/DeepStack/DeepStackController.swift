@@ -18,7 +18,6 @@ struct DeepStackController: Sendable {
     let state: ServiceState
     let configuration: ServiceConfiguration
     let workers: VisionWorkers
-    var decoder: RequestImageDecoder { RequestImageDecoder(decoder: ImageDecoder(limits: configuration.decodingLimits)) }
     /// NETRA's distances in DeepStack's `confidence` and `similarity`.
     var scale: PeerScale { .deepStack(threshold: configuration.threshold) }
 
@@ -87,7 +86,7 @@ struct DeepStackController: Sendable {
         let input = Input(request, context)
         let image = try input.image()
         let minConfidence = try input.minConfidence(default: Self.detectMinConfidence)
-        let (decoder, finder) = (decoder, finder(loaded))
+        let (decoder, finder) = (configuration.imageDecoder, configuration.finder(loaded))
         let predictions = try await workers.run { () throws -> [Prediction] in
             let decoded = try decoder.decode(image.bytes, field: image.field)
             let detections = try identityCall { () throws(IdentityError) in try finder.detections(in: decoded) }
@@ -108,9 +107,9 @@ struct DeepStackController: Sendable {
         let image = try input.image()
         let minConfidence = try input.minConfidence(default: Self.recognizeMinConfidence)
         let collection = try await input.collection(in: loaded.store)
-        let identifier = Identifier(finder: finder(loaded), store: loaded.store, collectionID: collection.id)
+        let identifier = Identifier(finder: configuration.finder(loaded), store: loaded.store, collectionID: collection.id)
         let strict = collection.strictUnknown ?? configuration.compat.strictUnknown
-        let (decoder, scale, maxDistance) = (decoder, scale, maxDistance(minConfidence: minConfidence, strict: strict))
+        let (decoder, scale, maxDistance) = (configuration.imageDecoder, scale, maxDistance(minConfidence: minConfidence, strict: strict))
         let (predictions, identified) = try await workers.run { () throws -> ([Prediction], [Int64]) in
             let decoded = try decoder.decode(image.bytes, field: image.field)
             let faces = try identityCall { () throws(IdentityError) in
@@ -142,8 +141,8 @@ struct DeepStackController: Sendable {
         guard !images.isEmpty else { throw PeerError(.badRequest, "No valid image file found") }
         let collection = try await input.collection(in: loaded.store)
         let directory = SubjectDirectory(store: loaded.store, collectionID: collection.id)
-        let enroller = Enroller(finder: finder(loaded), store: loaded.store, policy: configuration.enrollment, collectionID: collection.id)
-        let decoder = decoder
+        let enroller = Enroller(finder: configuration.finder(loaded), store: loaded.store, policy: configuration.enrollment, collectionID: collection.id)
+        let decoder = configuration.imageDecoder
         let registration = try await workers.run { () throws -> Registration in
             var registration = Registration()
             registration.existed = try identityCall { () throws(IdentityError) in try directory.find(.named(userid)) != nil }
@@ -235,7 +234,7 @@ struct DeepStackController: Sendable {
         case 2: break
         default: throw PeerError(.badRequest, "only two images allowed")
         }
-        let (decoder, verifier) = (decoder, FaceVerifier(finder: finder(loaded), threshold: configuration.threshold))
+        let (decoder, verifier) = (configuration.imageDecoder, FaceVerifier(finder: configuration.finder(loaded), threshold: configuration.threshold))
         let comparison = try await workers.run { () throws -> FaceComparison in
             // The second image is decoded only once the first shows a face.
             var sides: [FaceVerifier.Side] = []
@@ -264,9 +263,6 @@ struct DeepStackController: Sendable {
         return strict ? min(requested, scale.thresholdDistance) : requested
     }
 
-    private func finder(_ loaded: ServiceState.Loaded) -> FaceFinder {
-        FaceFinder(analyzer: loaded.analyzer, detection: configuration.detection)
-    }
 
     /// A JSON answer with a `Content-Length`, not to be cached (it is about faces).
     private func answer(_ value: some Encodable, _ request: Request, _ context: NetraRequestContext) throws -> Response {
