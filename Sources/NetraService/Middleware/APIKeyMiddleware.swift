@@ -20,10 +20,7 @@ struct APIKeyMiddleware: RouterMiddleware {
         let store = try state.ready().store
         let record = try await blocking { try store.authenticateAPIKey(presented) }
         guard let record, record.revokedAt == nil else {
-            if let retryAfter = limiter.take(for: context.caller) {
-                throw APIError(.tooManyRequests, "rate_limited", "too many refused API keys; retry after \(retryAfter) s",
-                               headers: [.retryAfter: "\(retryAfter)"])
-            }
+            try limiter.admit(context.caller, counting: "refused API keys")
             throw APIError(.unauthorized, "invalid_api_key", "the API key is unknown or revoked")
         }
         context.apiKey = record
@@ -46,10 +43,7 @@ struct ScopeMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // First, so that refused requests (and the audit entries they write) are rate-limited too.
-        if !context.rateLimitTaken, let retryAfter = limiter.take(for: context.caller) {
-            throw APIError(.tooManyRequests, "rate_limited", "too many requests; retry after \(retryAfter) s",
-                           headers: [.retryAfter: "\(retryAfter)"])
-        }
+        if !context.rateLimitTaken { try limiter.admit(context.caller) }
         if let key = context.apiKey {
             guard key.allows(scope) else {
                 await auditRefusedWrite(request, reason: "lacks the \(scope.rawValue) scope")
@@ -102,8 +96,15 @@ final class RateLimiter: Sendable {
         self.burst = Double(max(1, burst))
     }
 
+    /// Takes one token, or refuses the request with 429 `rate_limited` and `Retry-After`;
+    /// `counting` says what the caller sent too many of.
+    func admit(_ caller: String, counting what: String = "requests") throws {
+        guard let retryAfter = take(for: caller) else { return }
+        throw APIError(.tooManyRequests, "rate_limited", "too many \(what); retry after \(retryAfter) s", headers: [.retryAfter: "\(retryAfter)"])
+    }
+
     /// Takes one token; returns the seconds to wait when there is none.
-    func take(for caller: String) -> Int? {
+    private func take(for caller: String) -> Int? {
         buckets.withLock { buckets in
             let now = Date()
             var bucket = buckets[caller] ?? (burst, now)

@@ -13,10 +13,7 @@ struct DeepStackFormMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let retryAfter = limiter.take(for: context.caller) {
-            throw APIError(.tooManyRequests, "rate_limited", "too many requests; retry after \(retryAfter) s",
-                           headers: [.retryAfter: "\(retryAfter)"])
-        }
+        try limiter.admit(context.caller)
         context.rateLimitTaken = true
         let form = try await RequestForm.read(request, from: context.caller, bodies: bodies, limit: limit, imageFields: ["image", "image1", "image2"],
                                               filesByFilename: true, urlencoded: true)
