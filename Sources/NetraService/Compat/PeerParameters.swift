@@ -6,24 +6,16 @@ import Hummingbird
 /// beside the query (DeepStack accepts either). Each refusal is an `APIError` the route's
 /// dialect renders in its peer's form.
 struct PeerParameters: Sendable {
-    private(set) var values: [String: String] = [:]
+    private let values: [String: String]
 
     /// The query string's pairs, then `fields` (which win).
     init(query: String?, fields: [String: String] = [:]) {
-        for pair in (query ?? "").split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = Self.decoded(parts[0]), !name.isEmpty else { continue }
-            values[name] = parts.count > 1 ? Self.decoded(parts[1]) ?? "" : ""
-        }
-        values.merge(fields) { _, field in field }
+        values = RequestForm.urlencodedPairs(query ?? "").merging(fields) { _, field in field }
     }
 
     init(_ request: Request, fields: [String: String] = [:]) {
         self.init(query: request.uri.query, fields: fields)
     }
-
-    /// Every pair, empty values included.
-    var fieldValues: [String: String] { values }
 
     func string(_ name: String) -> String? {
         values[name].flatMap { $0.isEmpty ? nil : $0 }
@@ -54,9 +46,5 @@ struct PeerParameters: Sendable {
     /// A comma-separated list, lower-cased, without empty items.
     func list(_ name: String) -> Set<String> {
         Set((string(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
-    }
-
-    private static func decoded(_ text: Substring) -> String? {
-        String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 }

@@ -36,7 +36,7 @@ struct RequestForm {
         }
         if urlencoded, mediaType == "application/x-www-form-urlencoded" || (mediaType == nil && body.readableBytes == 0) {
             var form = RequestForm()
-            form.fields = PeerParameters(query: String(buffer: body)).fieldValues
+            form.fields = urlencodedPairs(String(buffer: body))
             return form
         }
         throw APIError(.unsupportedMediaType, "unsupported_content_type",
@@ -47,6 +47,19 @@ struct RequestForm {
     static func mediaType(of request: Request) -> String? {
         (request.headers[.contentType] ?? "").split(separator: ";", maxSplits: 1).first
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    }
+
+    /// The pairs of an urlencoded form or query string (`+` and `%XX` decoded), skipping empty
+    /// pairs such as the CompreFace SDK's leading `&`; the last of a repeated name wins.
+    static func urlencodedPairs(_ text: String) -> [String: String] {
+        func decoded(_ text: Substring) -> String? { String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+        var pairs: [String: String] = [:]
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = decoded(parts[0]), !name.isEmpty else { continue }
+            pairs[name] = parts.count > 1 ? decoded(parts[1]) ?? "" : ""
+        }
+        return pairs
     }
 
     /// The bytes of a required image field.
