@@ -18,6 +18,8 @@ public enum IdentityError: Error, Sendable, CustomStringConvertible {
     case collectionNotAllowed(String)
     /// The image was refused by the enrollment rules.
     case enrollmentRejected(EnrollmentError)
+    /// A passed liveness check was needed and not presented, or not of this person.
+    case liveness(LivenessError)
     case vision(VisionError)
     case store(StoreError)
 
@@ -29,6 +31,7 @@ public enum IdentityError: Error, Sendable, CustomStringConvertible {
         case let .collectionNotFound(name): "collection \(name) does not exist"
         case let .collectionNotAllowed(name): "this caller is bound to another collection than \(name)"
         case let .enrollmentRejected(error): error.description
+        case let .liveness(error): error.description
         case let .vision(error): "\(error)"
         case let .store(error): "\(error)"
         }

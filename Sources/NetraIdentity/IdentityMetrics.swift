@@ -14,6 +14,10 @@ enum IdentityMetrics {
     static func rejectedEnrollment(reason: String) {
         Counter(label: "netra_enrollments_rejected_total", dimensions: [("reason", reason)]).increment()
     }
+
+    static func livenessChecks(passed: Bool) {
+        Counter(label: "netra_liveness_checks_total", dimensions: [("result", passed ? "passed" : "failed")]).increment()
+    }
 }
 
 extension Timer {

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NetraIdentity
 import NIOCore
 import NetraStore
 import ServiceLifecycle
@@ -26,6 +27,8 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     let workers = VisionWorkers(workers: configuration.visionWorkers, queueDepth: configuration.queueDepth)
     let bodies = BodyReader(maxConcurrent: configuration.maxConcurrentUploads, timeout: configuration.bodyTimeout)
     let limiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
+    let sessions = ConsoleSessions(lifetime: configuration.console.sessionHours * 3600)
+    let liveness = LivenessChallenges(policy: configuration.livenessPolicy)
     let router = Router(context: NetraRequestContext.self)
     let routes = RouteTable()
     router.add(middleware: SecurityMiddleware(allowedHosts: SecurityMiddleware.normalised(allowedHosts: configuration.allowedHosts)))
@@ -33,18 +36,35 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     router.add(middleware: RequestLogMiddleware(level: .info))
     router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: MetricsMiddleware())
+    if configuration.console.enabled, let folder = ConsoleFiles.folder {
+        // The console's files, served where no route answers (FileMiddleware looks only then).
+        router.add(middleware: ConsolePageMiddleware())
+        router.add(middleware: FileMiddleware(folder, urlBasePath: "/console",
+                                              searchForIndexHtml: true))
+    }
 
     // A presented key is checked on the API's routes only: public routes (health, metrics,
     // documentation) ignore keys, so they cannot be used to test one, and a path NETRA does
     // not serve is a 404 or 405 whatever key comes with it.
-    let apiKeys = APIKeyMiddleware(state: state, limiter: limiter)
+    let apiKeys = APIKeyMiddleware(state: state, limiter: limiter, sessions: configuration.console.enabled ? sessions : nil)
     func scoped(_ scope: APIScope) -> RouterGroup<NetraRequestContext> {
         router.group("api/v1").add(middleware: apiKeys)
             .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter, state: state))
     }
-    RecognitionController(state: state, configuration: configuration, workers: workers, bodies: bodies).addRoutes(to: scoped(.recognize))
-    SubjectController(state: state, configuration: configuration, workers: workers, bodies: bodies).addRoutes(to: scoped(.manage))
+    RecognitionController(state: state, configuration: configuration, workers: workers, bodies: bodies, liveness: liveness)
+        .addRoutes(to: scoped(.recognize))
+    LivenessController(state: state, configuration: configuration, workers: workers, bodies: bodies, challenges: liveness)
+        .addRoutes(to: scoped(.recognize))
+    InfoController(state: state, configuration: configuration, challenges: liveness).addRoutes(to: scoped(.recognize))
+    SubjectController(state: state, configuration: configuration, workers: workers, bodies: bodies, liveness: liveness)
+        .addRoutes(to: scoped(.manage))
     CollectionController(state: state, bodies: bodies).addRoutes(to: scoped(.admin))
+    AdminController(state: state, bodies: bodies, sessions: sessions).addRoutes(to: scoped(.admin))
+    if configuration.console.enabled {
+        ConsoleController(state: state, sessions: sessions, limiter: limiter, bodies: bodies, requireAPIKey: configuration.requireAPIKey,
+                          secureCookie: configuration.console.secureCookie).addRoutes(to: router.group("api/v1"))
+        router.get("/") { _, _ in Response.redirect(to: "/console/", type: .found) }
+    }
     if configuration.compat.enabled {
         // The compatible APIs: their peers' paths and error forms, NETRA's keys, scopes and limits.
         func peer(_ path: String, _ dialect: PeerDialect, _ scope: APIScope) -> RouterGroup<NetraRequestContext> {

@@ -38,6 +38,12 @@ public struct ServiceConfiguration: Sendable {
     public var allowedHosts: [String] = []
     /// The compatible APIs' settings (`compat.*`).
     public var compat = NetraConfiguration.Compat()
+    /// The web console's settings (`console.*`) and the liveness check's (`liveness.*`).
+    public var console = NetraConfiguration.Console()
+    public var liveness = NetraConfiguration.Liveness()
+    /// The models in force and where the threshold came from, as `/api/v1/info` reports them.
+    public var modelVersion = ""
+    public var thresholdSource = "built-in default"
 
     public init() {}
 
@@ -67,12 +73,22 @@ public struct ServiceConfiguration: Sendable {
         allowedHosts = app.allowedHosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if allowedHosts.isEmpty, DeploymentRules.isLoopback(host) { allowedHosts = Self.loopbackHostNames }
         compat = configuration.compat
+        console = configuration.console
+        liveness = configuration.liveness
     }
 }
 
 extension ServiceConfiguration {
     /// Request images decoded under the configured limits, with HTTP errors.
     var imageDecoder: RequestImageDecoder { RequestImageDecoder(decoder: ImageDecoder(limits: decodingLimits)) }
+
+    /// The liveness check's rules: the configured turn, the match threshold as the same-person bound.
+    var livenessPolicy: LivenessPolicy {
+        var policy = LivenessPolicy()
+        policy.turnYaw = liveness.turnYaw
+        policy.maxDistance = FaceDescriptor.distance(forSimilarity: threshold)
+        return policy
+    }
 
     /// The vision step of every route, with the configured detection settings.
     func finder(_ loaded: ServiceState.Loaded) -> FaceFinder {

@@ -14,6 +14,44 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
     public var data = DataSection()
     public var training = Training()
     public var compat = Compat()
+    public var console = Console()
+    public var liveness = Liveness()
+
+    /// The web console at `/console` (docs/console.md).
+    public struct Console: Codable, Equatable, Sendable {
+        public init() {}
+
+        /// Whether `/console` (and the redirect of `/`) is served.
+        public var enabled = true
+        /// How long a signed-in console session lasts.
+        public var sessionHours = 8.0
+        /// Marks the session cookie `Secure` (send it over HTTPS only): set it when a TLS proxy
+        /// is in front of NETRA.
+        public var secureCookie = false
+
+        enum CodingKeys: String, CodingKey {
+            case enabled
+            case sessionHours = "session_hours"
+            case secureCookie = "secure_cookie"
+        }
+    }
+
+    /// The active liveness check (README, "Liveness").
+    public struct Liveness: Codable, Equatable, Sendable {
+        public init() {}
+
+        /// Whether enrollment (or verify) from a console session needs a passed challenge.
+        public var requiredForEnroll = false
+        public var requiredForVerify = false
+        /// |yaw| (inter-eye distances) at which the head counts as turned.
+        public var turnYaw = LivenessPolicy().turnYaw
+
+        enum CodingKeys: String, CodingKey {
+            case requiredForEnroll = "required_for_enroll"
+            case requiredForVerify = "required_for_verify"
+            case turnYaw = "turn_yaw"
+        }
+    }
 
     /// The CompreFace- and DeepStack-compatible APIs (docs/compatibility.md).
     public struct Compat: Codable, Equatable, Sendable {

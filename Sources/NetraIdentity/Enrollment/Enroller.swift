@@ -41,6 +41,8 @@ public enum EnrollmentError: Error, Equatable, Sendable, CustomStringConvertible
     case faceTooSmall(width: Int, height: Int, minimum: Int)
     case lowConfidence(Double, minimum: Double)
     case doesNotMatchSubject(similarity: Float, threshold: Float)
+    /// The enrollment needed a passed liveness check of this person and did not have one.
+    case liveness(LivenessError)
     case vision(VisionError)
     case store(StoreError)
 
@@ -52,6 +54,7 @@ public enum EnrollmentError: Error, Equatable, Sendable, CustomStringConvertible
         case .faceTooSmall: "face_too_small"
         case .lowConfidence: "low_confidence"
         case .doesNotMatchSubject: "does_not_match_subject"
+        case .liveness: "liveness"
         case .vision: "vision_error"
         case .store: "store_error"
         }
@@ -66,6 +69,7 @@ public enum EnrollmentError: Error, Equatable, Sendable, CustomStringConvertible
             "the detector's confidence \(String(format: "%.2f", confidence)) is below the minimum \(minimum)"
         case let .doesNotMatchSubject(similarity, threshold):
             "the face does not look like this subject (similarity \(String(format: "%.3f", similarity)) < \(threshold)); force to enroll anyway"
+        case let .liveness(error): error.description
         case let .vision(error): "\(error)"
         case let .store(error): "\(error)"
         }
@@ -81,8 +85,12 @@ public struct Enroller: Sendable {
     public var policy: EnrollmentPolicy
     /// The collection subjects are found and created in.
     public let collectionID: Int64
+    /// A passed liveness check each enrolled face must be the person of (`nil`: none needed).
+    public var liveness: LivenessRequirement?
 
-    public init(finder: FaceFinder, store: any IdentityStore, policy: EnrollmentPolicy = EnrollmentPolicy(), collectionID: Int64) {
+    public init(finder: FaceFinder, store: any IdentityStore, policy: EnrollmentPolicy = EnrollmentPolicy(), collectionID: Int64,
+                liveness: LivenessRequirement? = nil) {
+        self.liveness = liveness
         self.finder = finder
         self.store = store
         self.policy = policy
@@ -137,6 +145,7 @@ public struct Enroller: Sendable {
             switch error {
             case let .store(storeError): throw IdentityError(storeError)
             case let .vision(visionError): throw .vision(visionError)
+            case let .liveness(livenessError): throw .liveness(livenessError)
             default: throw .enrollmentRejected(error)
             }
         }
@@ -185,6 +194,11 @@ public struct Enroller: Sendable {
         }
         guard face.detection.confidence >= policy.minConfidence else {
             throw .lowConfidence(face.detection.confidence, minimum: policy.minConfidence)
+        }
+        do {
+            try liveness?.check(face.descriptor)
+        } catch {
+            throw .liveness(error)
         }
         let index = store.index
         let earlier = subjectID.map { index.faceIDs(ofSubject: $0, in: collectionID).compactMap { index.descriptor(faceID: $0) } } ?? []

@@ -10,6 +10,7 @@ struct RecognitionController: Sendable {
     let configuration: ServiceConfiguration
     let workers: VisionWorkers
     let bodies: BodyReader
+    let liveness: LivenessChallenges
 
     func addRoutes(to group: RouterGroup<NetraRequestContext>) {
         group.post("verify") { try await verify($0, $1, similarityOnly: false) }
@@ -51,6 +52,8 @@ struct RecognitionController: Sendable {
         let choice = try form.faceChoice("face") ?? .largest
         let first = try form.image("image1"), second = try form.image("image2")
         let (decoder, verifier) = (configuration.imageDecoder, FaceVerifier(finder: configuration.finder(loaded), threshold: threshold))
+        // The live person is the second image (the console's webcam side).
+        let requirement = try context.livenessRequirement(form, required: configuration.liveness.requiredForVerify, challenges: liveness)
         let start = ContinuousClock.now
         let (result, decodeTimes) = try await workers.run { () throws -> (FaceVerifier.Result, [Double]) in
             var decodeTimes: [Double] = []
@@ -60,6 +63,11 @@ struct RecognitionController: Sendable {
                 let input = FaceVerifier.Input(source: field, image: try decoder.decode(bytes, field: field))
                 decodeTimes.append(decodeStart.millisecondsElapsed)
                 sides.append(try identityCall { () throws(IdentityError) in try verifier.side(input, choice: choice) })
+            }
+            do throws(LivenessError) {
+                try requirement?.check(sides[1].face.descriptor)
+            } catch {
+                throw APIError(livenessError: error)
             }
             return (verifier.compare(sides[0], sides[1]), decodeTimes)
         }

@@ -11,6 +11,7 @@ struct SubjectController: Sendable {
     let configuration: ServiceConfiguration
     let workers: VisionWorkers
     let bodies: BodyReader
+    let liveness: LivenessChallenges
 
     func addRoutes(to group: RouterGroup<NetraRequestContext>) {
         group.post("subjects", use: create)
@@ -176,8 +177,10 @@ struct SubjectController: Sendable {
         let bytes = try form.image("image")
         let force = try form.bool("force"), largest = try form.bool("largest")
         let decoder = configuration.imageDecoder
-        let enroller = Enroller(finder: configuration.finder(loaded), store: loaded.store,
-                                policy: configuration.enrollment, collectionID: collection.id)
+        let enroller = Enroller(finder: configuration.finder(loaded), store: loaded.store, policy: configuration.enrollment,
+                                collectionID: collection.id,
+                                liveness: try context.livenessRequirement(form, required: configuration.liveness.requiredForEnroll,
+                                                                          challenges: liveness))
         let result = try await workers.run { () throws -> EnrollResponse in
             let image = try decoder.decode(bytes, field: "image")
             let enrolled = try identityCall { () throws(IdentityError) in

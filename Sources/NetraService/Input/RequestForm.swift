@@ -73,6 +73,9 @@ struct RequestForm {
 
     func string(_ name: String) -> String? { fields[name] }
 
+    /// Whether the form has an image field of this name.
+    func hasImage(_ name: String) -> Bool { files[name] != nil }
+
     func float(_ name: String, in range: ClosedRange<Float>) throws -> Float? {
         guard let text = fields[name], !text.isEmpty else { return nil }
         guard let value = Float(text), range.contains(value) else {

@@ -12,11 +12,18 @@ struct APIKeyMiddleware: RouterMiddleware {
     let state: ServiceState
     let limiter: RateLimiter
 
+    /// The console's sign-ins: a request with a session cookie and no key acts as the session's key.
+    var sessions: ConsoleSessions?
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
         guard let presented = request.headers[.apiKey] ?? context.presentedAPIKey else {
+            if let sessions, let token = request.cookies[ConsoleSessions.cookieName]?.value, let session = sessions.session(for: token) {
+                context.apiKey = try await sessionKey(session, of: request, ending: token, in: sessions)
+                context.consoleSession = session
+            }
             return try await AuditActor.$current.withValue(context.auditActor) { try await next(request, context) }
         }
-        var context = context
         let store = try state.ready().store
         let record = try await blocking { try store.authenticateAPIKey(presented) }
         guard let record, record.revokedAt == nil else {
@@ -25,6 +32,27 @@ struct APIKeyMiddleware: RouterMiddleware {
         }
         context.apiKey = record
         return try await AuditActor.$current.withValue(context.auditActor) { try await next(request, context) }
+    }
+
+    /// The key behind a console session, read again (a revoked key ends the session); a change
+    /// must carry the session's CSRF token and come from the console's own origin.
+    private func sessionKey(_ session: ConsoleSessions.Session, of request: Request, ending token: String,
+                            in sessions: ConsoleSessions) async throws -> APIKeyRecord {
+        let store = try state.ready().store
+        let keyID = session.keyID
+        guard let record = try await blocking({ try store.apiKeys().first { $0.id == keyID } }), record.revokedAt == nil else {
+            sessions.endAll(keyID: keyID)
+            throw APIError(.unauthorized, "session_ended", "the console session's API key was revoked; sign in again")
+        }
+        if request.method != .get, request.method != .head {
+            guard let sent = request.headers[.csrfToken], ConsoleSessions.tokensMatch(sent, session.csrfToken) else {
+                throw APIError(.forbidden, "csrf_token_invalid", "a change from the console must carry its X-CSRF-Token")
+            }
+            if ScopeMiddleware.isCrossSite(request) {
+                throw APIError(.forbidden, "cross_origin_write", "a console change must come from the console's own origin")
+            }
+        }
+        return record
     }
 }
 
@@ -124,4 +152,5 @@ extension HTTPField.Name {
     static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
     static let requestID = HTTPField.Name("X-Request-Id")!
+    static let csrfToken = HTTPField.Name("X-CSRF-Token")!
 }

@@ -34,8 +34,20 @@ extension APIError {
             case .doesNotMatchSubject: self.init(.conflict, rejection.reason, rejection.description)
             default: self.init(.unprocessableContent, rejection.reason, rejection.description)
             }
+        case let .liveness(livenessError): self.init(livenessError: livenessError)
         case .vision: self.init(.internalServerError, "internal_error", "the face models failed; see the server log")
         case let .store(storeError): self.init(storeError: storeError)
+        }
+    }
+
+    /// The HTTP form of a liveness refusal (docs/console.md).
+    init(livenessError error: LivenessError) {
+        switch error {
+        case .required: self.init(.forbidden, "liveness_required", error.description)
+        case .notFound: self.init(.notFound, "challenge_not_found", error.description)
+        case .used: self.init(.conflict, "challenge_used", error.description)
+        case .expired: self.init(.gone, "challenge_expired", error.description)
+        case .differentPerson: self.init(.badRequest, "liveness_mismatch", error.description)
         }
     }
 }

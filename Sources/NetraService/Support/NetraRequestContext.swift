@@ -17,6 +17,8 @@ public struct NetraRequestContext: RequestContext {
     var peerForm: RequestForm?
     /// Whether this request already spent its rate-limit token (before reading a DeepStack form).
     var rateLimitTaken = false
+    /// The console session the request came with, when it was authenticated by its cookie.
+    var consoleSession: ConsoleSessions.Session?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -37,6 +39,7 @@ public struct NetraRequestContext: RequestContext {
         return "ip:\(remoteAddress?.ipAddress ?? "local")"
     }
 
-    /// The audit log's actor for this request's changes (the key's id, never its secret).
-    var auditActor: String { "api \(caller)" }
+    /// The audit log's actor for this request's changes (the key's id, never its secret; the
+    /// console's changes are told apart from other callers of the same key).
+    var auditActor: String { "\(consoleSession == nil ? "api" : "console") \(caller)" }
 }

@@ -64,7 +64,7 @@ extension IdentityError {
         switch self {
         case .noFace: .noFace
         case .notFound, .collectionNotFound: .notFound
-        case .enrollmentRejected: .rejected
+        case .enrollmentRejected, .liveness: .rejected
         case .ambiguousName, .collectionNotAllowed, .vision, .store: .failure
         }
     }

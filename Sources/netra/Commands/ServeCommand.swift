@@ -26,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
             var service = ServiceConfiguration(configuration, threshold: models.matchThreshold)
             service.host = host ?? service.host
             service.port = port ?? service.port
+            service.modelVersion = models.modelVersion
+            service.thresholdSource = models.thresholdSource
             try DeploymentRules.checkListening(host: service.host, requireAPIKey: service.requireAPIKey)
             let path = db ?? configuration.data.db
             let key = try StoreSession.key(for: path, configuration: configuration, listeningOn: service.host)

@@ -1,0 +1,76 @@
+import Foundation
+import Synchronization
+
+/// The console's sign-ins, in memory: the browser holds only the session's random token (an
+/// HttpOnly cookie) and its CSRF token, never the API key. A session names the key it was
+/// opened with, which is checked again on every request (a revoked key ends its sessions).
+/// A restart signs everyone out.
+final class ConsoleSessions: Sendable {
+    /// The session cookie's name.
+    static let cookieName = "netra_session"
+    /// Sessions kept at most; beyond that the oldest is ended.
+    static let limit = 10_000
+
+    /// One signed-in console.
+    struct Session: Sendable {
+        let keyID: String
+        /// Sent by the page in `X-CSRF-Token` with every change.
+        let csrfToken: String
+        let expiresAt: Date
+    }
+
+    let lifetime: TimeInterval
+    private let sessions = Mutex([String: Session]())
+
+    init(lifetime: TimeInterval) {
+        self.lifetime = max(60, lifetime)
+    }
+
+    /// Opens a session for the key `keyID`; returns its cookie token and the session.
+    func open(keyID: String, now: Date = Date()) -> (token: String, session: Session) {
+        let token = Self.randomToken(), session = Session(keyID: keyID, csrfToken: Self.randomToken(), expiresAt: now.addingTimeInterval(lifetime))
+        sessions.withLock { sessions in
+            sessions = sessions.filter { $0.value.expiresAt > now }
+            if sessions.count >= Self.limit, let oldest = sessions.min(by: { $0.value.expiresAt < $1.value.expiresAt }) {
+                sessions[oldest.key] = nil
+            }
+            sessions[token] = session
+        }
+        return (token, session)
+    }
+
+    /// The live session of a cookie token, if any (an expired one is ended).
+    func session(for token: String, now: Date = Date()) -> Session? {
+        sessions.withLock { sessions in
+            guard let session = sessions[token] else { return nil }
+            guard session.expiresAt > now else {
+                sessions[token] = nil
+                return nil
+            }
+            return session
+        }
+    }
+
+    /// Ends one session (sign-out).
+    func end(_ token: String) {
+        _ = sessions.withLock { $0.removeValue(forKey: token) }
+    }
+
+    /// Ends every session opened with a key (it was revoked).
+    func endAll(keyID: String) {
+        sessions.withLock { sessions in sessions = sessions.filter { $0.value.keyID != keyID } }
+    }
+
+    /// 256 random bits as 64 hex digits (valid in a cookie and a header).
+    private static func randomToken() -> String {
+        var random = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(format: "%016llx", random.next() as UInt64) }.joined()
+    }
+
+    /// Whether two tokens are equal, in time that does not depend on where they differ.
+    static func tokensMatch(_ a: String, _ b: String) -> Bool {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

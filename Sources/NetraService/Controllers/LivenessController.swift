@@ -1,0 +1,101 @@
+import Foundation
+import Hummingbird
+import NetraIdentity
+
+/// The active liveness check (docs/console.md): a random head-turn challenge, answered once
+/// with the frames the browser captured while the person followed it.
+struct LivenessController: Sendable {
+    let state: ServiceState
+    let configuration: ServiceConfiguration
+    let workers: VisionWorkers
+    let bodies: BodyReader
+    let challenges: LivenessChallenges
+
+    func addRoutes(to group: RouterGroup<NetraRequestContext>) {
+        group.post("liveness/challenges", use: issue)
+        group.post("liveness/challenges/:id", use: answer)
+    }
+
+    struct ChallengeJSON: Encodable {
+        let id: String
+        let steps: [HeadTurn]
+        let instructions: [String]
+        let expiresAt: String
+        let expiresIn: Int
+        let minFrames: Int
+        let maxFrames: Int
+
+        enum CodingKeys: String, CodingKey {
+            case id, steps, instructions
+            case expiresAt = "expires_at", expiresIn = "expires_in", minFrames = "min_frames", maxFrames = "max_frames"
+        }
+    }
+
+    func issue(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let challenge = challenges.issue(to: context.caller)
+        let policy = challenges.policy
+        let json = ChallengeJSON(id: challenge.id, steps: challenge.steps, instructions: challenge.steps.map(\.instruction),
+                                 expiresAt: ISO8601DateFormatter().string(from: challenge.expiresAt),
+                                 expiresIn: Int(policy.challengeLifetime), minFrames: policy.minFrames, maxFrames: policy.maxFrames)
+        return try JSONResponse.make(json, status: .created, noStore: true, for: request, context)
+    }
+
+    struct FrameJSON: Encodable {
+        let faces: Int
+        let yaw: Double?
+        let distance: Float?
+    }
+
+    struct ResultJSON: Encodable {
+        let id: String
+        let passed: Bool
+        let reasons: [String]
+        let frames: [FrameJSON]
+        /// Seconds a passed check may be used for one enrollment or verification.
+        let validFor: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case id, passed, reasons, frames
+            case validFor = "valid_for"
+        }
+    }
+
+    /// Multipart `frame0`, `frame1`, ... in capture order. The challenge is used up by the
+    /// first answer that reaches judging, passed or not.
+    func answer(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
+        let loaded = try state.ready()
+        let id = try context.parameters.require("id")
+        let policy = challenges.policy
+        let names = (0..<policy.maxFrames + 1).map { "frame\($0)" }
+        let form = try await RequestForm.read(request, from: context.caller, bodies: bodies, limit: configuration.maxBodyBytes,
+                                              imageFields: Set(names))
+        let frames = try names.prefix { form.hasImage($0) }.map { try form.image($0) }
+        let checker = LivenessChecker(finder: configuration.finder(loaded), challenges: challenges)
+        do throws(LivenessChecker.FrameCountError) {
+            try checker.checkFrameCount(frames.count)
+        } catch .tooFew(let minimum) {
+            throw APIError.badRequest("too_few_frames", "send at least \(minimum) frames as frame0, frame1, ... (got \(frames.count))")
+        } catch .tooMany(let maximum) {
+            throw APIError.badRequest("too_many_frames", "send at most \(maximum) frames")
+        }
+        let challenge: LivenessChallenge
+        do throws(LivenessError) {
+            challenge = try challenges.take(id, by: context.caller)
+        } catch {
+            throw APIError(livenessError: error)
+        }
+        let decoder = configuration.imageDecoder
+        let verdict = try await workers.run { () throws -> LivenessVerdict in
+            let images = try frames.enumerated().map { index, bytes in try decoder.decode(bytes, field: "frame\(index)") }
+            return try identityCall { () throws(IdentityError) in try checker.judge(images, answering: challenge) }
+        }
+        let store = loaded.store
+        try? await blocking { try store.recordEvent(action: "liveness", result: verdict.passed ? "passed" : "failed",
+                                                    detail: verdict.reasons.joined(separator: "; ")) }
+        let json = ResultJSON(id: id, passed: verdict.passed, reasons: verdict.reasons,
+                              frames: verdict.frames.map { FrameJSON(faces: $0.faceCount, yaw: $0.yaw.map { ($0 * 1000).rounded() / 1000 },
+                                                                     distance: $0.distance.map { ($0 * 1000).rounded() / 1000 }) },
+                              validFor: verdict.passed ? Int(policy.passLifetime) : nil)
+        return try JSONResponse.make(json, noStore: true, for: request, context)
+    }
+}
