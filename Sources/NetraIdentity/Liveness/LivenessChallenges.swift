@@ -92,6 +92,7 @@ public final class LivenessChallenges: Sendable {
     /// Records that `challenge` was passed by the person `reference`, for one later use.
     public func recordPass(of challenge: LivenessChallenge, reference: FaceDescriptor, now: Date = Date()) {
         state.withLock { state in
+            state.prune(now: now)
             state.passes[challenge.id] = Pass(owner: challenge.owner, reference: reference,
                                               validUntil: now.addingTimeInterval(policy.passLifetime))
         }
@@ -101,11 +102,10 @@ public final class LivenessChallenges: Sendable {
     /// It is used up whatever the outcome, so a pass cannot be tried against several faces.
     public func consumePass(_ id: String, by owner: String, for face: FaceDescriptor, now: Date = Date()) throws(LivenessError) {
         try state.withLock { state throws(LivenessError) in
-            state.prune(now: now)
-            guard let pass = state.passes[id], pass.owner == owner else {
-                throw state.answered.contains(id) ? .used : .notFound
-            }
+            guard let pass = state.passes[id] else { throw state.answered.contains(id) ? .used : .notFound }
+            guard pass.owner == owner else { throw .notFound }
             state.passes[id] = nil
+            guard pass.validUntil > now else { throw .expired }
             let distance = pass.reference.distance(to: face)
             guard distance <= policy.maxDistance else { throw .differentPerson(distance: distance) }
         }
