@@ -110,7 +110,10 @@ struct ConsoleEndpointTests {
                 #expect(response.status == .ok)
                 #expect(response.headers[.setCookie]?.contains("Max-Age=0") == true)
             }
-            try await client.execute(uri: "/api/v1/subjects", method: .get, headers: signedIn) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/api/v1/subjects", method: .get, headers: signedIn) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.errorCode == "session_ended")
+            }
         }
     }
 

@@ -18,9 +18,13 @@ struct APIKeyMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         guard let presented = request.headers[.apiKey] ?? context.presentedAPIKey else {
-            if let sessions, let token = request.cookies[ConsoleSessions.cookieName]?.value, let session = sessions.session(for: token) {
-                context.apiKey = try await sessionKey(session, of: request, ending: token, in: sessions)
-                context.consoleSession = session
+            if let sessions, let token = request.cookies[ConsoleSessions.cookieName]?.value {
+                if let session = sessions.session(for: token) {
+                    context.apiKey = try await sessionKey(session, of: request, ending: token, in: sessions)
+                    context.consoleSession = session
+                } else {
+                    context.endedSession = true
+                }
             }
             return try await AuditActor.$current.withValue(context.auditActor) { try await next(request, context) }
         }
@@ -77,6 +81,8 @@ struct ScopeMiddleware: RouterMiddleware {
                 await auditRefusedWrite(request, reason: "lacks the \(scope.rawValue) scope")
                 throw APIError(.forbidden, "insufficient_scope", "this API key lacks the '\(scope.rawValue)' scope")
             }
+        } else if requireAPIKey, context.endedSession {
+            throw APIError(.unauthorized, "session_ended", "the console session ended (it expired, was signed out, or NETRA restarted); sign in again")
         } else if requireAPIKey {
             throw APIError(.unauthorized, "missing_api_key", "send an API key in the X-API-Key header")
         } else if request.method != .get, request.method != .head, Self.isCrossSite(request) {

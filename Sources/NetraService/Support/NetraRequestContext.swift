@@ -19,6 +19,8 @@ public struct NetraRequestContext: RequestContext {
     var rateLimitTaken = false
     /// The console session the request came with, when it was authenticated by its cookie.
     var consoleSession: ConsoleSessions.Session?
+    /// Whether the request came with a console cookie of a session that no longer exists.
+    var endedSession = false
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
