@@ -98,3 +98,24 @@ class Server:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
         self.log.close()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def http_request(url, method="GET", body=None, headers=None, timeout=60, follow_redirects=True):
+    """One HTTP request with urllib: (status, headers, body bytes), also for 4xx/5xx answers
+    (and 3xx ones with follow_redirects=False); status None and the error as the body when
+    nothing answered."""
+    opener = urllib.request.build_opener(*([] if follow_redirects else [_NoRedirect()]))
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers, error.read()
+    except (urllib.error.URLError, OSError) as error:
+        return None, {}, repr(error).encode()
