@@ -35,7 +35,6 @@ import argparse
 import base64
 import csv
 import http.client
-import json
 import math
 import os
 import shutil
@@ -46,7 +45,7 @@ import time
 import traceback
 import uuid
 
-from netra_http import Server, clean_environment, free_port, multipart
+from netra_http import Checks, Server, brief, clean_environment, dig, free_port, multipart
 
 try:
     import requests
@@ -88,56 +87,6 @@ UNKNOWN_UUID_KEY = "00000000-0000-0000-0000-000000000002"  # CompreFace's demo k
 
 
 # --------------------------------------------------------------------------- small helpers
-
-class Checks:
-    """The check(name, condition, detail) recorder: one printed line per check."""
-
-    def __init__(self, verbose=False):
-        self.results = []
-        self.group = "-"
-        self.verbose = verbose
-
-    def check(self, name, condition, detail=""):
-        ok = bool(condition)
-        self.results.append((self.group, name, ok, detail))
-        line = f"{'ok  ' if ok else 'FAIL'} {self.group} {name}"
-        if detail and (not ok or self.verbose):
-            line += f"\n       {detail}"
-        print(line, flush=True)
-        return ok
-
-    def equal(self, name, actual, expected, context=""):
-        return self.check(name, actual == expected, f"got {brief(actual)}, expected {brief(expected)} {context}".rstrip())
-
-    @property
-    def failures(self):
-        return [r for r in self.results if not r[2]]
-
-
-def brief(value, limit=400):
-    """A short JSON rendering for a failure line (embeddings cut)."""
-    def cut(v):
-        if isinstance(v, dict):
-            return {k: (f"<{len(x)} numbers>" if k == "embedding" and isinstance(x, list) else cut(x)) for k, x in v.items()}
-        if isinstance(v, list):
-            return [cut(x) for x in v]
-        return v
-    try:
-        text = json.dumps(cut(value), sort_keys=True)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def dig(value, *path, default=None):
-    """value[path[0]][path[1]]..., or default when any step is missing or the value is null."""
-    for step in path:
-        try:
-            value = value[step]
-        except (KeyError, IndexError, TypeError):
-            return default
-    return default if value is None else value
-
 
 def names(subjects):
     """The subject names of one CompreFace result entry's `subjects`."""

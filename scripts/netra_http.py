@@ -1,6 +1,7 @@
-"""What the scripts that drive a live `netra serve` share (check_deployment.py, load_test.py):
-a free loopback port, a clean environment, the server as a child process, and a
-multipart/form-data body."""
+"""What the scripts that drive a live `netra serve` share (check_deployment.py, load_test.py,
+compat_clients.py, console_browser.py): a free loopback port, a clean environment, the server
+as a child process, a multipart/form-data body, one HTTP request, and the check recorder."""
+import json
 import os
 import signal
 import socket
@@ -119,3 +120,55 @@ def http_request(url, method="GET", body=None, headers=None, timeout=60, follow_
             return error.code, error.headers, error.read()
     except (urllib.error.URLError, OSError) as error:
         return None, {}, repr(error).encode()
+
+
+# What the check-printing test drivers share (compat_clients.py, console_browser.py).
+
+class Checks:
+    """The check(name, condition, detail) recorder: one printed line per check."""
+
+    def __init__(self, verbose=False):
+        self.results = []
+        self.group = "-"
+        self.verbose = verbose
+
+    def check(self, name, condition, detail=""):
+        ok = bool(condition)
+        self.results.append((self.group, name, ok, detail))
+        line = f"{'ok  ' if ok else 'FAIL'} {self.group} {name}"
+        if detail and (not ok or self.verbose):
+            line += "\n       " + str(detail).replace("\n", "\n       ")
+        print(line, flush=True)
+        return ok
+
+    def equal(self, name, actual, expected, context=""):
+        return self.check(name, actual == expected, f"got {brief(actual)}, expected {brief(expected)} {context}".rstrip())
+
+    @property
+    def failures(self):
+        return [r for r in self.results if not r[2]]
+
+
+def brief(value, limit=400):
+    """A short JSON rendering for a failure line (embeddings cut)."""
+    def cut(v):
+        if isinstance(v, dict):
+            return {k: (f"<{len(x)} numbers>" if k == "embedding" and isinstance(x, list) else cut(x)) for k, x in v.items()}
+        if isinstance(v, list):
+            return [cut(x) for x in v]
+        return v
+    try:
+        text = json.dumps(cut(value), sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def dig(value, *path, default=None):
+    """value[path[0]][path[1]]..., or default when any step is missing or the value is null."""
+    for step in path:
+        try:
+            value = value[step]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return default if value is None else value

@@ -36,7 +36,8 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     router.add(middleware: RequestLogMiddleware(level: .info))
     router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: MetricsMiddleware())
-    if configuration.console.enabled, let folder = ConsoleFiles.folder {
+    let consoleFolder = configuration.console.enabled ? ServiceResources.url("console/index.html")?.deletingLastPathComponent().path : nil
+    if let folder = consoleFolder {
         // The console's files, served where no route answers (FileMiddleware looks only then).
         router.add(middleware: ConsolePageMiddleware())
         router.add(middleware: FileMiddleware(folder, urlBasePath: "/console",
@@ -53,26 +54,28 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     }
     RecognitionController(state: state, configuration: configuration, workers: workers, bodies: bodies, liveness: liveness)
         .addRoutes(to: scoped(.recognize))
-    LivenessController(state: state, configuration: configuration, workers: workers, bodies: bodies, challenges: liveness)
+    LivenessController(state: state, configuration: configuration, workers: workers, bodies: bodies, limiter: limiter, challenges: liveness)
         .addRoutes(to: scoped(.recognize))
     InfoController(state: state, configuration: configuration, challenges: liveness).addRoutes(to: scoped(.recognize))
     SubjectController(state: state, configuration: configuration, workers: workers, bodies: bodies, liveness: liveness)
         .addRoutes(to: scoped(.manage))
     CollectionController(state: state, bodies: bodies).addRoutes(to: scoped(.admin))
     AdminController(state: state, bodies: bodies, sessions: sessions).addRoutes(to: scoped(.admin))
-    if configuration.console.enabled {
+    if consoleFolder != nil {
         ConsoleController(state: state, sessions: sessions, limiter: limiter, bodies: bodies, requireAPIKey: configuration.requireAPIKey,
                           secureCookie: configuration.console.secureCookie).addRoutes(to: router.group("api/v1"))
         router.get("/") { _, _ in Response.redirect(to: "/console/", type: .found) }
     }
     if configuration.compat.enabled {
-        // The compatible APIs: their peers' paths and error forms, NETRA's keys, scopes and limits.
+        // The compatible APIs: their peers' paths and error forms, NETRA's keys, scopes and limits;
+        // not the console's cookies (its liveness rules are NETRA's routes').
+        let peerKeys = APIKeyMiddleware(state: state, limiter: limiter)
         func peer(_ path: String, _ dialect: PeerDialect, _ scope: APIScope) -> RouterGroup<NetraRequestContext> {
             var group = router.group(RouterPath(path)).add(middleware: PeerErrorMiddleware(dialect: dialect))
             if dialect == .deepStack {
                 group = group.add(middleware: DeepStackFormMiddleware(bodies: bodies, limit: configuration.maxBodyBytes, limiter: limiter))
             }
-            return group.add(middleware: apiKeys)
+            return group.add(middleware: peerKeys)
                 .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter, state: state,
                                                  refusesCrossSiteReads: true))
         }

@@ -38,11 +38,13 @@ public struct ServiceConfiguration: Sendable {
     public var allowedHosts: [String] = []
     /// The compatible APIs' settings (`compat.*`).
     public var compat = NetraConfiguration.Compat()
-    /// The web console's settings (`console.*`) and the liveness check's (`liveness.*`).
+    /// The web console's settings (`console.*`).
     public var console = NetraConfiguration.Console()
+    /// The liveness check's settings (`liveness.*`).
     public var liveness = NetraConfiguration.Liveness()
-    /// The models in force and where the threshold came from, as `/api/v1/info` reports them.
+    /// The model version in force, as `/api/v1/info` reports it.
     public var modelVersion = ""
+    /// Where the threshold came from (configuration, calibration file, default), for `/api/v1/info`.
     public var thresholdSource = "built-in default"
 
     public init() {}

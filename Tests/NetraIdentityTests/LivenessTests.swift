@@ -49,31 +49,54 @@ struct LivenessRuleTests {
         yaws.enumerated().map { index, yaw in LivenessFrame(faceCount: 1, yaw: yaw, descriptor: who?[index] ?? person) }
     }
 
-    @Test("the turns must be seen in the order asked, by one person, with exactly one face in every frame")
+    /// Two frames facing the camera, then three per step with the given yaws.
+    static let phases = [0, 0, 1, 1, 1, 2, 2, 2]
+
+    static func verdict(_ yaws: [Double], _ steps: [HeadTurn], who: [FaceDescriptor]? = nil) -> LivenessVerdict {
+        LivenessVerdict(frames: frames(yaws, who: who), phases: phases, steps: steps, policy: LivenessPolicy())
+    }
+
+    @Test("each turn must be made while it is asked, and not undone the other way; people may lag a frame")
     func verdicts() {
-        let policy = LivenessPolicy()
         let (person, stranger) = (Self.person, Self.stranger)
-        #expect(person.distance(to: stranger) > policy.maxDistance)
-        let turning = [0, 0, 0.2, 0.25, 0, -0.2, -0.2, 0]
-        #expect(LivenessVerdict(frames: Self.frames(turning), steps: [.left, .right], policy: policy).passed)
-        let reversed = LivenessVerdict(frames: Self.frames(turning), steps: [.right, .left], policy: policy)
-        #expect(!reversed.passed)
-        #expect(reversed.reasons == ["the head did not turn left after turning right"])
-        let still = LivenessVerdict(frames: Self.frames(Array(repeating: 0.02, count: 8)), steps: [.left, .right], policy: policy)
-        #expect(still.reasons == ["the head did not turn left"])
-        let slight = LivenessVerdict(frames: Self.frames([0, 0.09, 0, -0.09, 0, 0]), steps: [.left, .right], policy: policy)
-        #expect(!slight.passed, "a turn below the threshold is not a turn")
+        #expect(person.distance(to: stranger) > LivenessPolicy().maxDistance)
+        let following = [0, 0.02, 0, 0.2, 0.25, 0.18, -0.2, -0.2]
+        #expect(Self.verdict(following, [.left, .right]).passed, "the first frame of step 2 still shows step 1's turn")
+        #expect(Self.verdict(following, [.right, .left]).reasons
+            == ["step 1: the head did not turn right", "step 2: the head turned right when asked to turn left"])
+        #expect(Self.verdict(Array(repeating: 0.02, count: 8), [.left, .right]).reasons
+            == ["step 1: the head did not turn left", "step 2: the head did not turn right"])
+        #expect(!Self.verdict([0, 0, 0, 0.09, 0, 0, -0.09, 0], [.left, .right]).passed, "a turn below the threshold is not a turn")
+        #expect(Self.verdict([0.2, 0.2, 0, 0.2, 0, 0, -0.2, 0], [.left, .right]).reasons == ["the head did not face the camera at the start"])
+        // A video that turns both ways over and over, whatever was asked, fails either order.
+        let alternating = [0, 0, 0.2, -0.2, 0.2, -0.2, 0.2, -0.2]
+        #expect(Self.verdict(alternating, [.left, .right]).reasons
+            == ["step 1: the head turned right when asked to turn left", "step 2: the head turned left when asked to turn right"])
+        #expect(!Self.verdict(alternating, [.right, .left]).passed)
 
-        var frames = Self.frames(turning)
+        var frames = Self.frames(following)
         frames[1] = LivenessFrame(faceCount: 0, yaw: nil, descriptor: nil)
-        frames[4] = LivenessFrame(faceCount: 2, yaw: nil, descriptor: nil)
-        let crowded = LivenessVerdict(frames: frames, steps: [.left, .right], policy: policy)
-        #expect(crowded.reasons == ["frame 2 shows no face", "frame 5 shows 2 faces"])
+        frames[5] = LivenessFrame(faceCount: 2, yaw: nil, descriptor: nil)
+        let crowded = LivenessVerdict(frames: frames, phases: Self.phases, steps: [.left, .right], policy: LivenessPolicy())
+        #expect(crowded.reasons == ["frame 2 shows no face", "frame 6 shows 2 faces"])
 
-        let switched = LivenessVerdict(frames: Self.frames(turning, who: Array(repeating: person, count: 5) + Array(repeating: stranger, count: 3)),
-                                       steps: [.left, .right], policy: policy)
+        let switched = Self.verdict(following, [.left, .right], who: Array(repeating: person, count: 5) + Array(repeating: stranger, count: 3))
         #expect(switched.reasons == ["a different person appears in frames 6, 7, 8"])
         #expect(switched.frames[7].distance == person.distance(to: stranger))
+    }
+
+    @Test("an answer's frames and phases are checked before anything is decoded")
+    func answerShape() throws {
+        let checker = LivenessChecker(finder: FaceFinder(analyzer: StubAnalyzer()), challenges: LivenessChallenges())
+        try checker.checkAnswer(frameCount: 8, phases: Self.phases)
+        #expect(throws: LivenessChecker.AnswerError.tooFewFrames(minimum: 6)) { try checker.checkAnswer(frameCount: 3, phases: [0, 1, 2]) }
+        #expect(throws: LivenessChecker.AnswerError.tooManyFrames(maximum: 24)) {
+            try checker.checkAnswer(frameCount: 25, phases: Array(repeating: 0, count: 23) + [1, 2])
+        }
+        for phases in [[0, 0, 1, 1, 1, 2, 2], [1, 1, 1, 1, 2, 2, 2, 2], [0, 0, 2, 2, 1, 1, 2, 2], [0, 0, 0, 1, 1, 1, 1, 1],
+                       [0, 0, 1, 1, 3, 3, 3, 3], [0, 0, 1, 1, -1, 2, 2, 2]] {
+            #expect(throws: LivenessChecker.AnswerError.invalidPhases, "\(phases)") { try checker.checkAnswer(frameCount: 8, phases: phases) }
+        }
     }
 }
 
@@ -125,6 +148,23 @@ struct LivenessChallengeTests {
     }
 }
 
+@Suite("Liveness: settings", .tags(.unit))
+struct LivenessSettingsTests {
+    @Test("a turn threshold a photo could meet, or a check required where callers are unknown, is refused at start")
+    func rules() throws {
+        var liveness = NetraConfiguration.Liveness()
+        try DeploymentRules.checkLiveness(liveness, requireAPIKey: false)
+        for yaw in [0, 0.01, 0.9] {
+            liveness.turnYaw = yaw
+            #expect(throws: ConfigurationError.self, "\(yaw)") { try DeploymentRules.checkLiveness(liveness, requireAPIKey: true) }
+        }
+        liveness.turnYaw = 0.1
+        liveness.requiredForVerify = true
+        #expect(throws: ConfigurationError.self) { try DeploymentRules.checkLiveness(liveness, requireAPIKey: false) }
+        try DeploymentRules.checkLiveness(liveness, requireAPIKey: true)
+    }
+}
+
 /// Real photos as frames: the public set holds no video, so a "turn" is a photo of the same
 /// person with the head visibly turned (hand-labelled): Barack Obama in `knn_test_obama1.jpg`
 /// turned to his left (nose towards the image's right), in `test_obama2.jpg` to his right,
@@ -138,13 +178,14 @@ struct LivenessPhotoTests {
         try ImageDecoder().decode(contentsOf: folder.appendingPathComponent(name))
     }
 
+    /// Judges photos as frames: two facing the camera, then three per step.
     func judge(_ names: [String], steps: [HeadTurn]) throws -> LivenessVerdict {
         let challenges = LivenessChallenges()
         let checker = LivenessChecker(finder: FaceFinder(analyzer: try TestModels.analyzer()), challenges: challenges)
         let images = try names.map(Self.image)
         var challenge = challenges.issue(to: "key:test")
         while challenge.steps != steps { challenge = challenges.issue(to: "key:test") }
-        return try checker.judge(images, answering: try challenges.take(challenge.id, by: "key:test"))
+        return try checker.judge(images, phases: LivenessRuleTests.phases, answering: try challenges.take(challenge.id, by: "key:test"))
     }
 
     @Test("the landmarks' yaw tells the hand-labelled turns apart: frontal within the threshold, turned beyond it")
@@ -160,16 +201,17 @@ struct LivenessPhotoTests {
         #expect(try yaw(Self.right) < -threshold)
     }
 
-    @Test("the same person turning as asked passes; the wrong order, a still photo and a change of person fail")
+    @Test("the same person turning as asked passes; the other order, a still photo and a change of person fail")
     func sequences() throws {
         let (f, l, r) = (Self.frontal, Self.left, Self.right)
-        let turning = [f, f, l, l, f, r, r, f]
-        let passed = try judge(turning, steps: [.left, .right])
+        let following = [f, f, f, l, l, l, r, r]
+        let passed = try judge(following, steps: [.left, .right])
         #expect(passed.passed, "\(passed.reasons)")
-        #expect(try !judge(turning, steps: [.right, .left]).passed)
-        let still = try judge(Array(repeating: f, count: 6), steps: [.left, .right])
-        #expect(still.reasons == ["the head did not turn left"])
-        let switched = try judge([f, f, l, l, f, r, r, Self.stranger], steps: [.left, .right])
+        #expect(try judge(following, steps: [.right, .left]).reasons
+            == ["step 1: the head did not turn right", "step 2: the head turned right when asked to turn left"])
+        let still = try judge(Array(repeating: f, count: 8), steps: [.left, .right])
+        #expect(still.reasons == ["step 1: the head did not turn left", "step 2: the head did not turn right"])
+        let switched = try judge([f, f, f, l, l, l, r, Self.stranger], steps: [.left, .right])
         #expect(switched.reasons == ["a different person appears in frame 8"])
     }
 }

@@ -48,7 +48,19 @@ struct ConsoleEndpointTests {
                 #expect(String(buffer: response.body).contains("<script type=\"module\""))
             }
             try await client.execute(uri: "/console/no-such-file.js", method: .get) { #expect($0.status == .notFound) }
-            try await client.execute(uri: "/console/../openapi.yaml", method: .get) { #expect($0.status != .ok) }
+            try await client.execute(uri: "/console/../openapi.yaml", method: .get) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/console/js", method: .get) { response in
+                #expect(response.status.code / 100 == 3)
+                #expect(response.headers[.location] == "/console/js/", "a folder's redirect stays under /console")
+            }
+            try await client.execute(uri: "/console//js", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.location] == nil)
+            }
+            try await client.execute(uri: "/console/js/app.js", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentSecurityPolicy] != nil)
+            }
         }
     }
 
@@ -84,6 +96,11 @@ struct ConsoleEndpointTests {
             try await client.execute(uri: "/api/v1/subjects", method: .post, headers: change, body: Body.json(["name": "Ada"])) {
                 #expect($0.status == .forbidden)
                 #expect($0.errorCode == "csrf_token_invalid")
+            }
+            for method in [HTTPRequest.Method.patch, .delete] {
+                try await client.execute(uri: "/api/v1/subjects/1", method: method, headers: change, body: Body.json(["name": "Ada"])) {
+                    #expect($0.errorCode == "csrf_token_invalid", "\(method)")
+                }
             }
             change[Self.csrfField] = String(repeating: "0", count: 64)
             try await client.execute(uri: "/api/v1/subjects", method: .post, headers: change, body: Body.json(["name": "Ada"])) {
@@ -135,6 +152,7 @@ struct ConsoleEndpointTests {
             }
             try await client.execute(uri: "/api/v1/info", method: .get, headers: [Self.cookieField: session.cookie]) {
                 #expect($0.status == .unauthorized)
+                #expect($0.errorCode == "session_ended")
             }
         }
     }

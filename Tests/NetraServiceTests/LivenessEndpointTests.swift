@@ -24,18 +24,26 @@ struct LivenessEndpointTests {
         }
     }
 
-    /// Frames that turn the way `steps` asks.
+    /// Frames that turn the way `steps` asks: two facing the camera, then three per step (the
+    /// first still showing the previous instruction's pose, as people lag).
     static func frames(following steps: [String]) -> [String: [UInt8]] {
         let turn = ["left": left, "right": right]
-        let sequence = [frontal, frontal, turn[steps[0]]!, turn[steps[0]]!, frontal, turn[steps[1]]!, turn[steps[1]]!, frontal]
-        return Dictionary(uniqueKeysWithValues: sequence.enumerated().map { ("frame\($0)", $1) })
+        let first = turn[steps[0]]!, second = turn[steps[1]]!
+        return numbered([frontal, frontal, frontal, first, first, first, second, second])
     }
 
-    static func answer(_ client: any TestClientProtocol, _ id: String, frames: [String: [UInt8]], _ headers: HTTPFields) async throws -> TestResponse {
+    static let phases = "0,0,1,1,1,2,2,2"
+
+    static func numbered(_ images: [[UInt8]]) -> [String: [UInt8]] {
+        Dictionary(uniqueKeysWithValues: images.enumerated().map { ("frame\($0)", $1) })
+    }
+
+    static func answer(_ client: any TestClientProtocol, _ id: String, frames: [String: [UInt8]], phases: String = phases,
+                       _ headers: HTTPFields) async throws -> TestResponse {
         var headers = headers
         headers[.contentType] = Body.multipartType
         return try await client.execute(uri: "/api/v1/liveness/challenges/\(id)", method: .post, headers: headers,
-                                        body: Body.multipart(files: frames)) { $0 }
+                                        body: Body.multipart(files: frames, fields: ["phases": phases])) { $0 }
     }
 
     @Test("a challenge is passed by the same person turning as asked, once; a still photo fails; bad answers are 4xx")
@@ -54,14 +62,17 @@ struct LivenessEndpointTests {
             #expect(again.status == .conflict && again.errorCode == "challenge_used")
 
             let still = try await Self.challenge(client, headers)
-            let photo = Dictionary(uniqueKeysWithValues: (0..<6).map { ("frame\($0)", Self.frontal) })
+            let photo = Self.numbered(Array(repeating: Self.frontal, count: 8))
             let failed = try await Self.answer(client, still.id, frames: photo, headers)
             #expect(failed.status == .ok && failed.json["passed"] as? Bool == false)
-            #expect(failed.json["reasons"] as? [String] == ["the head did not turn \(still.steps[0])"])
+            #expect(failed.json["reasons"] as? [String] == ["step 1: the head did not turn \(still.steps[0])",
+                                                              "step 2: the head did not turn \(still.steps[1])"])
 
             let third = try await Self.challenge(client, headers)
-            let few = try await Self.answer(client, third.id, frames: ["frame0": Self.frontal, "frame1": Self.frontal], headers)
+            let few = try await Self.answer(client, third.id, frames: Self.numbered([Self.frontal, Self.frontal]), phases: "0,1", headers)
             #expect(few.status == .badRequest && few.errorCode == "too_few_frames")
+            let unordered = try await Self.answer(client, third.id, frames: photo, phases: "0,0,2,2,1,1,2,2", headers)
+            #expect(unordered.status == .badRequest && unordered.errorCode == "invalid_phases")
             let theirs = try await Self.answer(client, third.id, frames: photo, [ConsoleEndpointTests.keyField: other])
             #expect(theirs.status == .notFound && theirs.errorCode == "challenge_not_found", "only its caller may answer it")
             let unknown = try await Self.answer(client, "0000", frames: photo, headers)
@@ -69,7 +80,34 @@ struct LivenessEndpointTests {
             var broken = photo
             broken["frame3"] = Array("not an image".utf8)
             let garbage = try await Self.answer(client, third.id, frames: broken, headers)
-            #expect(garbage.status.code / 100 == 4, "\(garbage.json)")
+            #expect(garbage.status == .unprocessableContent && garbage.errorCode == "not_an_image", "\(garbage.json)")
+            let answered = try await Self.answer(client, third.id, frames: Self.frames(following: third.steps), headers)
+            #expect(answered.json["passed"] as? Bool == true, "refused answers leave the challenge answerable: \(answered.json)")
+        }
+    }
+
+    @Test("a challenge and its pass belong to the console session that asked, not to every holder of its key")
+    func sessionsOfOneKey() async throws {
+        let fixture = try ServiceFixture(models: .real) { $0.requireAPIKey = true }
+        let key = try fixture.store.createAPIKey(name: "reception", scopes: [.recognize, .manage]).key
+        try await fixture.test { client in
+            let mine = try await ConsoleEndpointTests.signIn(client, key: key)
+            let theirs = try await ConsoleEndpointTests.signIn(client, key: key)
+            let myHeaders: HTTPFields = [ConsoleEndpointTests.cookieField: mine.cookie, ConsoleEndpointTests.csrfField: mine.csrf]
+            let theirHeaders: HTTPFields = [ConsoleEndpointTests.cookieField: theirs.cookie, ConsoleEndpointTests.csrfField: theirs.csrf]
+            let challenge = try await Self.challenge(client, myHeaders)
+            for headers in [theirHeaders, [ConsoleEndpointTests.keyField: key]] {
+                let answer = try await Self.answer(client, challenge.id, frames: Self.frames(following: challenge.steps), headers)
+                #expect(answer.errorCode == "challenge_not_found")
+            }
+            let answer = try await Self.answer(client, challenge.id, frames: Self.frames(following: challenge.steps), myHeaders)
+            #expect(answer.json["passed"] as? Bool == true, "\(answer.json)")
+            var enroll = theirHeaders
+            enroll[.contentType] = Body.multipartType
+            try await client.execute(uri: "/api/v1/enroll", method: .post, headers: enroll,
+                                     body: Body.multipart(files: ["image": Self.obamaAgain], fields: ["name": "Barack", "liveness_challenge": challenge.id])) {
+                #expect($0.errorCode == "challenge_not_found", "another session cannot spend the pass")
+            }
         }
     }
 
@@ -97,7 +135,7 @@ struct LivenessEndpointTests {
             let answer = try await Self.answer(client, challenge.id, frames: Self.frames(following: challenge.steps), console)
             #expect(answer.json["passed"] as? Bool == true)
             let mismatch = try await enroll(Self.stranger, fields: ["name": "Alex", "liveness_challenge": challenge.id], console)
-            #expect(mismatch.status == .badRequest && mismatch.errorCode == "liveness_mismatch", "\(mismatch.json)")
+            #expect(mismatch.status == .unprocessableContent && mismatch.errorCode == "liveness_mismatch", "\(mismatch.json)")
             let used = try await enroll(Self.obamaAgain, fields: ["name": "Barack", "liveness_challenge": challenge.id], console)
             #expect(used.errorCode == "challenge_used", "a pass is used up by the attempt")
 

@@ -83,4 +83,22 @@ public enum DeploymentRules {
                 + "(NETRA_APP_REQUIRE_API_KEY=true) and create keys with `netra apikeys create`")
         }
     }
+
+    /// The range `liveness.turn_yaw` must lie in: at 0 a frontal photo would meet every turn,
+    /// beyond 0.5 no one could turn that far.
+    public static let turnYawRange = 0.05...0.5
+
+    /// The liveness settings must be able to do what they say: a turn threshold a photo cannot
+    /// meet, and a required check only where callers are known (with API keys required, every
+    /// caller without a key is a console session, the only one that is asked; without them
+    /// anyone could enroll or verify unasked, through the compatible APIs if nowhere else).
+    public static func checkLiveness(_ liveness: NetraConfiguration.Liveness, requireAPIKey: Bool) throws(ConfigurationError) {
+        guard turnYawRange.contains(liveness.turnYaw) else {
+            throw ConfigurationError("liveness.turn_yaw must be between \(turnYawRange.lowerBound) and \(turnYawRange.upperBound), not \(liveness.turnYaw)")
+        }
+        if (liveness.requiredForEnroll || liveness.requiredForVerify) && !requireAPIKey {
+            throw ConfigurationError("liveness.required_for_enroll and required_for_verify need app.require_api_key: true "
+                + "(without API keys every caller could enroll and verify unasked)")
+        }
+    }
 }

@@ -40,8 +40,9 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
     public struct Liveness: Codable, Equatable, Sendable {
         public init() {}
 
-        /// Whether enrollment (or verify) from a console session needs a passed challenge.
+        /// Whether enrollment from a console session needs a passed challenge.
         public var requiredForEnroll = false
+        /// Whether verify from a console session needs a passed challenge (of `image2`'s person).
         public var requiredForVerify = false
         /// |yaw| (inter-eye distances) at which the head counts as turned.
         public var turnYaw = LivenessPolicy().turnYaw

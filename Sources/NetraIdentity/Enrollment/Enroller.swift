@@ -86,15 +86,15 @@ public struct Enroller: Sendable {
     /// The collection subjects are found and created in.
     public let collectionID: Int64
     /// A passed liveness check each enrolled face must be the person of (`nil`: none needed).
-    public var liveness: LivenessRequirement?
+    public let liveness: LivenessRequirement?
 
     public init(finder: FaceFinder, store: any IdentityStore, policy: EnrollmentPolicy = EnrollmentPolicy(), collectionID: Int64,
                 liveness: LivenessRequirement? = nil) {
-        self.liveness = liveness
         self.finder = finder
         self.store = store
         self.policy = policy
         self.collectionID = collectionID
+        self.liveness = liveness
     }
 
     /// What an enrollment stored.

@@ -8,6 +8,9 @@ public enum HeadTurn: String, Sendable, CaseIterable, Codable {
     /// What the console shows while the turn is expected.
     public var instruction: String { "Turn your head to your \(rawValue)" }
 
+    /// The turn the other way.
+    var opposite: HeadTurn { self == .left ? .right : .left }
+
     /// Whether a head at `yaw` (`HeadPose.yaw`) is turned this way by at least `threshold`.
     func isMet(byYaw yaw: Double, threshold: Double) -> Bool {
         switch self {
@@ -21,8 +24,10 @@ public enum HeadTurn: String, Sendable, CaseIterable, Codable {
 public struct LivenessChallenge: Sendable, Equatable {
     /// Random and unguessable (128 bits), the challenge's only name.
     public let id: String
+    /// The turns asked for, in the order they are shown.
     public let steps: [HeadTurn]
     public let issuedAt: Date
+    /// After this the challenge can no longer be answered.
     public let expiresAt: Date
     /// Whom it was issued to (an API key's or session's caller): only they may answer it.
     let owner: String
@@ -34,8 +39,9 @@ public struct LivenessPolicy: Sendable, Equatable {
     public var challengeLifetime: TimeInterval = 30
     /// How long a passed challenge may be used for one enrollment or verification.
     public var passLifetime: TimeInterval = 120
-    /// Frames an answer must carry: enough to see the turns, few enough to analyse quickly.
+    /// Frames an answer must carry at least: enough to see the turns.
     public var minFrames = 6
+    /// Frames an answer may carry at most: few enough to analyse quickly.
     public var maxFrames = 24
     /// |yaw| at which the head counts as turned (`HeadPose.yaw`, inter-eye distances). The
     /// public test portraits measure within ±0.10 but for the few visibly turned ones (up to

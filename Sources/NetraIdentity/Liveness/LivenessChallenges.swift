@@ -34,6 +34,8 @@ public final class LivenessChallenges: Sendable {
     /// Outstanding challenges and passes kept per caller and in all; older ones are dropped.
     static let perCallerLimit = 16
     static let totalLimit = 10_000
+    /// Turns asked per challenge: each way once.
+    public static let stepCount = HeadTurn.allCases.count
 
     private struct State {
         var open: [String: LivenessChallenge] = [:]

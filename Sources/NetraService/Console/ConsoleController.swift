@@ -67,13 +67,13 @@ struct ConsoleController: Sendable {
             try limiter.admit(context.caller, counting: "refused API keys")
             throw APIError(.unauthorized, "invalid_api_key", "the API key is unknown or revoked")
         }
-        let (token, session) = sessions.open(keyID: record.id)
+        let (token, session) = sessions.open(keyID: record.id, replacing: request.cookies[ConsoleSessions.cookieName]?.value)
         try? await blocking {
-            try AuditActor.$current.withValue("console key:\(record.id)") {
+            try AuditActor.$current.withValue(NetraRequestContext.consoleActor(keyID: record.id)) {
                 try store.record(AuditEvent(action: "console sign-in", result: "success", detail: record.name))
             }
         }
-        var response = try JSONResponse.make(try await sessionJSON(session, record: record), status: .created, for: request, context)
+        var response = try JSONResponse.make(try await sessionJSON(session, record: record), status: .created, noStore: true, for: request, context)
         response.setCookie(Cookie(name: ConsoleSessions.cookieName, value: token, maxAge: Int(sessions.lifetime), path: "/",
                                   secure: secureCookie, httpOnly: true, sameSite: .strict))
         return response
@@ -81,14 +81,15 @@ struct ConsoleController: Sendable {
 
     func show(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         if let token = request.cookies[ConsoleSessions.cookieName]?.value, let session = sessions.session(for: token) {
-            let store = try state.ready().store
-            if let record = try await blocking({ try store.apiKeys().first { $0.id == session.keyID } }), record.revokedAt == nil {
+            if let record = try await session.activeKey(in: try state.ready().store) {
                 return try JSONResponse.make(try await sessionJSON(session, record: record), noStore: true, for: request, context)
             }
-            sessions.end(token)
+            sessions.endAll(keyID: session.keyID)
         }
         let anonymous = SessionJSON(signedIn: false, keyRequired: requireAPIKey, scopes: requireAPIKey ? [] : APIScope.allCases)
-        return try JSONResponse.make(anonymous, noStore: true, for: request, context)
+        var response = try JSONResponse.make(anonymous, noStore: true, for: request, context)
+        if request.cookies[ConsoleSessions.cookieName] != nil { response.setCookie(endedCookie) }
+        return response
     }
 
     struct SignedOut: Encodable {
@@ -98,15 +99,17 @@ struct ConsoleController: Sendable {
     /// Ends the session; like every change made with the cookie, it needs the CSRF token.
     func signOut(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         if let token = request.cookies[ConsoleSessions.cookieName]?.value, let session = sessions.session(for: token) {
-            guard let sent = request.headers[.csrfToken], ConsoleSessions.tokensMatch(sent, session.csrfToken) else {
-                throw APIError(.forbidden, "csrf_token_invalid", "a change from the console must carry its X-CSRF-Token")
-            }
+            try session.checkCSRFToken(of: request)
             sessions.end(token)
         }
         var response = try JSONResponse.make(SignedOut(), for: request, context)
-        response.setCookie(Cookie(name: ConsoleSessions.cookieName, value: "", maxAge: 0, path: "/",
-                                  secure: secureCookie, httpOnly: true, sameSite: .strict))
+        response.setCookie(endedCookie)
         return response
+    }
+
+    /// The cookie that makes the browser forget its session.
+    private var endedCookie: Cookie {
+        Cookie(name: ConsoleSessions.cookieName, value: "", maxAge: 0, path: "/", secure: secureCookie, httpOnly: true, sameSite: .strict)
     }
 
     private func sessionJSON(_ session: ConsoleSessions.Session, record: APIKeyRecord) async throws -> SessionJSON {
@@ -118,37 +121,4 @@ struct ConsoleController: Sendable {
                            key: KeyJSON(id: record.id, name: record.name, collection: collection),
                            csrfToken: session.csrfToken, expiresAt: ISO8601DateFormatter().string(from: session.expiresAt))
     }
-}
-
-/// The headers of the console's pages and files: a strict Content-Security-Policy (nothing
-/// inline, nothing from elsewhere; the camera for this origin only), no framing, revalidated.
-struct ConsolePageMiddleware: RouterMiddleware {
-    typealias Context = NetraRequestContext
-
-    static let contentSecurityPolicy = [
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' blob: data:",
-        "media-src 'self' blob: mediastream:", "connect-src 'self'", "object-src 'none'",
-        "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
-    ].joined(separator: "; ")
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard path == "/console" || path.hasPrefix("/console/") else { return try await next(request, context) }
-        var response = try await next(request, context)
-        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
-        response.headers[.xFrameOptions] = "DENY"
-        response.headers[.permissionsPolicy] = "camera=(self), microphone=()"
-        response.headers[.cacheControl] = "no-cache"
-        return response
-    }
-}
-
-extension HTTPField.Name {
-    static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
-    static let permissionsPolicy = HTTPField.Name("Permissions-Policy")!
-}
-
-/// Where the console's files are: `Resources/console` of NetraService's resource bundle.
-enum ConsoleFiles {
-    static let folder: String? = Bundle.module.url(forResource: "Resources/console", withExtension: nil)?.path
 }

@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import NetraStore
 import Synchronization
 
 /// The console's sign-ins, in memory: the browser holds only the session's random token (an
@@ -8,11 +10,14 @@ import Synchronization
 final class ConsoleSessions: Sendable {
     /// The session cookie's name.
     static let cookieName = "netra_session"
-    /// Sessions kept at most; beyond that the oldest is ended.
+    /// Sessions kept at most, in all and per key; beyond that the oldest is ended.
     static let limit = 10_000
+    static let perKeyLimit = 20
 
     /// One signed-in console.
     struct Session: Sendable {
+        /// A random name for the session that is not its cookie (liveness challenges belong to it).
+        let id: String
         let keyID: String
         /// Sent by the page in `X-CSRF-Token` with every change.
         let csrfToken: String
@@ -26,11 +31,16 @@ final class ConsoleSessions: Sendable {
         self.lifetime = max(60, lifetime)
     }
 
-    /// Opens a session for the key `keyID`; returns its cookie token and the session.
-    func open(keyID: String, now: Date = Date()) -> (token: String, session: Session) {
-        let token = Self.randomToken(), session = Session(keyID: keyID, csrfToken: Self.randomToken(), expiresAt: now.addingTimeInterval(lifetime))
+    /// Opens a session for the key `keyID`, ending the one the browser had (`replacing`, its
+    /// cookie token); returns the new cookie token and the session.
+    func open(keyID: String, replacing previous: String? = nil, now: Date = Date()) -> (token: String, session: Session) {
+        let token = Self.randomToken()
+        let session = Session(id: Self.randomToken(), keyID: keyID, csrfToken: Self.randomToken(), expiresAt: now.addingTimeInterval(lifetime))
         sessions.withLock { sessions in
             sessions = sessions.filter { $0.value.expiresAt > now }
+            if let previous { sessions[previous] = nil }
+            let sameKey = sessions.filter { $0.value.keyID == keyID }.sorted { $0.value.expiresAt < $1.value.expiresAt }
+            for old in sameKey.dropLast(Self.perKeyLimit - 1) { sessions[old.key] = nil }
             if sessions.count >= Self.limit, let oldest = sessions.min(by: { $0.value.expiresAt < $1.value.expiresAt }) {
                 sessions[oldest.key] = nil
             }
@@ -72,5 +82,21 @@ final class ConsoleSessions: Sendable {
         let a = Array(a.utf8), b = Array(b.utf8)
         guard a.count == b.count else { return false }
         return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+extension ConsoleSessions.Session {
+    /// The key the session was opened with, while it is active (it is read again each time, so
+    /// a revoked key ends the session at once).
+    func activeKey(in store: any IdentityStore) async throws -> APIKeyRecord? {
+        let keyID = keyID
+        return try await blocking { try store.apiKeys().first { $0.id == keyID && $0.revokedAt == nil } }
+    }
+
+    /// Refuses a change that does not carry the session's CSRF token (403 `csrf_token_invalid`).
+    func checkCSRFToken(of request: Request) throws {
+        guard let sent = request.headers[.csrfToken], ConsoleSessions.tokensMatch(sent, csrfToken) else {
+            throw APIError(.forbidden, "csrf_token_invalid", "a change from the console must carry its X-CSRF-Token")
+        }
     }
 }

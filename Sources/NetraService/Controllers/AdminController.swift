@@ -42,7 +42,7 @@ struct AdminController: Sendable {
     }
 
     func listKeys(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        try requireUnbound(context)
+        try context.requireUnboundKey(to: "manage API keys or read the audit log")
         let store = try state.ready().store
         let keys = try await blocking { try Self.json(store.apiKeys(), in: store) }
         return try JSONResponse.make(KeyList(apiKeys: keys), noStore: true, for: request, context)
@@ -61,7 +61,7 @@ struct AdminController: Sendable {
 
     /// `{"name": ..., "scopes": ["recognize", ...], "collection": optional}`.
     func createKey(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        try requireUnbound(context)
+        try context.requireUnboundKey(to: "manage API keys or read the audit log")
         guard RequestForm.mediaType(of: request) == "application/json" else {
             throw APIError(.unsupportedMediaType, "unsupported_content_type", #"send {"name": ..., "scopes": [...]} as application/json"#)
         }
@@ -97,7 +97,7 @@ struct AdminController: Sendable {
     }
 
     func revokeKey(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        try requireUnbound(context)
+        try context.requireUnboundKey(to: "manage API keys or read the audit log")
         let id = try context.parameters.require("id")
         let store = try state.ready().store
         guard try await blocking({ try store.apiKeys().contains { $0.id == id && $0.revokedAt == nil } }) else {
@@ -135,7 +135,7 @@ struct AdminController: Sendable {
 
     /// The most recent audit events, newest first (`limit`, 1 to 500, default 50).
     func audit(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        try requireUnbound(context)
+        try context.requireUnboundKey(to: "manage API keys or read the audit log")
         let text = request.uri.queryParameters.get("limit")
         guard let limit = text.map({ Int($0) }) ?? 50, (1...500).contains(limit) else {
             throw APIError.badRequest("invalid_parameter", "'limit' must be a whole number between 1 and 500")
@@ -143,12 +143,6 @@ struct AdminController: Sendable {
         let store = try state.ready().store
         let entries = try await blocking { try store.auditLog(limit: limit) }
         return try JSONResponse.make(AuditList(events: entries.map(AuditJSON.init)), noStore: true, for: request, context)
-    }
-
-    private func requireUnbound(_ context: NetraRequestContext) throws {
-        guard context.apiKey?.collectionID == nil else {
-            throw APIError(.forbidden, "collection_not_allowed", "an API key bound to a collection cannot manage API keys or read the audit log")
-        }
     }
 
     private static func json(_ records: [APIKeyRecord], in store: any IdentityStore) throws -> [APIKeyJSON] {

@@ -9,6 +9,7 @@ struct LivenessController: Sendable {
     let configuration: ServiceConfiguration
     let workers: VisionWorkers
     let bodies: BodyReader
+    let limiter: RateLimiter
     let challenges: LivenessChallenges
 
     func addRoutes(to group: RouterGroup<NetraRequestContext>) {
@@ -32,7 +33,7 @@ struct LivenessController: Sendable {
     }
 
     func issue(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
-        let challenge = challenges.issue(to: context.caller)
+        let challenge = challenges.issue(to: context.livenessOwner)
         let policy = challenges.policy
         let json = ChallengeJSON(id: challenge.id, steps: challenge.steps, instructions: challenge.steps.map(\.instruction),
                                  expiresAt: ISO8601DateFormatter().string(from: challenge.expiresAt),
@@ -60,8 +61,10 @@ struct LivenessController: Sendable {
         }
     }
 
-    /// Multipart `frame0`, `frame1`, ... in capture order. The challenge is used up by the
-    /// first answer that reaches judging, passed or not.
+    /// Multipart `frame0`, `frame1`, ... in capture order, and `phases`: each frame's phase
+    /// (the instruction on screen when it was captured), comma-separated. The challenge is used
+    /// up by the first answer that reaches judging, passed or not; each frame costs the caller
+    /// a rate-limit token, as it costs a detection.
     func answer(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let loaded = try state.ready()
         let id = try context.parameters.require("id")
@@ -70,24 +73,31 @@ struct LivenessController: Sendable {
         let form = try await RequestForm.read(request, from: context.caller, bodies: bodies, limit: configuration.maxBodyBytes,
                                               imageFields: Set(names))
         let frames = try names.prefix { form.hasImage($0) }.map { try form.image($0) }
+        let phases = (form.string("phases") ?? "").split(separator: ",", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) ?? -1 }
         let checker = LivenessChecker(finder: configuration.finder(loaded), challenges: challenges)
-        do throws(LivenessChecker.FrameCountError) {
-            try checker.checkFrameCount(frames.count)
-        } catch .tooFew(let minimum) {
-            throw APIError.badRequest("too_few_frames", "send at least \(minimum) frames as frame0, frame1, ... (got \(frames.count))")
-        } catch .tooMany(let maximum) {
-            throw APIError.badRequest("too_many_frames", "send at most \(maximum) frames")
-        }
-        let challenge: LivenessChallenge
-        do throws(LivenessError) {
-            challenge = try challenges.take(id, by: context.caller)
+        do throws(LivenessChecker.AnswerError) {
+            try checker.checkAnswer(frameCount: frames.count, phases: phases)
         } catch {
-            throw APIError(livenessError: error)
+            let code = switch error {
+            case .tooFewFrames: "too_few_frames"
+            case .tooManyFrames: "too_many_frames"
+            case .invalidPhases: "invalid_phases"
+            }
+            throw APIError.badRequest(code, error.description)
         }
-        let decoder = configuration.imageDecoder
+        for _ in frames.dropFirst() { try limiter.admit(context.caller, counting: "liveness frames") }
+        let (decoder, owner, challenges) = (configuration.imageDecoder, context.livenessOwner, challenges)
         let verdict = try await workers.run { () throws -> LivenessVerdict in
             let images = try frames.enumerated().map { index, bytes in try decoder.decode(bytes, field: "frame\(index)") }
-            return try identityCall { () throws(IdentityError) in try checker.judge(images, answering: challenge) }
+            // Taken only now, so that a refused body, a bad frame or a full queue leaves it answerable.
+            let challenge: LivenessChallenge
+            do throws(LivenessError) {
+                challenge = try challenges.take(id, by: owner)
+            } catch {
+                throw APIError(livenessError: error)
+            }
+            return try identityCall { () throws(IdentityError) in try checker.judge(images, phases: phases, answering: challenge) }
         }
         let store = loaded.store
         try? await blocking { try store.recordEvent(action: "liveness", result: verdict.passed ? "passed" : "failed",

@@ -93,8 +93,7 @@ struct OperationsController: Sendable {
     }
 
     static func resource(_ name: String, contentType: String) throws -> Response {
-        guard let url = Bundle.module.url(forResource: "Resources/\(name)", withExtension: nil),
-              let data = try? Data(contentsOf: url)
+        guard let url = ServiceResources.url(name), let data = try? Data(contentsOf: url)
         else { throw APIError(.internalServerError, "missing_resource", "\(name) is missing from NETRA's resources") }
         return Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(data: data)))
     }

@@ -20,7 +20,7 @@ struct APIKeyMiddleware: RouterMiddleware {
         guard let presented = request.headers[.apiKey] ?? context.presentedAPIKey else {
             if let sessions, let token = request.cookies[ConsoleSessions.cookieName]?.value {
                 if let session = sessions.session(for: token) {
-                    context.apiKey = try await sessionKey(session, of: request, ending: token, in: sessions)
+                    context.apiKey = try await sessionKey(session, of: request, in: sessions)
                     context.consoleSession = session
                 } else {
                     context.endedSession = true
@@ -40,18 +40,13 @@ struct APIKeyMiddleware: RouterMiddleware {
 
     /// The key behind a console session, read again (a revoked key ends the session); a change
     /// must carry the session's CSRF token and come from the console's own origin.
-    private func sessionKey(_ session: ConsoleSessions.Session, of request: Request, ending token: String,
-                            in sessions: ConsoleSessions) async throws -> APIKeyRecord {
-        let store = try state.ready().store
-        let keyID = session.keyID
-        guard let record = try await blocking({ try store.apiKeys().first { $0.id == keyID } }), record.revokedAt == nil else {
-            sessions.endAll(keyID: keyID)
+    private func sessionKey(_ session: ConsoleSessions.Session, of request: Request, in sessions: ConsoleSessions) async throws -> APIKeyRecord {
+        guard let record = try await session.activeKey(in: try state.ready().store) else {
+            sessions.endAll(keyID: session.keyID)
             throw APIError(.unauthorized, "session_ended", "the console session's API key was revoked; sign in again")
         }
         if request.method != .get, request.method != .head {
-            guard let sent = request.headers[.csrfToken], ConsoleSessions.tokensMatch(sent, session.csrfToken) else {
-                throw APIError(.forbidden, "csrf_token_invalid", "a change from the console must carry its X-CSRF-Token")
-            }
+            try session.checkCSRFToken(of: request)
             if ScopeMiddleware.isCrossSite(request) {
                 throw APIError(.forbidden, "cross_origin_write", "a console change must come from the console's own origin")
             }
@@ -108,10 +103,11 @@ extension ScopeMiddleware {
     private static let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
 
     /// Whether a browser says the request comes from another site: `Sec-Fetch-Site` other than
-    /// `same-origin` or `none`, or an `Origin` whose host and port are not the request's own.
+    /// `same-origin` or `none` (when a browser sends it, it alone decides: a proxy in front may
+    /// rewrite `Host`), else an `Origin` whose host and port are not the request's own.
     /// Clients that are not browsers send neither and pass.
     static func isCrossSite(_ request: Request) -> Bool {
-        if let site = request.headers[fetchSite]?.lowercased(), site != "same-origin", site != "none" { return true }
+        if let site = request.headers[fetchSite]?.lowercased() { return site != "same-origin" && site != "none" }
         guard let origin = request.headers[origin] else { return false }
         let authority = request.head.authority ?? request.headers[values: HTTPField.Name("Host")!].first ?? ""
         guard let separator = origin.range(of: "://") else { return true }

@@ -47,7 +47,7 @@ extension APIError {
         case .notFound: self.init(.notFound, "challenge_not_found", error.description)
         case .used: self.init(.conflict, "challenge_used", error.description)
         case .expired: self.init(.gone, "challenge_expired", error.description)
-        case .differentPerson: self.init(.badRequest, "liveness_mismatch", error.description)
+        case .differentPerson: self.init(.unprocessableContent, "liveness_mismatch", error.description)
         }
     }
 }

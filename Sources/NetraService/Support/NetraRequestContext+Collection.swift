@@ -14,4 +14,12 @@ extension NetraRequestContext {
             }
         }
     }
+
+    /// Refuses a key bound to a collection (403 `collection_not_allowed`): what spans the whole
+    /// service (collections themselves, API keys, the audit log) is for unbound keys only.
+    func requireUnboundKey(to action: String) throws {
+        guard apiKey?.collectionID == nil else {
+            throw APIError(.forbidden, "collection_not_allowed", "an API key bound to a collection cannot \(action)")
+        }
+    }
 }

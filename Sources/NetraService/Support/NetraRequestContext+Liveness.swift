@@ -10,6 +10,10 @@ extension NetraRequestContext {
             if required, consoleSession != nil { throw APIError(livenessError: .required) }
             return nil
         }
-        return LivenessRequirement(challenges: challenges, passID: presented, owner: caller)
+        return LivenessRequirement(challenges: challenges, passID: presented, owner: livenessOwner)
     }
+
+    /// Whom a challenge is issued to and who may answer and use it: the console session (so
+    /// another session or program with the same key cannot), else the API key or address.
+    var livenessOwner: String { consoleSession.map { "session:\($0.id)" } ?? caller }
 }

@@ -43,5 +43,11 @@ public struct NetraRequestContext: RequestContext {
 
     /// The audit log's actor for this request's changes (the key's id, never its secret; the
     /// console's changes are told apart from other callers of the same key).
-    var auditActor: String { "\(consoleSession == nil ? "api" : "console") \(caller)" }
+    var auditActor: String {
+        if consoleSession != nil, let apiKey { return Self.consoleActor(keyID: apiKey.id) }
+        return "api \(caller)"
+    }
+
+    /// The audit log's actor for the console's changes made with the key `keyID`.
+    static func consoleActor(keyID: String) -> String { "console key:\(keyID)" }
 }

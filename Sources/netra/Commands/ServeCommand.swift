@@ -29,6 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
             service.modelVersion = models.modelVersion
             service.thresholdSource = models.thresholdSource
             try DeploymentRules.checkListening(host: service.host, requireAPIKey: service.requireAPIKey)
+            try DeploymentRules.checkLiveness(configuration.liveness, requireAPIKey: service.requireAPIKey)
             let path = db ?? configuration.data.db
             let key = try StoreSession.key(for: path, configuration: configuration, listeningOn: service.host)
             let rotationKeys = try StoreSession.newKey().map { [$0] } ?? []
@@ -48,6 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
                 return ServiceState.Loaded(analyzer: analyzer, store: store)
             }
             let application = buildApplication(configuration: service, state: state, services: [loader], logger: logger)
+            if service.console.enabled, !service.console.secureCookie, !DeploymentRules.isLoopback(service.host) {
+                logger.warning("the console's session cookie is sent over plain HTTP too: behind a TLS proxy, set console.secure_cookie: true")
+            }
             logger.info("NETRA starting on \(service.host):\(service.port) (API keys \(service.requireAPIKey ? "required" : "optional"))")
             try await application.runService()
         }

@@ -1,5 +1,6 @@
 // The liveness challenge of the webcam panels (enroll, verify): NETRA names head moves, the
-// page shows each instruction while it films, then sends the frames in capture order.
+// page shows each instruction while it films, then sends the frames in capture order with
+// each frame's phase (0 "look at the camera", then 1, 2, ... for the instruction on screen).
 // A passed challenge's id is kept (in memory) for the next enrollment or verification.
 
 import { post, formData, segment } from './api.js';
@@ -8,16 +9,9 @@ import { grabJpeg, wait } from './camera.js';
 import { showError, showStatus, clearError, isAbort } from './messages.js';
 
 const LOOK_MS = 800;            // "Look at the camera" first: the face before any move
-const STEP_MS = 1600;           // per instruction
+const STEP_MS = 2000;           // per instruction: time to react, turn and hold
 const FRAME_INTERVAL_MS = 250;
 const FRAME_WIDTH = 480;        // enough for the head pose, small to send
-
-const STEP_TEXT = {
-  left: 'Turn your head to your left',
-  right: 'Turn your head to your right',
-  up: 'Tilt your head up',
-  down: 'Tilt your head down',
-};
 
 // Mounts the panel into slot. options: video, signal, ensureCamera() (starts the camera
 // when needed), onBusy(true|false) (the page pauses its own frame loop meanwhile).
@@ -54,11 +48,11 @@ export function mountLiveness(slot, { video, signal, ensureCamera, onBusy = () =
       await ensureCamera();
       await onBusy(true);
       const challenge = await post('/api/v1/liveness/challenges', { signal });
-      const frames = await film(challenge);
+      const { frames, phases } = await film(challenge);
       instruction.textContent = 'Checking…';
-      const answer = await post(`/api/v1/liveness/challenges/${segment(challenge.id)}`, {
-        form: formData(Object.fromEntries(frames.map((blob, index) => [`frame${index}`, blob]))), signal,
-      });
+      const fields = Object.fromEntries(frames.map((blob, index) => [`frame${index}`, blob]));
+      fields.phases = phases.join(',');
+      const answer = await post(`/api/v1/liveness/challenges/${segment(challenge.id)}`, { form: formData(fields), signal });
       instruction.textContent = '';
       showResult(answer);
       if (answer.passed) {
@@ -78,7 +72,8 @@ export function mountLiveness(slot, { video, signal, ensureCamera, onBusy = () =
     }
   }
 
-  // Shows each instruction for its time and grabs frames meanwhile, within max_frames.
+  // Shows each instruction for its time and grabs frames meanwhile, within max_frames;
+  // returns the frames and the phase (index into the plan) each was captured in.
   async function film(challenge) {
     const texts = stepTexts(challenge);
     const plan = [{ text: 'Look at the camera', ms: LOOK_MS }, ...texts.map((text) => ({ text, ms: STEP_MS }))];
@@ -87,16 +82,18 @@ export function mountLiveness(slot, { video, signal, ensureCamera, onBusy = () =
     // Spread the frames out when the usual pace would pass max_frames.
     const interval = Math.max(FRAME_INTERVAL_MS, Math.ceil(totalMs / maxFrames));
     const frames = [];
-    for (const part of plan) {
+    const phases = [];
+    for (const [phase, part] of plan.entries()) {
       instruction.textContent = part.text;
       const end = performance.now() + part.ms;
       while (performance.now() < end && frames.length < maxFrames) {
         const started = performance.now();
         frames.push((await grabJpeg(video, canvas, { maxWidth: FRAME_WIDTH })).blob);
+        phases.push(phase);
         await wait(Math.max(0, Math.min(interval - (performance.now() - started), end - performance.now())), signal);
       }
     }
-    return frames;
+    return { frames, phases };
   }
 
   function showResult(answer) {
@@ -140,5 +137,5 @@ function stepTexts(challenge) {
   const texts = Array.isArray(challenge.instructions) ? challenge.instructions : [];
   const count = Math.max(steps.length, texts.length);
   return Array.from({ length: count }, (_, index) =>
-    texts[index] || STEP_TEXT[steps[index]] || `Move your head: ${steps[index]}`);
+    texts[index] || `Turn your head to your ${steps[index]}`);
 }
