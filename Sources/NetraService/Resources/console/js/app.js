@@ -6,6 +6,7 @@ import { clearMessages, showError, showStatus, showPending, statusAfterNavigatio
 import { initDialog, closeDialog } from './dialog.js';
 import { loadSession, signOut, markEnded, current, can, needsSignIn } from './session.js';
 import { forgetInfo } from './info.js';
+import { showCollection, forgetCollection } from './collection.js';
 import * as signin from './signin.js';
 import * as overview from './overview.js';
 import * as subjects from './subjects.js';
@@ -13,6 +14,7 @@ import * as subjectDetail from './subject-detail.js';
 import * as enroll from './enroll.js';
 import * as identify from './identify.js';
 import * as verify from './verify.js';
+import * as detect from './detect.js';
 import * as keys from './keys.js';
 import * as collections from './collections.js';
 
@@ -25,6 +27,7 @@ const ROUTES = [
   { path: 'enroll', page: enroll, scope: 'manage', label: 'Enroll' },
   { path: 'identify', page: identify, scope: 'recognize', label: 'Identify' },
   { path: 'verify', page: verify, scope: 'recognize', label: 'Verify' },
+  { path: 'detect', page: detect, scope: 'recognize', label: 'Detect' },
   { path: 'keys', page: keys, scope: 'admin', label: 'API keys' },
   { path: 'collections', page: collections, scope: 'admin', label: 'Collections' },
 ];
@@ -135,6 +138,9 @@ function showTemplatePage(templateId, title) {
 function focusHeading() {
   if (firstRender) { firstRender = false; return; }
   if (document.activeElement && view().contains(document.activeElement)) return;
+  // The collection picker shows the page again on every change (arrow keys included): the
+  // focus stays on it.
+  if (document.activeElement && document.activeElement.id === 'collection-select') return;
   const heading = view().querySelector('h1');
   if (heading) heading.focus();
 }
@@ -155,10 +161,21 @@ function renderHeader(route) {
     who.textContent = session.key_required === false ? 'No API key needed (loopback)' : '';
   }
   document.getElementById('signout').hidden = !session.signed_in;
+  showCollection(document.getElementById('collection-picker'), onCollectionChanged);
+}
+
+// Another collection picked in the header (or the picked one deleted): the current page
+// again, now in that collection.
+function onCollectionChanged(name, gone) {
+  statusAfterNavigation(gone
+    ? `The collection ${gone} no longer exists; back to ${name}.`
+    : `Working in the collection ${name}.`);
+  render();
 }
 
 function onSignedIn() {
   forgetInfo();
+  forgetCollection();
   const session = current();
   statusAfterNavigation(session.key ? `Signed in as ${session.key.name}.` : 'Signed in.');
   const home = homePath();
@@ -176,6 +193,7 @@ async function onSignOut() {
     errorAfterNavigation(error);
   }
   forgetInfo();
+  forgetCollection();
   await refreshSession();
 }
 
@@ -184,6 +202,7 @@ function onSessionEnded(error) {
   if (needsSignIn() && currentPath() === SIGNIN.path) return; // a second 401 of the same page
   markEnded();
   forgetInfo();
+  forgetCollection();
   errorAfterNavigation({ message: `Please sign in again: ${error.message}`, code: error.code });
   navigate(SIGNIN.path, { replace: true });
 }

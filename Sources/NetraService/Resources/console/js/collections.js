@@ -5,6 +5,7 @@ import { cloneTemplate, h, messageRow, busy } from './dom.js';
 import { showStatus, showError, clearMessages } from './messages.js';
 import { confirmAction } from './dialog.js';
 import { formatDate, formatCount, plural } from './format.js';
+import { refreshCollections } from './collection.js';
 
 export const title = 'Collections';
 
@@ -69,6 +70,7 @@ export function render(view, { signal }) {
       await post('/api/v1/collections', { json: body, signal });
       input.value = '';
       showStatus(`Created collection ${name}.`);
+      refreshCollections(); // the header's picker lists it
       await load();
     } catch (error) {
       showError(error);
@@ -83,6 +85,7 @@ export function render(view, { signal }) {
     try {
       await del(`/api/v1/collections/${segment(name)}`, { signal });
       showStatus(`Deleted collection ${name}.`);
+      refreshCollections();
       await load();
     } catch (error) {
       showError(error);

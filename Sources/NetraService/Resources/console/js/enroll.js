@@ -11,6 +11,7 @@ import { assessFrame, faceSharpness } from './quality.js';
 import { mountLiveness } from './liveness.js';
 import { livenessSettings } from './info.js';
 import { formatScore } from './format.js';
+import { withCollection } from './collection.js';
 
 export const title = 'Enroll';
 
@@ -88,7 +89,7 @@ function setUpFiles($, { signal, subjectName, options }) {
       showStatus(`Enrolling photo ${index + 1} of ${chosen.length} (${file.name})…`);
       const item = h('li', { dataset: { file: file.name } });
       try {
-        const answer = await post('/api/v1/enroll', { form: formData({ name, image: file, ...options() }), signal });
+        const answer = await post('/api/v1/enroll', { form: formData(withCollection({ name, image: file, ...options() })), signal });
         item.dataset.result = 'enrolled';
         item.append(h('span', { class: 'name' }, file.name), `: ${enrolledText(answer)}`);
         enrolled += 1;
@@ -236,7 +237,9 @@ function setUpCamera($, view, { signal, subjectName, options }) {
     result.replaceChildren();
     delete result.dataset.result;
     try {
-      const form = formData({ name, image: new File([frame], 'capture.jpg', { type: 'image/jpeg' }), ...options(), liveness_challenge: challenge });
+      const form = formData(withCollection({
+        name, image: new File([frame], 'capture.jpg', { type: 'image/jpeg' }), ...options(), liveness_challenge: challenge,
+      }));
       const answer = await post('/api/v1/enroll', { form, signal });
       result.dataset.result = 'enrolled';
       result.replaceChildren(h('p', { class: 'verdict' }, 'Enrolled'), h('p', {}, `The frame was ${enrolledText(answer)}.`));

@@ -8,6 +8,7 @@ import { startCamera, stopCamera, cameraRunning, grabJpeg } from './camera.js';
 import { frameLoop } from './loop.js';
 import { drawBoxes, clearOverlay, paintBoxes } from './overlay.js';
 import { formatScore, plural } from './format.js';
+import { withCollection } from './collection.js';
 
 export const title = 'Identify';
 
@@ -70,7 +71,7 @@ function setUpUpload($, signal) {
     results.replaceChildren();
     showStatus('Identifying…');
     try {
-      const answer = await post('/api/v1/identify', { form: formData({ image: file }), signal });
+      const answer = await post('/api/v1/identify', { form: formData(withCollection({ image: file })), signal });
       results.replaceChildren(...(answer.faces || []).map(resultItem));
       showStatus(summary(answer));
       await drawPhoto(photo, file, answer.faces || []);
@@ -121,7 +122,7 @@ function setUpLive($, signal) {
     const frame = await grabJpeg(video, frameCanvas);
     let answer;
     try {
-      answer = await post('/api/v1/identify', { form: formData({ image: frame.blob }), signal });
+      answer = await post('/api/v1/identify', { form: formData(withCollection({ image: frame.blob })), signal });
     } catch (error) {
       if (isAbort(error) || error.handled) throw error;
       loopFailed = true;

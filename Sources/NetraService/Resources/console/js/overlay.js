@@ -4,12 +4,14 @@
 
 const GOOD = '#22c55e';
 const OTHER = '#f59e0b';
+const LANDMARK = '#38bdf8';
 
 export function clearOverlay(canvas) {
   canvas.getContext('2d').clearRect(0, 0, canvas.width, canvas.height);
 }
 
-// faces: [{ bbox: [x1, y1, x2, y2], label, good }] in a frame of frameWidth × frameHeight.
+// faces: [{ bbox: [x1, y1, x2, y2], label, good, landmarks }] in a frame of frameWidth ×
+// frameHeight; landmarks ([[x, y], ...], optional) are drawn as dots.
 export function drawBoxes(canvas, faces, { frameWidth, frameHeight, mirrored = true }) {
   if (canvas.width !== frameWidth || canvas.height !== frameHeight) {
     canvas.width = frameWidth;
@@ -33,7 +35,23 @@ export function paintBoxes(context, faces, { frameWidth, mirrored = false }) {
     context.lineWidth = lineWidth;
     context.strokeStyle = colour;
     context.strokeRect(left, y1, width, y2 - y1);
+    if (face.landmarks) paintPoints(context, face.landmarks, { frameWidth, mirrored, radius: Math.max(1.5, Math.min(lineWidth * 1.5, width / 24)) });
     if (face.label) drawLabel(context, face.label, left, y1, colour);
+  }
+}
+
+// Dots with a dark ring, so that they show on light and dark skin and backgrounds alike.
+function paintPoints(context, points, { frameWidth, mirrored, radius }) {
+  context.fillStyle = LANDMARK;
+  context.strokeStyle = 'rgba(0, 0, 0, 0.85)';
+  context.lineWidth = Math.max(1, radius / 3);
+  for (const point of points) {
+    if (!Array.isArray(point) || point.length < 2) continue;
+    const x = mirrored ? frameWidth - point[0] : point[0];
+    context.beginPath();
+    context.arc(x, point[1], radius, 0, Math.PI * 2);
+    context.fill();
+    context.stroke();
   }
 }
 

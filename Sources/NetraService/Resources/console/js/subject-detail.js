@@ -6,6 +6,7 @@ import { cloneTemplate, h, messageRow, busy } from './dom.js';
 import { showStatus, showError, clearMessages, statusAfterNavigation } from './messages.js';
 import { confirmAction } from './dialog.js';
 import { formatDate, formatScore, formatCount } from './format.js';
+import { inCollection } from './collection.js';
 
 export const title = 'Subject';
 
@@ -29,7 +30,7 @@ export function render(view, { params, signal, navigate }) {
   view.append(cloneTemplate('tpl-subject'));
   const $ = (id) => view.querySelector(`#${id}`);
   const id = params.id;
-  const path = `/api/v1/subjects/${segment(id)}`;
+  const path = `/api/v1/subjects/${segment(id)}`; // with inCollection() on every call
   const nameInput = $('subject-rename');
   const metadataInput = $('subject-metadata');
   const facesTable = $('subject-faces');
@@ -68,7 +69,7 @@ export function render(view, { params, signal, navigate }) {
 
   async function load() {
     try {
-      show(await get(path, { signal }));
+      show(await get(inCollection(path), { signal }));
     } catch (error) {
       showError(error);
       if (error.status === 404) $('subject-title').textContent = `Subject ${id} not found`;
@@ -91,7 +92,7 @@ export function render(view, { params, signal, navigate }) {
       return;
     }
     try {
-      const answer = await patch(path, { json: { name, metadata }, signal });
+      const answer = await patch(inCollection(path), { json: { name, metadata }, signal });
       show({ ...answer, faces: undefined });
       showStatus('Saved.');
     } catch (error) {
@@ -104,7 +105,7 @@ export function render(view, { params, signal, navigate }) {
     const name = subject ? subject.name : `subject ${id}`;
     if (!(await confirmAction(`Delete ${name} and all of their faces? This cannot be undone.`, 'Delete subject'))) return;
     try {
-      await del(path, { signal });
+      await del(inCollection(path), { signal });
       statusAfterNavigation(`Deleted ${name}.`);
       navigate('subjects');
     } catch (error) {
@@ -117,7 +118,7 @@ export function render(view, { params, signal, navigate }) {
     const faceId = button.dataset.faceId;
     if (!(await confirmAction(`Delete face ${faceId}? The subject keeps its other faces.`, 'Delete face'))) return;
     try {
-      await del(`${path}/faces/${segment(faceId)}`, { signal });
+      await del(inCollection(`${path}/faces/${segment(faceId)}`), { signal });
       showStatus(`Deleted face ${faceId}.`);
       await load();
       facesTable.parentElement.focus(); // the button pressed is gone; keep the focus nearby

@@ -4,6 +4,7 @@ import { get, post } from './api.js';
 import { cloneTemplate, h, messageRow, debounce, busy } from './dom.js';
 import { showStatus, showError, clearMessages, isAbort } from './messages.js';
 import { formatDate, formatCount } from './format.js';
+import { inCollection } from './collection.js';
 
 export const title = 'Subjects';
 
@@ -29,7 +30,7 @@ export function render(view, { signal, navigate }) {
     const query = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(state.offset) });
     if (state.name) query.set('name', state.name);
     try {
-      const page = await get(`/api/v1/subjects?${query}`, { signal: controller.signal });
+      const page = await get(inCollection(`/api/v1/subjects?${query}`), { signal: controller.signal });
       if (latest !== controller) return;
       state.total = page.total;
       showRows(page.subjects || []);
@@ -95,7 +96,7 @@ export function render(view, { signal, navigate }) {
         return;
       }
       try {
-        const subject = await post('/api/v1/subjects', { json: { name }, signal });
+        const subject = await post(inCollection('/api/v1/subjects'), { json: { name }, signal });
         nameInput.value = '';
         showStatus(`Created subject “${subject.name}” (ID ${subject.id}).`);
         await load();
