@@ -88,6 +88,7 @@ extension ServiceConfiguration {
     var livenessPolicy: LivenessPolicy {
         var policy = LivenessPolicy()
         policy.turnYaw = liveness.turnYaw
+        policy.challengeLifetime = liveness.challengeSeconds
         policy.maxDistance = FaceDescriptor.distance(forSimilarity: threshold)
         return policy
     }

@@ -159,6 +159,11 @@ struct LivenessSettingsTests {
             #expect(throws: ConfigurationError.self, "\(yaw)") { try DeploymentRules.checkLiveness(liveness, requireAPIKey: true) }
         }
         liveness.turnYaw = 0.1
+        for seconds in [5.0, 600] {
+            liveness.challengeSeconds = seconds
+            #expect(throws: ConfigurationError.self, "\(seconds) s") { try DeploymentRules.checkLiveness(liveness, requireAPIKey: true) }
+        }
+        liveness.challengeSeconds = 30
         liveness.requiredForVerify = true
         #expect(throws: ConfigurationError.self) { try DeploymentRules.checkLiveness(liveness, requireAPIKey: false) }
         try DeploymentRules.checkLiveness(liveness, requireAPIKey: true)

@@ -127,6 +127,8 @@ struct ConsoleEndpointTests {
                 #expect(response.status == .ok)
                 #expect(response.headers[.setCookie]?.contains("Max-Age=0") == true)
             }
+            let actions = try fixture.store.auditLog(limit: 20).filter { $0.actor.hasPrefix("console key:") }.map(\.action)
+            #expect(actions.contains("console sign-in") && actions.contains("console sign-out"), "\(actions)")
             try await client.execute(uri: "/api/v1/subjects", method: .get, headers: signedIn) { response in
                 #expect(response.status == .unauthorized)
                 #expect(response.errorCode == "session_ended")
@@ -142,6 +144,16 @@ struct ConsoleEndpointTests {
         try await fixture.test { client in
             var headers = jsonHeaders
             headers[Self.originField] = "http://evil.example"
+            try await client.execute(uri: "/api/v1/console/session", method: .post, headers: headers, body: Body.json(["api_key": doorKey])) {
+                #expect($0.errorCode == "cross_origin_write")
+            }
+            // Behind a proxy that rewrites Host, the browser's Sec-Fetch-Site decides alone.
+            headers[HTTPField.Name("Sec-Fetch-Site")!] = "same-origin"
+            try await client.execute(uri: "/api/v1/console/session", method: .post, headers: headers, body: Body.json(["api_key": doorKey])) {
+                #expect($0.status == .created)
+            }
+            headers[HTTPField.Name("Sec-Fetch-Site")!] = "cross-site"
+            headers[Self.originField] = nil
             try await client.execute(uri: "/api/v1/console/session", method: .post, headers: headers, body: Body.json(["api_key": doorKey])) {
                 #expect($0.errorCode == "cross_origin_write")
             }

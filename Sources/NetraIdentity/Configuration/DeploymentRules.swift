@@ -87,6 +87,9 @@ public enum DeploymentRules {
     /// The range `liveness.turn_yaw` must lie in: at 0 a frontal photo would meet every turn,
     /// beyond 0.5 no one could turn that far.
     public static let turnYawRange = 0.05...0.5
+    /// The range `liveness.challenge_seconds` must lie in: time to follow two instructions and
+    /// send the frames, short enough that a challenge cannot be prepared for at leisure.
+    public static let challengeSecondsRange: ClosedRange<Double> = 10...300
 
     /// The liveness settings must be able to do what they say: a turn threshold a photo cannot
     /// meet, and a required check only where callers are known (with API keys required, every
@@ -95,6 +98,9 @@ public enum DeploymentRules {
     public static func checkLiveness(_ liveness: NetraConfiguration.Liveness, requireAPIKey: Bool) throws(ConfigurationError) {
         guard turnYawRange.contains(liveness.turnYaw) else {
             throw ConfigurationError("liveness.turn_yaw must be between \(turnYawRange.lowerBound) and \(turnYawRange.upperBound), not \(liveness.turnYaw)")
+        }
+        guard challengeSecondsRange.contains(liveness.challengeSeconds) else {
+            throw ConfigurationError("liveness.challenge_seconds must be between \(Int(challengeSecondsRange.lowerBound)) and \(Int(challengeSecondsRange.upperBound)), not \(liveness.challengeSeconds)")
         }
         if (liveness.requiredForEnroll || liveness.requiredForVerify) && !requireAPIKey {
             throw ConfigurationError("liveness.required_for_enroll and required_for_verify need app.require_api_key: true "

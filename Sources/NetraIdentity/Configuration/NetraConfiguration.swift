@@ -46,11 +46,14 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
         public var requiredForVerify = false
         /// |yaw| (inter-eye distances) at which the head counts as turned.
         public var turnYaw = LivenessPolicy().turnYaw
+        /// Seconds a challenge may be answered in (its frames must arrive by then).
+        public var challengeSeconds = LivenessPolicy().challengeLifetime
 
         enum CodingKeys: String, CodingKey {
             case requiredForEnroll = "required_for_enroll"
             case requiredForVerify = "required_for_verify"
             case turnYaw = "turn_yaw"
+            case challengeSeconds = "challenge_seconds"
         }
     }
 

@@ -68,11 +68,7 @@ struct ConsoleController: Sendable {
             throw APIError(.unauthorized, "invalid_api_key", "the API key is unknown or revoked")
         }
         let (token, session) = sessions.open(keyID: record.id, replacing: request.cookies[ConsoleSessions.cookieName]?.value)
-        try? await blocking {
-            try AuditActor.$current.withValue(NetraRequestContext.consoleActor(keyID: record.id)) {
-                try store.record(AuditEvent(action: "console sign-in", result: "success", detail: record.name))
-            }
-        }
+        await audit("console sign-in", keyID: record.id, detail: record.name)
         var response = try JSONResponse.make(try await sessionJSON(session, record: record), status: .created, noStore: true, for: request, context)
         response.setCookie(Cookie(name: ConsoleSessions.cookieName, value: token, maxAge: Int(sessions.lifetime), path: "/",
                                   secure: secureCookie, httpOnly: true, sameSite: .strict))
@@ -101,10 +97,22 @@ struct ConsoleController: Sendable {
         if let token = request.cookies[ConsoleSessions.cookieName]?.value, let session = sessions.session(for: token) {
             try session.checkCSRFToken(of: request)
             sessions.end(token)
+            await audit("console sign-out", keyID: session.keyID)
         }
         var response = try JSONResponse.make(SignedOut(), for: request, context)
         response.setCookie(endedCookie)
         return response
+    }
+
+    /// Records a sign-in or sign-out as the console acting for `keyID` (best effort: the
+    /// session itself lives in memory).
+    private func audit(_ action: String, keyID: String, detail: String = "") async {
+        guard let store = try? state.ready().store else { return }
+        try? await blocking {
+            try AuditActor.$current.withValue(NetraRequestContext.consoleActor(keyID: keyID)) {
+                try store.record(AuditEvent(action: action, result: "success", detail: detail))
+            }
+        }
     }
 
     /// The cookie that makes the browser forget its session.

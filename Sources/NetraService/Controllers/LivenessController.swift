@@ -72,6 +72,8 @@ struct LivenessController: Sendable {
         let names = (0..<policy.maxFrames + 1).map { "frame\($0)" }
         let form = try await RequestForm.read(request, from: context.caller, bodies: bodies, limit: configuration.maxBodyBytes,
                                               imageFields: Set(names))
+        // In time if the frames arrived in time, however long they then wait for a worker.
+        let received = Date()
         let frames = try names.prefix { form.hasImage($0) }.map { try form.image($0) }
         let phases = (form.string("phases") ?? "").split(separator: ",", omittingEmptySubsequences: false)
             .map { Int($0.trimmingCharacters(in: .whitespaces)) ?? -1 }
@@ -93,7 +95,7 @@ struct LivenessController: Sendable {
             // Taken only now, so that a refused body, a bad frame or a full queue leaves it answerable.
             let challenge: LivenessChallenge
             do throws(LivenessError) {
-                challenge = try challenges.take(id, by: owner)
+                challenge = try challenges.take(id, by: owner, now: received)
             } catch {
                 throw APIError(livenessError: error)
             }

@@ -7,6 +7,7 @@ import { initDialog, closeDialog } from './dialog.js';
 import { loadSession, signOut, markEnded, current, can, needsSignIn } from './session.js';
 import { forgetInfo } from './info.js';
 import { showCollection, forgetCollection } from './collection.js';
+import { formatDate } from './format.js';
 import * as signin from './signin.js';
 import * as overview from './overview.js';
 import * as subjects from './subjects.js';
@@ -156,9 +157,12 @@ function renderHeader(route) {
   const session = current();
   const who = document.getElementById('session-who');
   if (session.signed_in && session.key) {
-    who.replaceChildren('Signed in: ', session.key.name, h('span', { class: 'key-id' }, ` (key ${session.key.id})`));
+    who.replaceChildren(h('span', { class: 'who-label' }, 'Signed in: '), session.key.name,
+      h('span', { class: 'key-id' }, ` (key ${session.key.id})`));
+    who.title = `Signed in: ${session.key.name} (key ${session.key.id})`;
   } else {
     who.textContent = session.key_required === false ? 'No API key needed (loopback)' : '';
+    who.removeAttribute('title');
   }
   document.getElementById('signout').hidden = !session.signed_in;
   showCollection(document.getElementById('collection-picker'), onCollectionChanged);
@@ -177,7 +181,9 @@ function onSignedIn() {
   forgetInfo();
   forgetCollection();
   const session = current();
-  statusAfterNavigation(session.key ? `Signed in as ${session.key.name}.` : 'Signed in.');
+  // The session's end is the server's (console.session_hours), so it is read from the answer.
+  const until = session.expires_at ? ` until ${formatDate(session.expires_at)} (or until you sign out)` : '';
+  statusAfterNavigation(session.key ? `Signed in as ${session.key.name}${until}.` : `Signed in${until}.`);
   const home = homePath();
   if (home) navigate(home); else render();
 }

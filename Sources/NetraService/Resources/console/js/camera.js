@@ -4,27 +4,84 @@
 export const FRAME_CONSTRAINTS = { video: { width: 640, height: 480 }, audio: false };
 export const JPEG_QUALITY = 0.85;
 
-// Starts the camera into a <video>; resolves once frames arrive. The stream is stopped
-// again if the page was left (signal aborted) while the browser asked for permission.
-export async function startCamera(video, signal) {
+// Starts the camera into a <video>; resolves once frames arrive. A stream the video already
+// shows is stopped first. The new stream is stopped again if the page was left (signal
+// aborted) or the start was called off (cancelled() true) while the browser asked for
+// permission; the start then rejects with an AbortError.
+export async function startCamera(video, signal, cancelled = () => false) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     throw new Error('This browser offers no camera here (the console needs HTTPS or localhost for the camera).');
   }
+  const calledOff = () => Boolean((signal && signal.aborted) || cancelled());
+  stopCamera(video);
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia(FRAME_CONSTRAINTS);
   } catch (error) {
     throw new Error(cameraProblem(error));
   }
-  if (signal && signal.aborted) {
+  if (calledOff()) {
     stopTracks(stream);
-    throw new DOMException('The page was left.', 'AbortError');
+    throw new DOMException('The camera start was called off.', 'AbortError');
   }
+  stopCamera(video); // nothing else may have put a stream there meanwhile, but never leak one
   video.srcObject = stream;
   await video.play();
-  if (!video.videoWidth) await new Promise((resolve) => video.addEventListener('loadedmetadata', resolve, { once: true }));
+  if (!video.videoWidth && video.srcObject === stream) {
+    await new Promise((resolve) => {
+      video.addEventListener('loadedmetadata', resolve, { once: true });
+      video.addEventListener('emptied', resolve, { once: true }); // stopped meanwhile
+    });
+  }
+  if (calledOff() || video.srcObject !== stream) {
+    stopTracks(stream);
+    if (video.srcObject === stream) video.srcObject = null;
+    throw new DOMException('The camera start was called off.', 'AbortError');
+  }
   fitToFrames(video);
   return stream;
+}
+
+// One webcam per panel. start() is shared: while the camera is starting every caller (the
+// panel's start button, the liveness check's ensureCamera, ...) gets the same promise, so
+// getUserMedia runs once and no stream is left behind. started() runs inside that promise
+// once frames arrive (a panel starts its frame loop there, after stopping any old one).
+// stop() stops the stream and calls off a start in flight (it rejects with an AbortError).
+// start() resolves true when it started the camera, false when it was running already.
+export function panelCamera(video, signal, { started = () => {} } = {}) {
+  let starting = null;
+  let generation = 0; // a start is current while no stop() or later start() came after it
+
+  function start() {
+    if (starting) return starting;
+    if (cameraRunning(video)) return Promise.resolve(false);
+    generation += 1;
+    const mine = generation;
+    const stale = () => mine !== generation;
+    const attempt = (async () => {
+      await startCamera(video, signal, stale);
+      if (stale()) throw new DOMException('The camera start was called off.', 'AbortError');
+      await started();
+      if (stale()) throw new DOMException('The camera was stopped.', 'AbortError');
+      return true;
+    })();
+    starting = attempt;
+    attempt.then(() => {}, () => {}).then(() => { if (starting === attempt) starting = null; });
+    return attempt;
+  }
+
+  function stop() {
+    generation += 1;
+    starting = null;
+    stopCamera(video);
+  }
+
+  return {
+    start,
+    stop,
+    get starting() { return Boolean(starting); },
+    get running() { return cameraRunning(video); },
+  };
 }
 
 export function stopCamera(video) {

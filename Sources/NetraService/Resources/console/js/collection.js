@@ -6,6 +6,7 @@
 
 import { get } from './api.js';
 import { h } from './dom.js';
+import { showError, describe } from './messages.js';
 import { current, can, needsSignIn } from './session.js';
 
 const DEFAULT = 'default';
@@ -15,6 +16,7 @@ let shownFor = null;      // the session the header's part was built for
 let container = null;     // #collection-picker
 let select = null;        // select#collection-select, when the picker is shown
 let onChange = () => {};  // the router's: show the current page again
+let asking = 0;           // the number of the newest GET /api/v1/collections; older answers are dropped
 
 // The collection requests name, or null for none (default, or a bound key's own).
 export function chosenCollection() {
@@ -45,7 +47,9 @@ function sessionTag(session) {
 }
 
 // Called with the header on every page: builds the header's part once per session, and
-// asks for the collections again (one may have been made or deleted meanwhile).
+// asks for the collections again (one may have been made or deleted meanwhile, through the
+// API or by another admin; the collections page also asks after it makes or deletes one).
+// Only the newest request's answer is used; a failure is shown in #error.
 // changed(name, goneName) is called when the operator picks another collection, or when
 // the picked one no longer exists.
 export function showCollection(slot, changed) {
@@ -79,18 +83,26 @@ export function showCollection(slot, changed) {
   if (select) refreshCollections();
 }
 
-// Lists the collections in the picker again, default first, keeping the choice.
+// Lists the collections in the picker again, default first, keeping the choice; a failure
+// is shown in #error.
 export async function refreshCollections() {
   const mine = select;
   if (!mine) return;
+  asking += 1;
+  const number = asking;
   let answer;
   try {
     answer = await get('/api/v1/collections');
-  } catch {
-    if (mine === select && !mine.options.length) container.hidden = true; // no picker without a list
+  } catch (error) {
+    if (mine !== select || number !== asking) return; // the session changed, or a newer request
+    if (!mine.options.length) container.hidden = true; // no picker without a list
+    showError({
+      message: `The collections for the header's picker could not be read: ${describe(error)}`,
+      code: error.code, handled: error.handled, name: error.name,
+    });
     return;
   }
-  if (mine !== select) return; // the session changed meanwhile
+  if (mine !== select || number !== asking) return; // the session changed meanwhile, or a newer request
   const listed = (answer && Array.isArray(answer.collections) ? answer.collections : [])
     .map((collection) => String(collection.name)).filter((name) => name !== DEFAULT);
   const names = [DEFAULT, ...listed];

@@ -4,7 +4,7 @@
 import { post, formData, ApiError } from './api.js';
 import { cloneTemplate, h, busy } from './dom.js';
 import { showStatus, showError, clearMessages, clearError, isAbort } from './messages.js';
-import { startCamera, stopCamera, cameraRunning, grabJpeg, wait } from './camera.js';
+import { panelCamera, cameraRunning, grabJpeg, wait } from './camera.js';
 import { frameLoop } from './loop.js';
 import { drawBoxes, clearOverlay } from './overlay.js';
 import { assessFrame, faceSharpness } from './quality.js';
@@ -41,6 +41,7 @@ export function render(view, { signal }) {
 
   livenessSettings(signal).then((settings) => {
     camera.setLivenessRequired(settings.required_for_enroll);
+    files.setLivenessRequired(settings.required_for_enroll);
     $('enroll-liveness-note').hidden = !settings.required_for_enroll;
   });
 
@@ -61,6 +62,10 @@ function enrolledText(answer) {
   return text;
 }
 
+const filesNeedLiveness = () => Object.assign(
+  new Error('This service requires the webcam\'s liveness check for every enrollment from the console, which photos cannot pass: enroll from the webcam.'),
+  { code: 'liveness_required' });
+
 const rejectedText = (error) => `rejected: ${error.message}${error.code ? ` (${error.code})` : ''}`;
 
 function setUpFiles($, { signal, subjectName, options }) {
@@ -68,7 +73,18 @@ function setUpFiles($, { signal, subjectName, options }) {
   const button = $('enroll-upload');
   const progress = $('enroll-progress');
   const results = $('enroll-results');
+  const livenessNote = $('enroll-files-liveness');
   let cancelled = false;
+  let livenessRequired = false;
+
+  // With liveness.required_for_enroll every photo would only be refused (403
+  // liveness_required: a photo cannot pass the webcam's check), so the panel is off.
+  function setLivenessRequired(value) {
+    livenessRequired = Boolean(value);
+    input.disabled = livenessRequired;
+    button.disabled = livenessRequired;
+    livenessNote.hidden = !livenessRequired;
+  }
 
   async function enrollAll() {
     clearMessages();
@@ -84,8 +100,10 @@ function setUpFiles($, { signal, subjectName, options }) {
     progress.max = chosen.length;
     progress.value = 0;
     let enrolled = 0;
+    let answered = 0;
     for (const [index, file] of chosen.entries()) {
       if (cancelled) return;
+      if (livenessRequired) break; // the service said so meanwhile: the rest would be refused too
       showStatus(`Enrolling photo ${index + 1} of ${chosen.length} (${file.name})…`);
       const item = h('li', { dataset: { file: file.name } });
       try {
@@ -97,20 +115,29 @@ function setUpFiles($, { signal, subjectName, options }) {
         if (isAbort(error) || error.handled) return; // page left or signed out
         item.dataset.result = 'rejected';
         item.append(h('span', { class: 'name' }, file.name), `: ${rejectedText(error)}`);
+        if (error.code === 'liveness_required') setLivenessRequired(true);
       }
       results.append(item);
-      progress.value = index + 1;
+      answered = index + 1;
+      progress.value = answered;
     }
     input.value = ''; // the browser drops its hold on the files
-    const rejected = chosen.length - enrolled;
-    showStatus(`${enrolled} of ${chosen.length} photos enrolled for ${name}${rejected ? `; ${rejected} rejected (see the list)` : ''}.`);
+    const rejected = answered - enrolled;
+    const skipped = chosen.length - answered;
+    showStatus(`${enrolled} of ${chosen.length} photos enrolled for ${name}${rejected ? `; ${rejected} rejected (see the list)` : ''}${skipped ? `; ${skipped} not sent` : ''}.`);
+    if (skipped) showError(filesNeedLiveness());
   }
 
   $('enroll-files-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    busy(button, enrollAll);
+    if (livenessRequired) {
+      clearMessages();
+      showError(filesNeedLiveness());
+      return;
+    }
+    busy(button, enrollAll).finally(() => setLivenessRequired(livenessRequired)); // busy() re-enables the button
   });
-  return { cancel() { cancelled = true; } };
+  return { cancel() { cancelled = true; }, setLivenessRequired };
 }
 
 function setUpCamera($, view, { signal, subjectName, options }) {
@@ -123,11 +150,22 @@ function setUpCamera($, view, { signal, subjectName, options }) {
   const result = $('enroll-camera-result');
   const frameCanvas = document.createElement('canvas');
   const sampleCanvas = document.createElement('canvas');
-  let loop = null;
+  let loop = null;           // the quality loop; at most one, and only while the camera runs
   let goodFrame = null;     // the JPEG of the last frame that passed every check
   let goodFrameWaiters = [];
   let capturing = false;
   let loopFailed = false;
+
+  // The start button and the liveness check's ensureCamera share one start (panelCamera):
+  // one getUserMedia, one stream, one quality loop.
+  const camera = panelCamera(video, signal, {
+    started() {
+      if (loop) loop.stop();
+      stopButton.disabled = false;
+      showQuality(null, 'Looking for a face…');
+      loop = frameLoop(checkFrame, DETECT_INTERVAL_MS, signal);
+    },
+  });
 
   const liveness = mountLiveness(view.querySelector('.liveness-slot'), {
     video, signal, ensureCamera: start,
@@ -135,23 +173,19 @@ function setUpCamera($, view, { signal, subjectName, options }) {
   });
 
   async function start() {
-    if (cameraRunning(video)) return;
     startButton.disabled = true;
     try {
-      await startCamera(video, signal);
+      await camera.start();
     } catch (error) {
-      startButton.disabled = false;
+      if (!camera.running && !camera.starting) startButton.disabled = false;
       throw error;
     }
-    stopButton.disabled = false;
-    showQuality(null, 'Looking for a face…');
-    loop = frameLoop(checkFrame, DETECT_INTERVAL_MS);
   }
 
   function stop() {
     if (loop) loop.stop();
     loop = null;
-    stopCamera(video);
+    camera.stop();
     clearOverlay(overlay);
     setGoodFrame(null);
     startButton.disabled = false;
@@ -160,20 +194,23 @@ function setUpCamera($, view, { signal, subjectName, options }) {
   }
 
   // One quality check: the frame to /api/v1/detect, then size, confidence and sharpness.
-  async function checkFrame() {
+  // loopSignal is the loop's: aborted by Stop, which also cancels the request in flight.
+  async function checkFrame(loopSignal) {
     if (!cameraRunning(video)) return 0;
     const frame = await grabJpeg(video, frameCanvas);
+    if (loopSignal.aborted) return 0;
     let detection;
     try {
-      detection = await post('/api/v1/detect', { form: formData({ image: frame.blob }), signal });
+      detection = await post('/api/v1/detect', { form: formData({ image: frame.blob }), signal: loopSignal });
     } catch (error) {
-      if (isAbort(error) || error.handled) throw error;
+      if (isAbort(error) || error.handled || loopSignal.aborted) throw error;
       loopFailed = true;
       showError(error);
       setGoodFrame(null);
       showQuality(null, 'The picture could not be checked.');
       return error instanceof ApiError && error.retryAfter ? error.retryAfter * 1000 : 0;
     }
+    if (loopSignal.aborted) return 0; // stopped while the answer was on its way: no good frame now
     if (loopFailed) { clearError(); loopFailed = false; }
     const faces = detection.faces || [];
     const sharpness = faces.length === 1 ? faceSharpness(frameCanvas, faces[0].bbox, sampleCanvas) : 0;
@@ -181,7 +218,8 @@ function setUpCamera($, view, { signal, subjectName, options }) {
     setGoodFrame(verdict.ok ? frame.blob : null);
     showQuality(verdict);
     drawBoxes(overlay, faces.map((face) => ({
-      bbox: face.bbox, good: verdict.ok, label: `${face.bbox[2] - face.bbox[0]} px`,
+      bbox: face.bbox, good: verdict.ok,
+      label: `${Math.min(face.bbox[2] - face.bbox[0], face.bbox[3] - face.bbox[1])} px`, // the size the server checks
     })), { frameWidth: frame.width, frameHeight: frame.height, mirrored: true });
     return 0;
   }
@@ -219,20 +257,20 @@ function setUpCamera($, view, { signal, subjectName, options }) {
     const name = subjectName();
     if (!name) return;
     let frame = goodFrame;
-    let challenge = null;
-    if (liveness.required || liveness.hasPassed()) {
-      if (!liveness.hasPassed()) {
-        showStatus('A liveness check comes first.');
-        if (!(await liveness.run())) return;
-        setGoodFrame(null);
-        frame = await nextGoodFrame(FRESH_FRAME_TIMEOUT_MS); // the face after the head moves
-      }
-      challenge = liveness.takePassed();
+    const withLiveness = liveness.required || liveness.hasPassed();
+    if (withLiveness && !liveness.hasPassed()) {
+      showStatus('A liveness check comes first.');
+      if (!(await liveness.run())) return;
+      setGoodFrame(null);
+      frame = await nextGoodFrame(FRESH_FRAME_TIMEOUT_MS); // the face after the head moves
     }
+    // The frame first: a pass is spent only with a frame to send, so a failed grab keeps it.
     if (!frame) {
-      showError(new Error('No frame passed the checks: face the camera, closer and still.'));
+      showError(new Error(`No frame passed the checks: face the camera, closer and still.${
+        liveness.hasPassed() ? ' The passed liveness check is kept for the next capture.' : ''}`));
       return;
     }
+    const challenge = withLiveness ? liveness.takePassed() : null;
     showStatus('Enrolling the captured frame…');
     result.replaceChildren();
     delete result.dataset.result;

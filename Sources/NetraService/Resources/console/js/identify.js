@@ -1,25 +1,21 @@
 // Identify page: who is in a photo, or live in the webcam picture (about 3 frames a second,
 // one request at a time).
 
-import { post, formData, ApiError } from './api.js';
+import { post, formData } from './api.js';
 import { cloneTemplate, h, busy } from './dom.js';
-import { showStatus, showError, clearMessages, clearError, isAbort } from './messages.js';
-import { startCamera, stopCamera, cameraRunning, grabJpeg } from './camera.js';
-import { frameLoop } from './loop.js';
-import { drawBoxes, clearOverlay, paintBoxes } from './overlay.js';
+import { showStatus, showError, clearMessages } from './messages.js';
+import { setUpLive } from './live.js';
+import { drawPhoto } from './photo.js';
 import { formatScore, plural } from './format.js';
 import { withCollection } from './collection.js';
 
 export const title = 'Identify';
 
-const LIVE_INTERVAL_MS = 333;
-const PHOTO_MAX_WIDTH = 640; // the preview of an uploaded photo
-
 export function render(view, { signal }) {
   view.append(cloneTemplate('tpl-identify'));
   const $ = (id) => view.querySelector(`#${id}`);
   setUpUpload($, signal);
-  const live = setUpLive($, signal);
+  const live = setUpLiveIdentify($, signal);
   return () => live.stop();
 }
 
@@ -45,6 +41,11 @@ function resultItem(face, index) {
 function boxLabel(face) {
   const best = face.candidates && face.candidates[0];
   return best ? `${best.name} ${formatScore(best.similarity_score)}` : 'unknown';
+}
+
+// drawBoxes' faces: named ones green, unknown ones amber.
+function boxesOf(faces) {
+  return faces.map((face) => ({ bbox: face.bbox, label: boxLabel(face), good: Boolean(face.candidates && face.candidates.length) }));
 }
 
 function summary(answer) {
@@ -74,7 +75,7 @@ function setUpUpload($, signal) {
       const answer = await post('/api/v1/identify', { form: formData(withCollection({ image: file })), signal });
       results.replaceChildren(...(answer.faces || []).map(resultItem));
       showStatus(summary(answer));
-      await drawPhoto(photo, file, answer.faces || []);
+      await drawPhoto(photo, file, boxesOf(answer.faces || []));
     } catch (error) {
       showError(error);
     }
@@ -86,85 +87,20 @@ function setUpUpload($, signal) {
   });
 }
 
-// The uploaded photo with its boxes, drawn from memory (no object URL to leak).
-async function drawPhoto(canvas, file, faces) {
-  let bitmap;
-  try {
-    bitmap = await createImageBitmap(file);
-  } catch {
-    return; // the browser cannot decode it; the list says it all
-  }
-  const scale = Math.min(1, PHOTO_MAX_WIDTH / bitmap.width);
-  canvas.width = Math.round(bitmap.width * scale);
-  canvas.height = Math.round(bitmap.height * scale);
-  const context = canvas.getContext('2d');
-  context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  bitmap.close();
-  context.save();
-  context.scale(scale, scale);
-  paintBoxes(context, faces.map((face) => ({ bbox: face.bbox, label: boxLabel(face), good: Boolean(face.candidates && face.candidates.length) })),
-    { frameWidth: canvas.width / scale });
-  context.restore();
-}
-
-function setUpLive($, signal) {
-  const video = $('identify-video');
-  const overlay = $('identify-overlay');
-  const results = $('identify-live-results');
-  const startButton = $('identify-live-start');
-  const stopButton = $('identify-live-stop');
-  const frameCanvas = document.createElement('canvas');
-  let loop = null;
-  let loopFailed = false;
-
-  async function identifyFrame() {
-    if (!cameraRunning(video)) return 0;
-    const frame = await grabJpeg(video, frameCanvas);
-    let answer;
-    try {
-      answer = await post('/api/v1/identify', { form: formData(withCollection({ image: frame.blob })), signal });
-    } catch (error) {
-      if (isAbort(error) || error.handled) throw error;
-      loopFailed = true;
-      showError(error);
-      return error instanceof ApiError && error.retryAfter ? error.retryAfter * 1000 : 0;
-    }
-    if (!loop) return 0; // stopped while the answer was on its way
-    if (loopFailed) { clearError(); loopFailed = false; }
-    const faces = answer.faces || [];
-    drawBoxes(overlay, faces.map((face) => ({ bbox: face.bbox, label: boxLabel(face), good: Boolean(face.candidates && face.candidates.length) })),
-      { frameWidth: frame.width, frameHeight: frame.height, mirrored: true });
-    results.replaceChildren(...faces.map(resultItem));
-    return 0;
-  }
-
-  async function start() {
-    clearMessages();
-    startButton.disabled = true;
-    try {
-      await startCamera(video, signal);
-    } catch (error) {
-      startButton.disabled = false;
-      showError(error);
-      return;
-    }
-    stopButton.disabled = false;
-    showStatus('Live identify is on.');
-    loop = frameLoop(identifyFrame, LIVE_INTERVAL_MS);
-  }
-
-  function stop() {
-    const wasRunning = Boolean(loop);
-    if (loop) loop.stop();
-    loop = null;
-    stopCamera(video);
-    clearOverlay(overlay);
-    startButton.disabled = false;
-    stopButton.disabled = true;
-    if (wasRunning && startButton.isConnected) showStatus('Live identify stopped.');
-  }
-
-  startButton.addEventListener('click', start);
-  stopButton.addEventListener('click', stop);
-  return { stop };
+// Live identify: the shared webcam loop of live.js, asking /api/v1/identify.
+function setUpLiveIdentify($, signal) {
+  return setUpLive({
+    video: $('identify-video'),
+    overlay: $('identify-overlay'),
+    results: $('identify-live-results'),
+    startButton: $('identify-live-start'),
+    stopButton: $('identify-live-stop'),
+    signal,
+    label: 'Live identify',
+    send: (blob, loopSignal) => post('/api/v1/identify', { form: formData(withCollection({ image: blob })), signal: loopSignal }),
+    describe: (answer) => {
+      const faces = answer.faces || [];
+      return { boxes: boxesOf(faces), items: faces.map(resultItem) };
+    },
+  });
 }

@@ -1,5 +1,10 @@
 // GET /api/v1/info, asked once per session: the pages need its liveness settings and the
 // overview shows the rest.
+//
+// The request is shared by every page, so it is never tied to one page's AbortSignal:
+// leaving the overview must not cancel the answer the enroll and verify pages wait for.
+// A page's signal only stops that page waiting. A failed request is not kept: the next
+// caller asks again.
 
 import { get } from './api.js';
 import { can } from './session.js';
@@ -10,10 +15,11 @@ let cached = null;
 
 export function loadInfo({ fresh = false, signal } = {}) {
   if (fresh || !cached) {
-    cached = get('/api/v1/info', { signal });
-    cached.catch(() => { cached = null; }); // ask again next time
+    const request = get('/api/v1/info');
+    cached = request;
+    request.catch(() => { if (cached === request) cached = null; }); // ask again next time
   }
-  return cached;
+  return untilAborted(cached, signal);
 }
 
 export function forgetInfo() {
@@ -30,4 +36,16 @@ export async function livenessSettings(signal) {
   } catch {
     return NO_LIVENESS;
   }
+}
+
+// The shared promise, or an AbortError as soon as this caller's signal aborts (the shared
+// request goes on for the others).
+function untilAborted(promise, signal) {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new DOMException('Aborted', 'AbortError'));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new DOMException('Aborted', 'AbortError'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

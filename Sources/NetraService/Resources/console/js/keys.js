@@ -69,7 +69,9 @@ export function render(view, { signal }) {
       const answer = await post('/api/v1/apikeys', { json: body, signal });
       showCreated(answer);
       nameInput.value = '';
-      showStatus(`Created key ${answer.api_key ? answer.api_key.id : ''} for ${name}.`);
+      // #status (a live region) announces the key; #key-created, which is not one, shows it,
+      // so a screen reader does not read the secret aloud.
+      showStatus(`A new key was created for ${name}${answer.api_key ? ` (ID ${answer.api_key.id})` : ''}; it is shown once, below: copy it now.`);
       await load();
     } catch (error) {
       showError(error);

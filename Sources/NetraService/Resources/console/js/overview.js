@@ -55,20 +55,9 @@ async function showInfo($, signal, fresh) {
     $('ov-threshold').textContent = `${info.threshold}${info.threshold_source ? ` (from ${info.threshold_source})` : ''}`;
     $('ov-subjects').textContent = formatCount(info.subject_count);
     $('ov-faces').textContent = formatCount(info.face_count);
-    showVersion($('ov-version'), info.version);
     $('ov-liveness').textContent = livenessText(info.liveness);
   } catch (error) {
     showError(error);
-  }
-}
-
-// The version row only when the service names one.
-function showVersion(value, version) {
-  if (version) {
-    value.textContent = version;
-  } else if (value.isConnected) {
-    value.previousElementSibling.remove(); // its <dt>
-    value.remove();
   }
 }
 

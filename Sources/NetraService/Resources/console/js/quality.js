@@ -1,9 +1,13 @@
 // Is a webcam frame good enough to enroll? Exactly one face, big and confident enough for
-// NETRA's enrollment rules (model.enroll_min_face 80, enroll_min_confidence 0.5 by default),
-// and sharp: the variance of a Laplacian over the face, a standard focus measure (a blurred
-// or moving face has few strong edges, so a small variance).
+// NETRA's enrollment rules, and sharp: the variance of a Laplacian over the face, a standard
+// focus measure (a blurred or moving face has few strong edges, so a small variance).
+//
+// The size and confidence rules are the server's (Sources/NetraIdentity/Enrollment/
+// Enroller.swift): min(box width, box height) >= model.enroll_min_face and confidence >=
+// model.enroll_min_confidence. GET /api/v1/info does not give those settings, so their
+// defaults are used here; a service configured otherwise still has the last word (422).
 
-export const MIN_FACE_WIDTH = 80;   // pixels of the 640×480 frame
+export const MIN_FACE_SIZE = 80;    // pixels of the 640×480 frame, the box's smaller side
 export const MIN_CONFIDENCE = 0.5;
 // Laplacian variance over the face at SHARPNESS_SAMPLE_WIDTH. Measured on 640×480 frames of
 // the test photos: sharp 420-750, blurred by 2 px 65-170, by 3 px 26-42, by 5 px 11-18.
@@ -63,17 +67,20 @@ export function assessFrame(detection, sharpness) {
   const faces = (detection && detection.faces) || [];
   const face = faces.length === 1 ? faces[0] : null;
   const faceWidth = face ? face.bbox[2] - face.bbox[0] : 0;
+  const faceHeight = face ? face.bbox[3] - face.bbox[1] : 0;
+  const faceSize = Math.min(faceWidth, faceHeight); // the server's rule: the smaller side
   const confidence = face ? face.confidence : 0;
+  const sizeOk = faceSize >= MIN_FACE_SIZE;
   const checks = [
     { name: 'faces', ok: faces.length === 1, text: faceCountText(faces.length) },
-    { name: 'size', ok: Boolean(face) && faceWidth >= MIN_FACE_WIDTH,
-      text: face ? `Face ${faceWidth} px wide (${faceWidth >= MIN_FACE_WIDTH ? 'ok' : `needs ${MIN_FACE_WIDTH} px: come closer`})` : 'Face size: —' },
+    { name: 'size', ok: Boolean(face) && sizeOk,
+      text: face ? `Face ${faceWidth} × ${faceHeight} px (${sizeOk ? 'ok' : `needs ${MIN_FACE_SIZE} px each way: come closer`})` : 'Face size: —' },
     { name: 'confidence', ok: Boolean(face) && confidence >= MIN_CONFIDENCE,
       text: face ? `Confidence ${confidence.toFixed(2)} (${confidence >= MIN_CONFIDENCE ? 'ok' : `needs ${MIN_CONFIDENCE}`})` : 'Confidence: —' },
     { name: 'sharpness', ok: Boolean(face) && sharpness >= MIN_SHARPNESS,
       text: face ? `Sharpness ${Math.round(sharpness)} (${sharpness >= MIN_SHARPNESS ? 'ok' : `needs ${MIN_SHARPNESS}: hold still, more light`})` : 'Sharpness: —' },
   ];
-  return { ok: checks.every((check) => check.ok), faceWidth, confidence, sharpness, checks };
+  return { ok: checks.every((check) => check.ok), faceWidth, faceHeight, faceSize, confidence, sharpness, checks };
 }
 
 function faceCountText(count) {

@@ -21,12 +21,15 @@ export function render(view, { signal, navigate }) {
   const range = $('subjects-range');
   const state = { name: '', offset: 0, total: 0 };
   let latest = null; // the search in flight; an older answer is dropped
+  // Leaving the page cancels the search in flight (one listener for the page, not one per
+  // keystroke).
+  signal.addEventListener('abort', () => { if (latest) latest.abort(); }, { once: true });
 
   async function load() {
     if (latest) latest.abort();
+    if (signal.aborted) return;
     const controller = new AbortController();
     latest = controller;
-    signal.addEventListener('abort', () => controller.abort(), { once: true });
     const query = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(state.offset) });
     if (state.name) query.set('name', state.name);
     try {

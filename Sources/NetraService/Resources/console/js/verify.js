@@ -4,7 +4,7 @@
 import { post, formData } from './api.js';
 import { cloneTemplate, h, busy } from './dom.js';
 import { showStatus, showError, clearMessages, isAbort } from './messages.js';
-import { startCamera, stopCamera, cameraRunning, grabJpeg, wait } from './camera.js';
+import { panelCamera, cameraRunning, grabJpeg, wait } from './camera.js';
 import { mountLiveness } from './liveness.js';
 import { livenessSettings } from './info.js';
 import { formatScore } from './format.js';
@@ -24,23 +24,29 @@ export function render(view, { signal }) {
   const stopButton = $('verify-camera-stop');
   const frameCanvas = document.createElement('canvas');
 
+  // The webcam button, the form's compare and the liveness check's ensureCamera share one
+  // start (panelCamera): one getUserMedia, one stream.
+  const camera = panelCamera(video, signal, {
+    async started() {
+      stopButton.disabled = false;
+      await wait(SETTLE_MS, signal);
+    },
+  });
+
   const liveness = mountLiveness(view.querySelector('.liveness-slot'), { video, signal, ensureCamera: startIfNeeded });
   livenessSettings(signal).then((settings) => {
     liveness.setRequired(settings.required_for_verify);
     $('verify-liveness-note').hidden = !settings.required_for_verify;
   });
 
-  // Starts the camera when it is off; true when it was just started.
-  async function startIfNeeded() {
-    if (cameraRunning(video)) return false;
-    await startCamera(video, signal);
-    stopButton.disabled = false;
-    await wait(SETTLE_MS, signal);
-    return true;
+  // Starts the camera when it is off (or joins the start in flight); true when it was just
+  // started.
+  function startIfNeeded() {
+    return camera.start();
   }
 
   function stop() {
-    stopCamera(video);
+    camera.stop();
     stopButton.disabled = true;
   }
 
@@ -100,6 +106,7 @@ export function render(view, { signal }) {
     const image1 = firstPhoto();
     if (!image1) return;
     const usingCamera = !file2.files[0];
+    if (usingCamera && camera.starting) await camera.start(); // the webcam button's start, still settling
     if (usingCamera && !cameraRunning(video)) {
       showError(new Error('Choose the second photo, or use the webcam as the second photo.'));
       file2.focus();
