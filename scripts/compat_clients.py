@@ -45,7 +45,7 @@ import time
 import traceback
 import uuid
 
-from netra_http import Checks, Server, brief, clean_environment, dig, free_port, multipart
+from netra_http import Checks, Server, brief, dig, free_port, multipart, test_server_environment
 
 try:
     import requests
@@ -902,14 +902,7 @@ def main():
     started = time.monotonic()
     work = tempfile.mkdtemp(prefix="netra-compat-")
     port = free_port()
-    env = clean_environment({
-        "NETRA_SECRET_KEY": "base64:" + base64.b64encode(os.urandom(32)).decode(),
-        "NETRA_DATA_DB": os.path.join(work, "netra.db"), "NETRA_MODEL_DIR": os.path.join(ROOT, "models"),
-        "NETRA_MODEL_CACHE_DIR": os.path.join(work, "cache"), "NETRA_APP_HOST": "127.0.0.1", "NETRA_APP_PORT": str(port),
-        "NETRA_APP_REQUIRE_API_KEY": "true",
-        # The test measures compatibility, not the limiter (every request comes from 127.0.0.1).
-        "NETRA_APP_RATE_LIMIT_PER_SECOND": "100000", "NETRA_APP_RATE_LIMIT_BURST": "100000",
-    })
+    env = test_server_environment(work, port, ROOT)
     checks, status, server = Checks(args.verbose), 2, None
     try:
         try:

@@ -2,7 +2,7 @@
 """NETRA's web console (docs/console.md) in a real browser: headless Chromium through selenium,
 a fake webcam playing the public face photos, axe-core for accessibility.
 
-    /tmp/cvenv/bin/python scripts/console_browser.py --binary .build/debug/netra
+    .build/console-venv/bin/python scripts/console_browser.py --binary .build/debug/netra   # as scripts/dev test runs it
     ... --artifacts DIR        # the screenshots (default .build/console-artifacts/)
     ... --docs-screenshots     # also docs/screenshots/*.png, written at the end when all passed
 
@@ -74,7 +74,7 @@ import time
 import traceback
 import urllib.parse
 
-from netra_http import Checks, Server, brief, clean_environment, dig, free_port, http_request, multipart
+from netra_http import Checks, Server, brief, dig, free_port, http_request, multipart, test_server_environment
 
 try:
     from axe_selenium_python import Axe
@@ -1472,14 +1472,7 @@ def main():
     started = time.monotonic()
     work = tempfile.mkdtemp(prefix="netra-console-")
     port = free_port()
-    env = clean_environment({
-        "NETRA_SECRET_KEY": "base64:" + base64.b64encode(os.urandom(32)).decode(),
-        "NETRA_DATA_DB": os.path.join(work, "netra.db"), "NETRA_MODEL_DIR": os.path.join(ROOT, "models"),
-        "NETRA_MODEL_CACHE_DIR": os.path.join(work, "cache"), "NETRA_APP_HOST": "127.0.0.1", "NETRA_APP_PORT": str(port),
-        "NETRA_APP_REQUIRE_API_KEY": "true",
-        # Live identify and liveness send several frames a second from one address.
-        "NETRA_APP_RATE_LIMIT_PER_SECOND": "100000", "NETRA_APP_RATE_LIMIT_BURST": "100000",
-    })
+    env = test_server_environment(work, port, ROOT)
     status, server, run = 2, None, None
     try:
         try:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Y4M videos made of still photos, for Chromium's fake webcam.
 
-    python scripts/fake_webcam.py OUT.y4m PHOTO[:FRAMES] [PHOTO[:FRAMES] ...] [--mirror-last] [--fps 10]
+    python scripts/fake_webcam.py OUT.y4m PHOTO[:FRAMES] [PHOTO[:FRAMES] ...] [--fps 10]
 
 Chromium plays such a file as the camera and loops it:
 `chromium --use-fake-device-for-media-stream --use-fake-ui-for-media-stream

@@ -1,6 +1,7 @@
 """What the scripts that drive a live `netra serve` share (check_deployment.py, load_test.py,
 compat_clients.py, console_browser.py): a free loopback port, a clean environment, the server
 as a child process, a multipart/form-data body, one HTTP request, and the check recorder."""
+import base64
 import json
 import os
 import signal
@@ -38,6 +39,19 @@ def clean_environment(extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NETRA_") and k != "CONFIG_PATH"}
     env.update(extra or {})
     return env
+
+
+def test_server_environment(work, port, root):
+    """The environment of a throw-away `netra serve` for a test driver: a random store key, the
+    store and model cache in `work`, the repository's models, loopback `port`, API keys required,
+    and no rate limit worth the name (every request of a test comes from 127.0.0.1)."""
+    return clean_environment({
+        "NETRA_SECRET_KEY": "base64:" + base64.b64encode(os.urandom(32)).decode(),
+        "NETRA_DATA_DB": os.path.join(work, "netra.db"), "NETRA_MODEL_DIR": os.path.join(root, "models"),
+        "NETRA_MODEL_CACHE_DIR": os.path.join(work, "cache"), "NETRA_APP_HOST": "127.0.0.1", "NETRA_APP_PORT": str(port),
+        "NETRA_APP_REQUIRE_API_KEY": "true",
+        "NETRA_APP_RATE_LIMIT_PER_SECOND": "100000", "NETRA_APP_RATE_LIMIT_BURST": "100000",
+    })
 
 
 class Server:
