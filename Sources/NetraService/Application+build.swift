@@ -47,7 +47,7 @@ public func buildRouter(configuration: ServiceConfiguration, state: ServiceState
     // A presented key is checked on the API's routes only: public routes (health, metrics,
     // documentation) ignore keys, so they cannot be used to test one, and a path NETRA does
     // not serve is a 404 or 405 whatever key comes with it.
-    let apiKeys = APIKeyMiddleware(state: state, limiter: limiter, sessions: configuration.console.enabled ? sessions : nil)
+    let apiKeys = APIKeyMiddleware(state: state, limiter: limiter, sessions: consoleFolder != nil ? sessions : nil)
     func scoped(_ scope: APIScope) -> RouterGroup<NetraRequestContext> {
         router.group("api/v1").add(middleware: apiKeys)
             .add(middleware: ScopeMiddleware(scope: scope, requireAPIKey: configuration.requireAPIKey, limiter: limiter, state: state))

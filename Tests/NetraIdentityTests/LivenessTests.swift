@@ -143,8 +143,9 @@ struct LivenessChallengeTests {
         }
         let old = try passed(at: Date().addingTimeInterval(-121))
         #expect(throws: LivenessError.expired) { try challenges.consumePass(old, by: "key:a", for: person) }
-        let requirement = LivenessRequirement(challenges: challenges, passID: nil, owner: "key:a")
-        #expect(throws: LivenessError.required) { try requirement.check(person) }
+        let requirement = LivenessRequirement(challenges: challenges, passID: try passed(), owner: "key:a")
+        try requirement.check(person)
+        #expect(throws: LivenessError.used) { try requirement.check(person) }
     }
 }
 
@@ -167,6 +168,16 @@ struct LivenessSettingsTests {
         liveness.requiredForVerify = true
         #expect(throws: ConfigurationError.self) { try DeploymentRules.checkLiveness(liveness, requireAPIKey: false) }
         try DeploymentRules.checkLiveness(liveness, requireAPIKey: true)
+    }
+
+    @Test("a console session must last a finite, sensible time")
+    func sessionHours() throws {
+        var console = NetraConfiguration.Console()
+        try DeploymentRules.checkConsole(console)
+        for hours in [0, -1, 1e300, .infinity, 1000] {
+            console.sessionHours = hours
+            #expect(throws: ConfigurationError.self, "\(hours) h") { try DeploymentRules.checkConsole(console) }
+        }
     }
 }
 

@@ -150,7 +150,8 @@ struct LivenessEndpointTests {
             #expect(used.errorCode == "challenge_used", "a pass is used up by the attempt")
 
             let second = try await Self.challenge(client, console)
-            _ = try await Self.answer(client, second.id, frames: Self.frames(following: second.steps), console)
+            let secondAnswer = try await Self.answer(client, second.id, frames: Self.frames(following: second.steps), console)
+            #expect(secondAnswer.json["passed"] as? Bool == true, "\(secondAnswer.json)")
             let enrolled = try await enroll(Self.obamaAgain, fields: ["name": "Barack", "liveness_challenge": second.id], console)
             #expect(enrolled.status == .created, "\(enrolled.json)")
             #expect(try fixture.store.subjectCount() == 1, "the refused attempts stored nothing")
@@ -165,7 +166,8 @@ struct LivenessEndpointTests {
                 #expect($0.errorCode == "liveness_required")
             }
             let third = try await Self.challenge(client, console)
-            _ = try await Self.answer(client, third.id, frames: Self.frames(following: third.steps), console)
+            let thirdAnswer = try await Self.answer(client, third.id, frames: Self.frames(following: third.steps), console)
+            #expect(thirdAnswer.json["passed"] as? Bool == true, "\(thirdAnswer.json)")
             try await client.execute(uri: "/api/v1/verify", method: .post, headers: verifyHeaders,
                                      body: Body.multipart(files: ["image1": Self.obamaAgain, "image2": Self.frontal],
                                                           fields: ["liveness_challenge": third.id])) { response in

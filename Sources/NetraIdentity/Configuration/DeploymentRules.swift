@@ -90,6 +90,15 @@ public enum DeploymentRules {
     /// The range `liveness.challenge_seconds` must lie in: time to follow two instructions and
     /// send the frames, short enough that a challenge cannot be prepared for at leisure.
     public static let challengeSecondsRange: ClosedRange<Double> = 10...300
+    /// The range `console.session_hours` must lie in: a minute to a month.
+    public static let sessionHoursRange: ClosedRange<Double> = (1.0 / 60)...720
+
+    /// A console session must last a sensible, finite time.
+    public static func checkConsole(_ console: NetraConfiguration.Console) throws(ConfigurationError) {
+        guard sessionHoursRange.contains(console.sessionHours) else {
+            throw ConfigurationError("console.session_hours must be between 1/60 and 720, not \(console.sessionHours)")
+        }
+    }
 
     /// The liveness settings must be able to do what they say: a turn threshold a photo cannot
     /// meet, and a required check only where callers are known (with API keys required, every

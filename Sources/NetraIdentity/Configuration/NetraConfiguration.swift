@@ -19,6 +19,7 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
 
     /// The web console at `/console` (docs/console.md).
     public struct Console: Codable, Equatable, Sendable {
+        /// The defaults of `configs/config.yaml`.
         public init() {}
 
         /// Whether `/console` (and the redirect of `/`) is served.
@@ -38,6 +39,7 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
 
     /// The active liveness check (README, "Liveness").
     public struct Liveness: Codable, Equatable, Sendable {
+        /// The defaults of `configs/config.yaml`.
         public init() {}
 
         /// Whether enrollment from a console session needs a passed challenge.

@@ -3,7 +3,10 @@ import Foundation
 /// A head turn a person is asked to make, in the person's own terms (their left, not the
 /// image's).
 public enum HeadTurn: String, Sendable, CaseIterable, Codable {
-    case left, right
+    /// To the person's own left (the nose moves to the unmirrored image's right).
+    case left
+    /// To the person's own right.
+    case right
 
     /// What the console shows while the turn is expected.
     public var instruction: String { "Turn your head to your \(rawValue)" }
@@ -26,6 +29,7 @@ public struct LivenessChallenge: Sendable, Equatable {
     public let id: String
     /// The turns asked for, in the order they are shown.
     public let steps: [HeadTurn]
+    /// When it was issued.
     public let issuedAt: Date
     /// After this the challenge can no longer be answered.
     public let expiresAt: Date
@@ -52,5 +56,6 @@ public struct LivenessPolicy: Sendable, Equatable {
     /// face then enrolled or verified: the match threshold (same person).
     public var maxDistance: Float = 0.6
 
+    /// The documented defaults.
     public init() {}
 }

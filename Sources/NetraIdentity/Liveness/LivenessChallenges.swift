@@ -27,8 +27,10 @@ public enum LivenessError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The challenges issued and the checks passed, in memory: single-use, expiring, each usable
-/// only by the caller it was issued to. A restart forgets them (a challenge lives 30 s).
+/// only by the caller it was issued to. A restart forgets them (a challenge lives
+/// `LivenessPolicy.challengeLifetime`, 30 s by default).
 public final class LivenessChallenges: Sendable {
+    /// The rules challenges are issued and judged by.
     public let policy: LivenessPolicy
     private let state = Mutex(State())
     /// Outstanding challenges and passes kept per caller and in all; older ones are dropped.
@@ -57,6 +59,7 @@ public final class LivenessChallenges: Sendable {
         let validUntil: Date
     }
 
+    /// An empty registry issuing challenges under `policy`.
     public init(policy: LivenessPolicy = LivenessPolicy()) {
         self.policy = policy
     }

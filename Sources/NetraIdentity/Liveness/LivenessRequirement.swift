@@ -4,12 +4,12 @@ import NetraDescriptor
 /// must be the person who passed, and the pass is used up by the attempt.
 public struct LivenessRequirement: Sendable {
     let challenges: LivenessChallenges
-    /// The passed challenge presented (`liveness_challenge`); `nil` when none was.
-    let passID: String?
+    /// The passed challenge presented (`liveness_challenge`).
+    let passID: String
     /// Who presents it: only the caller the challenge was issued to may use it.
     let owner: String
 
-    public init(challenges: LivenessChallenges, passID: String?, owner: String) {
+    public init(challenges: LivenessChallenges, passID: String, owner: String) {
         self.challenges = challenges
         self.passID = passID
         self.owner = owner
@@ -17,7 +17,6 @@ public struct LivenessRequirement: Sendable {
 
     /// Uses the pass for `face`, or says why it cannot.
     public func check(_ face: FaceDescriptor) throws(LivenessError) {
-        guard let passID else { throw .required }
         try challenges.consumePass(passID, by: owner, for: face)
     }
 }

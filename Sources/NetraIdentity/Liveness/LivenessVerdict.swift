@@ -28,7 +28,9 @@ public struct LivenessVerdict: Sendable {
 
     /// One frame as judged.
     public struct Frame: Sendable {
+        /// Faces the detector found.
         public let faceCount: Int
+        /// The head's yaw, for a frame with exactly one face.
         public let yaw: Double?
         /// Descriptor distance to the first frame's face.
         public let distance: Float?
@@ -37,7 +39,7 @@ public struct LivenessVerdict: Sendable {
     /// Judges frames against the steps asked for. Each frame comes with its phase, the
     /// instruction on screen when it was captured: 0 "look at the camera", then 1 for
     /// `steps[0]`, 2 for `steps[1]`, ... (non-decreasing, every phase present; see
-    /// `LivenessChecker.checkFrames`). The rules:
+    /// `LivenessChecker.checkAnswer`). The rules:
     /// - exactly one face in every frame, the same person throughout (each frame within
     ///   `policy.maxDistance` of the first);
     /// - facing the camera during phase 0 (a frame with |yaw| below `policy.turnYaw`);

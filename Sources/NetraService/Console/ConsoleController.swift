@@ -96,6 +96,9 @@ struct ConsoleController: Sendable {
     func signOut(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         if let token = request.cookies[ConsoleSessions.cookieName]?.value, let session = sessions.session(for: token) {
             try session.checkCSRFToken(of: request)
+            if ScopeMiddleware.isCrossSite(request) {
+                throw APIError(.forbidden, "cross_origin_write", "sign out from the console's own page")
+            }
             sessions.end(token)
             await audit("console sign-out", keyID: session.keyID)
         }

@@ -10,7 +10,8 @@ import Synchronization
 final class ConsoleSessions: Sendable {
     /// The session cookie's name.
     static let cookieName = "netra_session"
-    /// Sessions kept at most, in all and per key; beyond that the oldest is ended.
+    /// Sessions kept at most, in all and per key (a key's sign-ins cannot crowd out the others');
+    /// beyond that the oldest is ended.
     static let limit = 10_000
     static let perKeyLimit = 20
 

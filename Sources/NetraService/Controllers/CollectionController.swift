@@ -69,7 +69,7 @@ struct CollectionController: Sendable {
 
     func create(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let store = try state.ready().store
-        try context.requireUnboundKey(to: "create or delete collections")
+        try context.requireUnboundKey(to: "create, change or delete collections")
         let fields = try await fields(request, context)
         guard let name = fields.name else { throw APIError.badRequest("missing_field", #"'name' is required, as in {"name": "reception"}"#) }
         let created = try await blocking {
@@ -82,7 +82,7 @@ struct CollectionController: Sendable {
 
     func update(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let store = try state.ready().store
-        try context.requireUnboundKey(to: "create or delete collections")
+        try context.requireUnboundKey(to: "create, change or delete collections")
         let name = try context.parameters.require("name")
         guard case let .some(strictUnknown) = try await fields(request, context).strictUnknown else {
             throw APIError.badRequest("missing_field", #"send the settings to change, such as {"strict_unknown": false}"#)
@@ -103,7 +103,7 @@ struct CollectionController: Sendable {
 
     func delete(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let store = try state.ready().store
-        try context.requireUnboundKey(to: "create or delete collections")
+        try context.requireUnboundKey(to: "create, change or delete collections")
         let name = try context.parameters.require("name")
         try await blocking {
             try identityCall { () throws(IdentityError) in try CollectionAccess(store: store).delete(named: name) }

@@ -12,6 +12,10 @@ struct LivenessController: Sendable {
     let limiter: RateLimiter
     let challenges: LivenessChallenges
 
+    /// Frames an answer carries per rate-limit token: each costs a detection, and an answer
+    /// must still fit in the default burst with room to spare.
+    static let framesPerToken = 4
+
     func addRoutes(to group: RouterGroup<NetraRequestContext>) {
         group.post("liveness/challenges", use: issue)
         group.post("liveness/challenges/:id", use: answer)
@@ -63,8 +67,8 @@ struct LivenessController: Sendable {
 
     /// Multipart `frame0`, `frame1`, ... in capture order, and `phases`: each frame's phase
     /// (the instruction on screen when it was captured), comma-separated. The challenge is used
-    /// up by the first answer that reaches judging, passed or not; each frame costs the caller
-    /// a rate-limit token, as it costs a detection.
+    /// up by the first answer that reaches judging, passed or not. Frames cost the caller a
+    /// rate-limit token per four beyond the request's own (24 frames: 1 + 5 of the default 20).
     func answer(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let loaded = try state.ready()
         let id = try context.parameters.require("id")
@@ -88,7 +92,7 @@ struct LivenessController: Sendable {
             }
             throw APIError.badRequest(code, error.description)
         }
-        for _ in frames.dropFirst() { try limiter.admit(context.caller, counting: "liveness frames") }
+        for _ in 0..<(frames.count - 1) / Self.framesPerToken { try limiter.admit(context.caller, counting: "liveness frames") }
         let (decoder, owner, challenges) = (configuration.imageDecoder, context.livenessOwner, challenges)
         let verdict = try await workers.run { () throws -> LivenessVerdict in
             let images = try frames.enumerated().map { index, bytes in try decoder.decode(bytes, field: "frame\(index)") }

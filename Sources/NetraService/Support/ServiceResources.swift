@@ -1,20 +1,12 @@
 import Foundation
+import NetraStore
 
-/// NetraService's resource files (`Resources/`: `openapi.yaml`, `docs.html`, `console/`), in the
-/// resource bundle SwiftPM puts beside the executable (and the Docker image copies with it).
-///
-/// Found from `/proc/self/exe` rather than `Bundle.module`: Foundation stops the process when it
-/// cannot resolve the executable's own path (a service user who may not read a folder above
-/// it), and the service must then answer without its pages, not crash. Elsewhere (macOS)
-/// `Bundle.module` finds them.
+/// NetraService's resource files (`Resources/`: `openapi.yaml`, `docs.html`, `console/`), in its
+/// resource bundle beside the executable (`ExecutableResources`: never a crash when it cannot be
+/// read), else where `Bundle.module` finds them (macOS).
 enum ServiceResources {
-    static let folder: URL? = {
-        var path = [CChar](repeating: 0, count: 4096)
-        let length = readlink("/proc/self/exe", &path, path.count - 1)
-        guard length > 0 else { return Bundle.module.url(forResource: "Resources", withExtension: nil) }
-        let executable = URL(fileURLWithPath: String(decoding: path[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        return executable.deletingLastPathComponent().appendingPathComponent("netra_NetraService.resources/Resources", isDirectory: true)
-    }()
+    static let folder = ExecutableResources.url(inBundle: "netra_NetraService", path: "Resources")
+        ?? Bundle.module.url(forResource: "Resources", withExtension: nil)
 
     /// The file or folder `name` of the resources, when it is there and readable.
     static func url(_ name: String) -> URL? {

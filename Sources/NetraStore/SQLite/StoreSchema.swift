@@ -15,17 +15,9 @@ enum StoreSchema {
         return migrator
     }
 
-    /// The migrations folder of NetraStore's resource bundle beside the executable, found from
-    /// `/proc/self/exe` rather than `Bundle.module`: Foundation stops the process when it cannot
-    /// resolve the executable's own path (a service user who may not read a folder above it).
-    /// Elsewhere (macOS) `Bundle.module` finds it.
-    static let migrationsFolder: URL? = {
-        var path = [CChar](repeating: 0, count: 4096)
-        let length = readlink("/proc/self/exe", &path, path.count - 1)
-        guard length > 0 else { return Bundle.module.url(forResource: "Migrations", withExtension: nil) }
-        let executable = URL(fileURLWithPath: String(decoding: path[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        return executable.deletingLastPathComponent().appendingPathComponent("netra_NetraStore.resources/Migrations", isDirectory: true)
-    }()
+    /// The migrations folder of NetraStore's resource bundle (see `ExecutableResources`).
+    static let migrationsFolder = ExecutableResources.url(inBundle: "netra_NetraStore", path: "Migrations")
+        ?? Bundle.module.url(forResource: "Migrations", withExtension: nil)
 
     /// `NNNN_name.sql` files in name order.
     static func migrationFiles() throws -> [URL] {

@@ -30,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
             service.thresholdSource = models.thresholdSource
             try DeploymentRules.checkListening(host: service.host, requireAPIKey: service.requireAPIKey)
             try DeploymentRules.checkLiveness(configuration.liveness, requireAPIKey: service.requireAPIKey)
+            try DeploymentRules.checkConsole(configuration.console)
             let path = db ?? configuration.data.db
             let key = try StoreSession.key(for: path, configuration: configuration, listeningOn: service.host)
             let rotationKeys = try StoreSession.newKey().map { [$0] } ?? []

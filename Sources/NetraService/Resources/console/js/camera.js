@@ -143,7 +143,9 @@ export async function grabJpeg(video, canvas, { maxWidth = Infinity, quality = J
 export function wait(ms, signal) {
   return new Promise((resolve, reject) => {
     if (signal && signal.aborted) { reject(new DOMException('Aborted', 'AbortError')); return; }
-    const timer = setTimeout(resolve, ms);
-    if (signal) signal.addEventListener('abort', () => { clearTimeout(timer); reject(new DOMException('Aborted', 'AbortError')); }, { once: true });
+    // The listener goes when the time is up, so a long-lived page signal does not collect one per wait.
+    const abort = () => { clearTimeout(timer); reject(new DOMException('Aborted', 'AbortError')); };
+    const timer = setTimeout(() => { if (signal) signal.removeEventListener('abort', abort); resolve(); }, ms);
+    if (signal) signal.addEventListener('abort', abort, { once: true });
   });
 }
