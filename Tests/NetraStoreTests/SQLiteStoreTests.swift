@@ -356,4 +356,17 @@ struct SQLiteStoreTests {
         #expect(try store.authenticateAPIKey(key)?.lastUsedAt == stored, "a second use within the minute writes nothing")
         #expect(SQLiteStore.isStale(nil) && SQLiteStore.isStale("2020-01-01T00:00:00.000Z") && !SQLiteStore.isStale(stored))
     }
+
+    @Test("a key is found by its id, revoked or not; an unknown id finds none")
+    func apiKeyByID() throws {
+        let temporary = try TemporaryStore()
+        let store = try temporary.open()
+        let (_, door) = try store.createAPIKey(name: "door", scopes: [.recognize])
+        let (_, gate) = try store.createAPIKey(name: "gate", scopes: [.manage])
+        #expect(try store.apiKey(id: door.id) == door)
+        #expect(try store.apiKey(id: gate.id)?.name == "gate")
+        #expect(try store.apiKey(id: "000000000000") == nil)
+        try store.revokeAPIKey(id: door.id)
+        #expect(try store.apiKey(id: door.id)?.revokedAt != nil)
+    }
 }

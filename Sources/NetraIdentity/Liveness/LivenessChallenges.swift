@@ -67,7 +67,7 @@ public final class LivenessChallenges: Sendable {
     /// A new challenge for `owner`: both turns, in random order.
     public func issue(to owner: String, now: Date = Date()) -> LivenessChallenge {
         var random = SystemRandomNumberGenerator()
-        let id = (0..<2).map { _ in String(format: "%016llx", random.next() as UInt64) }.joined()
+        let id = RandomToken.hex(bits: 128)
         let challenge = LivenessChallenge(id: id, steps: HeadTurn.allCases.shuffled(using: &random), issuedAt: now,
                                           expiresAt: now.addingTimeInterval(policy.challengeLifetime), owner: owner)
         state.withLock { state in

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NetraIdentity
 import NetraStore
 import Synchronization
 
@@ -35,8 +36,8 @@ final class ConsoleSessions: Sendable {
     /// Opens a session for the key `keyID`, ending the one the browser had (`replacing`, its
     /// cookie token); returns the new cookie token and the session.
     func open(keyID: String, replacing previous: String? = nil, now: Date = Date()) -> (token: String, session: Session) {
-        let token = Self.randomToken()
-        let session = Session(id: Self.randomToken(), keyID: keyID, csrfToken: Self.randomToken(), expiresAt: now.addingTimeInterval(lifetime))
+        let token = RandomToken.hex(bits: 256)
+        let session = Session(id: RandomToken.hex(bits: 256), keyID: keyID, csrfToken: RandomToken.hex(bits: 256), expiresAt: now.addingTimeInterval(lifetime))
         sessions.withLock { sessions in
             sessions = sessions.filter { $0.value.expiresAt > now }
             if let previous { sessions[previous] = nil }
@@ -71,13 +72,6 @@ final class ConsoleSessions: Sendable {
     func endAll(keyID: String) {
         sessions.withLock { sessions in sessions = sessions.filter { $0.value.keyID != keyID } }
     }
-
-    /// 256 random bits as 64 hex digits (valid in a cookie and a header).
-    private static func randomToken() -> String {
-        var random = SystemRandomNumberGenerator()
-        return (0..<4).map { _ in String(format: "%016llx", random.next() as UInt64) }.joined()
-    }
-
     /// Whether two tokens are equal, in time that does not depend on where they differ.
     static func tokensMatch(_ a: String, _ b: String) -> Bool {
         let a = Array(a.utf8), b = Array(b.utf8)
@@ -91,7 +85,8 @@ extension ConsoleSessions.Session {
     /// a revoked key ends the session at once).
     func activeKey(in store: any IdentityStore) async throws -> APIKeyRecord? {
         let keyID = keyID
-        return try await blocking { try store.apiKeys().first { $0.id == keyID && $0.revokedAt == nil } }
+        guard let key = try await blocking({ try store.apiKey(id: keyID) }), key.revokedAt == nil else { return nil }
+        return key
     }
 
     /// Refuses a change that does not carry the session's CSRF token (403 `csrf_token_invalid`).

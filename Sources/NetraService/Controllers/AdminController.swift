@@ -100,7 +100,7 @@ struct AdminController: Sendable {
         try context.requireUnboundKey(to: "manage API keys or read the audit log")
         let id = try context.parameters.require("id")
         let store = try state.ready().store
-        guard try await blocking({ try store.apiKeys().contains { $0.id == id && $0.revokedAt == nil } }) else {
+        guard let key = try await blocking({ try store.apiKey(id: id) }), key.revokedAt == nil else {
             throw APIError(.notFound, "api_key_not_found", "no active API key has id \(id)")
         }
         try await blocking { try store.revokeAPIKey(id: id) }
@@ -136,10 +136,7 @@ struct AdminController: Sendable {
     /// The most recent audit events, newest first (`limit`, 1 to 500, default 50).
     func audit(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         try context.requireUnboundKey(to: "manage API keys or read the audit log")
-        let text = request.uri.queryParameters.get("limit")
-        guard let limit = text.map({ Int($0) }) ?? 50, (1...500).contains(limit) else {
-            throw APIError.badRequest("invalid_parameter", "'limit' must be a whole number between 1 and 500")
-        }
+        let limit = try request.integerQuery("limit", in: 1...500) ?? 50
         let store = try state.ready().store
         let entries = try await blocking { try store.auditLog(limit: limit) }
         return try JSONResponse.make(AuditList(events: entries.map(AuditJSON.init)), noStore: true, for: request, context)

@@ -81,8 +81,8 @@ struct SubjectController: Sendable {
     func list(_ request: Request, _ context: NetraRequestContext) async throws -> Response {
         let directory = try await directory(request, context)
         let query = request.uri.queryParameters
-        let limit = try integer(query.get("limit"), name: "limit", in: 1...1000) ?? 100
-        let offset = try integer(query.get("offset"), name: "offset", in: 0...Int(Int32.max)) ?? 0
+        let limit = try request.integerQuery("limit", in: 1...1000) ?? 100
+        let offset = try request.integerQuery("offset", in: 0...Int(Int32.max)) ?? 0
         let name = query.get("name")
         let (subjects, total) = try await directoryCall { () throws(IdentityError) in
             try directory.list(nameContaining: name, limit: limit, offset: offset)
@@ -198,13 +198,5 @@ struct SubjectController: Sendable {
     /// Runs a use case off the event loop, answering its refusals in HTTP's terms.
     private func directoryCall<T: Sendable>(_ body: @escaping @Sendable () throws(IdentityError) -> T) async throws -> T {
         try await blocking { try identityCall(body) }
-    }
-
-    private func integer(_ text: String?, name: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let text else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw APIError.badRequest("invalid_parameter", "'\(name)' must be a whole number between \(range.lowerBound) and \(range.upperBound)")
-        }
-        return value
     }
 }

@@ -93,6 +93,8 @@ public protocol APIKeyRepository: Sendable {
     /// The key record for a presented key text, or `nil` when it is unknown or does not match.
     func authenticateAPIKey(_ text: String) throws(StoreError) -> APIKeyRecord?
     func apiKeys() throws(StoreError) -> [APIKeyRecord]
+    /// The key with this id, revoked or not; `nil` when there is none.
+    func apiKey(id: String) throws(StoreError) -> APIKeyRecord?
     /// Revokes a key; it stops working at once.
     func revokeAPIKey(id: String) throws(StoreError)
 }

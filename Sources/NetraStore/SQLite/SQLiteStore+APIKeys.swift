@@ -99,6 +99,10 @@ extension SQLiteStore {
         try read { db in try Self.fetchAPIKeys(db, where: "1", arguments: []) }
     }
 
+    public func apiKey(id: String) throws(StoreError) -> APIKeyRecord? {
+        try read { db in try Self.fetchAPIKeys(db, where: "id = ?", arguments: [id]).first }
+    }
+
     /// Revokes a key; it stops working at once.
     public func revokeAPIKey(id: String) throws(StoreError) {
         try write { db in
