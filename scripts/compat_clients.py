@@ -33,7 +33,6 @@ set-up fails. The temporary folder (store, server.log) is kept when anything fai
 
 import argparse
 import base64
-import csv
 import http.client
 import math
 import os
@@ -45,7 +44,7 @@ import time
 import traceback
 import uuid
 
-from netra_http import Checks, Server, brief, dig, free_port, multipart, test_server_environment
+from netra_http import Checks, FaceData, Server, brief, dig, free_port, multipart, netra, test_server_environment
 
 try:
     import requests
@@ -163,22 +162,12 @@ class HTTP:
         return self("POST", "/v1/vision/face" + route, files=parts)
 
 
-class Photos:
+class Photos(FaceData):
     """Photo bytes and paths of the face data, checked against its manifests."""
 
     def __init__(self, folder):
-        self.folder = folder
-        with open(os.path.join(folder, "public", "manifest.csv"), newline="", encoding="utf-8") as handle:
-            self.identity = {row["file"]: row["identity"] for row in csv.DictReader(handle)}
-        with open(os.path.join(folder, "multi", "ground_truth.csv"), newline="", encoding="utf-8") as handle:
-            self.n_faces = {os.path.basename(row["file"]): int(row["n_faces"]) for row in csv.DictReader(handle)}
+        super().__init__(folder)
         self.cache = {}
-
-    def public(self, name):
-        return os.path.join(self.folder, "public", "images", name)
-
-    def multi(self, name):
-        return os.path.join(self.folder, "multi", "images", name)
 
     def read(self, path):
         if path not in self.cache:
@@ -859,13 +848,6 @@ GROUPS = {"A": ("compreface-sdk 0.6.0", group_a), "B": ("deepstack-python 0.9", 
 
 # --------------------------------------------------------------------------- set-up and main
 
-def netra(binary, args, config, work, env):
-    result = subprocess.run([binary, *args, "--config", config], cwd=work, env=env, capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        raise RuntimeError(f"netra {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()[:300]}")
-    return result.stdout.strip()
-
-
 def create_keys(binary, config, work, env, groups):
     """The API keys (and, for E, the collections) in the store before the server starts."""
     keys = {"main": netra(binary, ["apikeys", "create", "--name", "compat-main", "--scope", "recognize,manage"], config, work, env),
@@ -934,10 +916,7 @@ def main():
         failures = checks.failures
         passed = len(checks.results) - len(failures)
         print(f"\n{len(checks.results)} checks in {time.monotonic() - started:.1f} s")
-        if failures:
-            print(f"{len(failures)} failed:")
-            for group, name, _, detail in failures:
-                print(f"  - {group} {name}" + (f": {detail.splitlines()[0][:300]}" if detail else ""))
+        checks.print_failures()
         print(f"compat_clients: {passed} passed, {len(failures)} failed")
         status = 1 if failures else 0
         return status

@@ -58,7 +58,6 @@ One line per check; exit 1 when any check fails, 2 when the set-up fails. The te
 
 import argparse
 import base64
-import csv
 import datetime
 import http.server
 import io
@@ -74,7 +73,7 @@ import time
 import traceback
 import urllib.parse
 
-from netra_http import Checks, Server, brief, dig, free_port, http_request, multipart, test_server_environment
+from netra_http import Checks, FaceData, Server, brief, dig, free_port, http_request, multipart, netra, test_server_environment
 
 try:
     from axe_selenium_python import Axe
@@ -242,21 +241,8 @@ class ServerLog:
             time.sleep(0.1)
 
 
-class Photos:
-    def __init__(self, folder):
-        self.folder = folder
-        with open(os.path.join(folder, "public", "manifest.csv"), newline="", encoding="utf-8") as handle:
-            self.identity = {row["file"]: row["identity"] for row in csv.DictReader(handle)}
-        with open(os.path.join(folder, "multi", "ground_truth.csv"), newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        self.n_faces = {os.path.basename(row["file"]): int(row["n_faces"]) for row in rows}
-        self.boxes = {os.path.basename(row["file"]): json.loads(row["boxes_ltwh"] or "[]") for row in rows}
-
-    def public(self, name):
-        return os.path.join(self.folder, "public", "images", name)
-
-    def multi(self, name):
-        return os.path.join(self.folder, "multi", "images", name)
+class Photos(FaceData):
+    """The face data, with the photos this test uses checked against its manifests."""
 
     def problems(self):
         found = []
@@ -1389,13 +1375,6 @@ def check_browser_logs(run):
 
 # --------------------------------------------------------------------------- set-up and main
 
-def netra(binary, args, config, work, env):
-    result = subprocess.run([binary, *args, "--config", config], cwd=work, env=env, capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        raise RuntimeError(f"netra {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()[:300]}")
-    return result.stdout.strip()
-
-
 # The photos a person "shows" the camera while following the liveness instructions.
 FOLLOWER = {"front": OBAMA_FRONT, "left": OBAMA_LEFT, "right": OBAMA_RIGHT}
 
@@ -1507,10 +1486,7 @@ def main():
 
         failures = run.checks.failures
         print(f"\n{len(run.checks.results)} checks in {time.monotonic() - started:.1f} s; screenshots in {args.artifacts}")
-        if failures:
-            print(f"{len(failures)} failed:")
-            for group, name, _, detail in failures:
-                print(f"  - {group} {name}" + (f": {str(detail).splitlines()[0][:300]}" if detail else ""))
+        run.checks.print_failures()
         if args.docs_screenshots:
             missing = [n for n in DOCS_SCREENSHOTS if n not in run.docs_screenshots]
             if failures or missing:

@@ -2,6 +2,7 @@
 compat_clients.py, console_browser.py): a free loopback port, a clean environment, the server
 as a child process, a multipart/form-data body, one HTTP request, and the check recorder."""
 import base64
+import csv
 import json
 import os
 import signal
@@ -52,6 +53,36 @@ def test_server_environment(work, port, root):
         "NETRA_APP_REQUIRE_API_KEY": "true",
         "NETRA_APP_RATE_LIMIT_PER_SECOND": "100000", "NETRA_APP_RATE_LIMIT_BURST": "100000",
     })
+
+
+def netra(binary, args, config, work, env):
+    """Runs `netra ARGS --config CONFIG` in `work` (API keys for a test server, say); its
+    standard output, or RuntimeError with the first of its error text."""
+    result = subprocess.run([binary, *args, "--config", config], cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"netra {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()[:300]}")
+    return result.stdout.strip()
+
+
+class FaceData:
+    """The shared face data (`../shared/data/faces`): identities of the public photos
+    (`public/manifest.csv`), faces and hand-drawn boxes of the group photos
+    (`multi/ground_truth.csv`), and their paths."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        with open(os.path.join(folder, "public", "manifest.csv"), newline="", encoding="utf-8") as handle:
+            self.identity = {row["file"]: row["identity"] for row in csv.DictReader(handle)}
+        with open(os.path.join(folder, "multi", "ground_truth.csv"), newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        self.n_faces = {os.path.basename(row["file"]): int(row["n_faces"]) for row in rows}
+        self.boxes = {os.path.basename(row["file"]): json.loads(row["boxes_ltwh"] or "[]") for row in rows}
+
+    def public(self, name):
+        return os.path.join(self.folder, "public", "images", name)
+
+    def multi(self, name):
+        return os.path.join(self.folder, "multi", "images", name)
 
 
 class Server:
@@ -161,6 +192,14 @@ class Checks:
     @property
     def failures(self):
         return [r for r in self.results if not r[2]]
+
+    def print_failures(self):
+        """Lists the failed checks, one line each (the first line of their detail)."""
+        failures = self.failures
+        if failures:
+            print(f"{len(failures)} failed:")
+            for group, name, _, detail in failures:
+                print(f"  - {group} {name}" + (f": {str(detail).splitlines()[0][:300]}" if detail else ""))
 
 
 def brief(value, limit=400):
