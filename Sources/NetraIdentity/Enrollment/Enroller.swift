@@ -125,10 +125,36 @@ public struct Enroller: Sendable {
     public func enroll(_ image: RGBImage, subject choice: SubjectChoice, force: Bool = false,
                        largestFace: Bool = false) throws(IdentityError) -> Result {
         let existing = try SubjectDirectory(store: store, collectionID: collectionID).find(choice)
+        return try enroll(faceToEnroll(in: image, largestFace: largestFace), of: image, existing: existing, subject: choice, force: force)
+    }
+
+    /// The face each image would be enrolled with (as `enroll` finds it), or why there is none:
+    /// detected one image at a time, described all together (their chips share the embedder's
+    /// forward passes), for bulk enrollment of many photos (`netra enroll --dir`).
+    public func facesToEnroll(in images: [RGBImage], largestFace: Bool = false) -> [Swift.Result<AnalyzedFace, EnrollmentError>] {
+        let chosen = images.map { image in Swift.Result { () throws(EnrollmentError) in try chosenFace(in: image, largestFace: largestFace) } }
+        let found = chosen.enumerated().compactMap { index, result in (try? result.get()).map { ($0, images[index]) } }
+        guard let described = try? finder.describe(found) else {
+            return chosen.enumerated().map { index, result in result.flatMap { describe($0, in: images[index]) } }
+        }
+        var next = described.makeIterator()
+        return chosen.map { result in result.map { _ in next.next()! } }
+    }
+
+    /// Enrolls a face `facesToEnroll` found in `image`, for the subject `choice` names, exactly
+    /// as `enroll(_:subject:force:largestFace:)` enrolls the face it finds itself.
+    public func enroll(_ face: Swift.Result<AnalyzedFace, EnrollmentError>, of image: RGBImage, subject choice: SubjectChoice,
+                       force: Bool = false) throws(IdentityError) -> Result {
+        let existing = try SubjectDirectory(store: store, collectionID: collectionID).find(choice)
+        return try enroll(face, of: image, existing: existing, subject: choice, force: force)
+    }
+
+    private func enroll(_ face: Swift.Result<AnalyzedFace, EnrollmentError>, of image: RGBImage, existing: Subject?,
+                        subject choice: SubjectChoice, force: Bool) throws(IdentityError) -> Result {
         let enrollment: Enrollment
         var subject: Subject
         do {
-            let checked = try check(image, subjectID: existing?.id, force: force, largestFace: largestFace)
+            let checked = try check(face, in: image, subjectID: existing?.id, force: force)
             if let existing {
                 enrollment = try save(checked, subjectID: existing.id)
                 subject = existing
@@ -163,7 +189,8 @@ public struct Enroller: Sendable {
         } catch {
             throw .store(error)
         }
-        let enrollment = try save(try check(image, subjectID: subjectID, force: force, largestFace: largestFace), subjectID: subjectID)
+        let enrollment = try save(try check(faceToEnroll(in: image, largestFace: largestFace), in: image, subjectID: subjectID, force: force),
+                                  subjectID: subjectID)
         auditIfForced(enrollment, subjectID: subjectID)
         return enrollment
     }
@@ -186,8 +213,9 @@ public struct Enroller: Sendable {
 
     /// The rules: one face (or the largest), large and confident enough, like the subject's
     /// earlier faces (unless forced); other subjects it resembles are noted.
-    private func check(_ image: RGBImage, subjectID: Int64?, force: Bool, largestFace: Bool) throws(EnrollmentError) -> CheckedFace {
-        let face = try onlyFace(in: image, largestFace: largestFace)
+    private func check(_ found: Swift.Result<AnalyzedFace, EnrollmentError>, in image: RGBImage, subjectID: Int64?,
+                       force: Bool) throws(EnrollmentError) -> CheckedFace {
+        let face = try found.get()
         let box = ImageBox(face.detection.rect, in: image)
         guard min(box.width, box.height) >= policy.minFaceSize else {
             throw .faceTooSmall(width: box.width, height: box.height, minimum: policy.minFaceSize)
@@ -234,18 +262,31 @@ public struct Enroller: Sendable {
         }
     }
 
-    private func onlyFace(in image: RGBImage, largestFace: Bool) throws(EnrollmentError) -> AnalyzedFace {
+    /// The one face of `image` (or its largest), described, or why there is none.
+    private func faceToEnroll(in image: RGBImage, largestFace: Bool) -> Swift.Result<AnalyzedFace, EnrollmentError> {
+        Swift.Result { () throws(EnrollmentError) in try chosenFace(in: image, largestFace: largestFace) }.flatMap { describe($0, in: image) }
+    }
+
+    /// The detection an enrollment of `image` uses: its one face, or its largest with `largestFace`.
+    private func chosenFace(in image: RGBImage, largestFace: Bool) throws(EnrollmentError) -> FaceDetection {
+        let detections: [FaceDetection]
         do {
-            let detections = try finder.detections(in: image)
-            guard detections.count <= 1 || largestFace else { throw EnrollmentError.multipleFaces(detections.count) }
-            guard let chosen = FaceChoice.largest.pick(from: detections, in: image) else { throw EnrollmentError.noFace }
-            return try finder.describe(chosen, in: image)
-        } catch let error as EnrollmentError {
-            throw error
-        } catch let IdentityError.vision(error) {
-            throw .vision(error)
+            detections = try finder.detections(in: image)
         } catch {
-            throw .noFace
+            throw Self.enrollmentError(error)
         }
+        guard detections.count <= 1 || largestFace else { throw .multipleFaces(detections.count) }
+        guard let chosen = FaceChoice.largest.pick(from: detections, in: image) else { throw .noFace }
+        return chosen
+    }
+
+    private func describe(_ detection: FaceDetection, in image: RGBImage) -> Swift.Result<AnalyzedFace, EnrollmentError> {
+        Swift.Result { () throws(IdentityError) in try finder.describe(detection, in: image) }.mapError(Self.enrollmentError)
+    }
+
+    /// A vision failure as itself; anything else of finding the face as "no face".
+    private static func enrollmentError(_ error: IdentityError) -> EnrollmentError {
+        if case let .vision(error) = error { return .vision(error) }
+        return .noFace
     }
 }

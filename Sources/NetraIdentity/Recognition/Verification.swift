@@ -45,8 +45,8 @@ public struct FaceVerifier: Sendable {
         compare(try side(first, choice: choice), try side(second, choice: choice), threshold: threshold)
     }
 
-    /// The first step of `verify` for one input, for callers that prepare the inputs one by one
-    /// (the service decodes the second image only once the first shows a face).
+    /// The first step of `verify` for one input, for callers that prepare each input themselves
+    /// (the service decodes and finds the two sides on two workers at once when it can).
     public func side(_ input: Input, choice: FaceChoice = .largest) throws(IdentityError) -> Side {
         let start = ContinuousClock.now
         let face = try finder.face(of: input.image, choice: choice, source: input.source)

@@ -55,23 +55,21 @@ struct RecognitionController: Sendable {
         // The live person is the second image (the console's webcam side).
         let requirement = try context.livenessRequirement(form, required: configuration.liveness.requiredForVerify, challenges: liveness)
         let start = ContinuousClock.now
-        let (result, decodeTimes) = try await workers.run { () throws -> (FaceVerifier.Result, [Double]) in
-            var decodeTimes: [Double] = []
-            var sides: [FaceVerifier.Side] = []
-            for (field, bytes) in [("image1", first), ("image2", second)] {
-                let decodeStart = ContinuousClock.now
-                let input = FaceVerifier.Input(source: field, image: try decoder.decode(bytes, field: field))
-                decodeTimes.append(decodeStart.millisecondsElapsed)
-                sides.append(try identityCall { () throws(IdentityError) in try verifier.side(input, choice: choice) })
-            }
-            do throws(LivenessError) {
-                try requirement?.check(sides[1].face.descriptor)
-            } catch {
-                throw APIError(livenessError: error)
-            }
-            return (verifier.compare(sides[0], sides[1]), decodeTimes)
+        // Each image is decoded and its face found on its own worker slot when two are free.
+        let side = { @Sendable (field: String, bytes: [UInt8]) throws -> (decodeMilliseconds: Double, side: FaceVerifier.Side) in
+            let decodeStart = ContinuousClock.now
+            let input = FaceVerifier.Input(source: field, image: try decoder.decode(bytes, field: field))
+            let decoded = decodeStart.millisecondsElapsed
+            return (decoded, try identityCall { () throws(IdentityError) in try verifier.side(input, choice: choice) })
         }
-        var timings = ["decode_image1": decodeTimes[0], "decode_image2": decodeTimes[1],
+        let (one, two) = try await workers.run({ try side("image1", first) }, alongside: { try side("image2", second) })
+        do throws(LivenessError) {
+            try requirement?.check(two.side.face.descriptor)
+        } catch {
+            throw APIError(livenessError: error)
+        }
+        let result = verifier.compare(one.side, two.side)
+        var timings = ["decode_image1": one.decodeMilliseconds, "decode_image2": two.decodeMilliseconds,
                        "analyze_image1": result.analysisMilliseconds[0], "analyze_image2": result.analysisMilliseconds[1]]
         timings["total"] = start.millisecondsElapsed
         let comparison = result.comparison

@@ -1,20 +1,30 @@
 import Foundation
 
-/// One face found by `FaceDetector`.
+/// One face found by a detector (`FaceDetector`, MMOD, or `YuNetFaceDetector`).
 public struct FaceDetection: Sendable, Equatable {
     /// dlib's rectangle in original-image pixels, inclusive; it may reach past the image edges.
+    /// For YuNet it is the square box MMOD would draw on the face (see `YuNetBoxMapping`), the
+    /// box dlib's landmark predictor expects.
     public let rect: PixelRect
-    /// The network's raw score; faces are reported when it is above 0.
+    /// The detector's raw score: MMOD's network output (faces above 0), or YuNet's probability.
     public let score: Float
+    /// The score as a number in [0, 1) that means "how sure" for either detector; enrollment's
+    /// `model.enroll_min_confidence` and the compatible APIs' probabilities read it.
+    public let confidence: Double
 
+    /// An MMOD detection: `confidence` is `1 - exp(-2 * score)`, a monotone map of the score
+    /// into [0, 1): 0 at the detection threshold; a typical frontal face (score about 1) gives
+    /// about 0.86.
     public init(rect: PixelRect, score: Float) {
-        self.rect = rect
-        self.score = score
+        self.init(rect: rect, score: score, confidence: 1 - exp(-2 * Double(max(0, score))))
     }
 
-    /// `1 - exp(-2 * score)`: a monotone map of the score into [0, 1). 0 at the detection
-    /// threshold; a typical frontal face (score about 1) gives about 0.86.
-    public var confidence: Double { 1 - exp(-2 * Double(max(0, score))) }
+    /// A detection whose detector states its own confidence (YuNet's score is a probability).
+    public init(rect: PixelRect, score: Float, confidence: Double) {
+        self.rect = rect
+        self.score = score
+        self.confidence = confidence
+    }
 }
 
 /// How hard to look for faces.

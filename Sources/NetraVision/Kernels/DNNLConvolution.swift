@@ -33,10 +33,15 @@ final class DNNLConvolution: @unchecked Sendable {
     /// `weightType` weights in dlib's `[filter][channel][row][column]` order (oneDNN's OIHW),
     /// float32 output. `outputScales` (one per filter) multiply the accumulator plus bias, as
     /// oneDNN 2.x applies them.
+    ///
+    /// `groups` splits channels and filters into that many independent convolutions (oneDNN's
+    /// GOIHW: the weights are then `[group][filter of group][channel of group][row][column]`);
+    /// `groups == input.channels == filters` is a depthwise convolution, as YuNet uses.
     init<Weight>(input: TensorShape, filters: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int,
                  source: dnnl_data_type_t, weights plainWeights: [Weight], weightType: dnnl_data_type_t, bias plainBias: [Float],
-                 outputScales: [Float]?, fusedReLU: Bool, threads: Int) throws(VisionError) {
-        guard plainWeights.count == filters * input.channels * kernelHeight * kernelWidth, plainBias.count == filters,
+                 outputScales: [Float]?, fusedReLU: Bool, threads: Int, groups: Int = 1) throws(VisionError) {
+        guard groups > 0, filters % groups == 0, input.channels % groups == 0,
+              plainWeights.count == filters * (input.channels / groups) * kernelHeight * kernelWidth, plainBias.count == filters,
               outputScales.map({ $0.count == filters && $0.allSatisfy { $0.isFinite && $0 > 0 } }) ?? true
         else {
             throw .invalidModel(file: "network", reason: "a convolution whose weights, bias or scales do not fit its \(input) input")
@@ -51,7 +56,8 @@ final class DNNLConvolution: @unchecked Sendable {
 
         sourceDescriptor = try Self.descriptor([input.batch, input.channels, input.height, input.width], source, dnnl_nhwc)
         destinationDescriptor = try Self.descriptor([input.batch, filters, outputHeight, outputWidth], dnnl_f32, dnnl_nhwc)
-        let weightDims = [filters, input.channels, kernelHeight, kernelWidth]
+        let weightDims = groups == 1 ? [filters, input.channels, kernelHeight, kernelWidth]
+            : [groups, filters / groups, input.channels / groups, kernelHeight, kernelWidth]
         var anyWeights = try Self.descriptor(weightDims, weightType, dnnl_format_tag_any)
         var biasDescriptor = try Self.descriptor([filters], dnnl_f32, dnnl_x)
 
@@ -90,7 +96,7 @@ final class DNNLConvolution: @unchecked Sendable {
         var scratchpad = scratchpadDescriptor
         scratchpadByteCount = dnnl_memory_desc_get_size(&scratchpad)
 
-        // Weights: reorder once from plain OIHW into the chosen layout.
+        // Weights: reorder once from plain OIHW (GOIHW when grouped) into the chosen layout.
         let chosenWeights = dnnl_primitive_desc_query_md(descriptor, dnnl_query_weights_md, 0).pointee
         weights = try Self.reordered(plainWeights, type: weightType, dims: weightDims, into: chosenWeights, engine: engine)
         bias = try Self.memory(copying: plainBias, descriptor: biasDescriptor, engine: engine)
@@ -151,7 +157,7 @@ final class DNNLConvolution: @unchecked Sendable {
 
     private static func reordered<Element>(_ values: [Element], type: dnnl_data_type_t, dims: [Int], into target: dnnl_memory_desc_t,
                                            engine: dnnl_engine_t) throws(VisionError) -> dnnl_memory_t {
-        var plainDescriptor = try descriptor(dims, type, dnnl_oihw)
+        var plainDescriptor = try descriptor(dims, type, dims.count == 5 ? dnnl_goihw : dnnl_oihw)
         let plain = try memory(copying: values, descriptor: plainDescriptor, engine: engine)
         defer { dnnl_memory_destroy(plain) }
         var target = target

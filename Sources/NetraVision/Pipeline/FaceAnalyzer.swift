@@ -29,9 +29,25 @@ public protocol FaceAnalyzing: Sendable {
     func landmarks(of detection: FaceDetection, in image: RGBImage) -> [PixelPoint]
     /// Aligns and describes one detected face.
     func describe(_ detection: FaceDetection, in image: RGBImage) throws(VisionError) -> AnalyzedFace
+    /// Aligns and describes several detected faces of one image, in detection order: what
+    /// `describe(_:in:)` gives for each, with the chance to embed them together.
+    func describe(_ detections: [FaceDetection], in image: RGBImage) throws(VisionError) -> [AnalyzedFace]
+    /// Aligns and describes detected faces of several images (each with its image), in order:
+    /// what `describe(_:in:)` gives for each, with the chance to embed them together.
+    func describe(_ faces: [(detection: FaceDetection, image: RGBImage)]) throws(VisionError) -> [AnalyzedFace]
 }
 
 extension FaceAnalyzing {
+    /// One by one, for analyzers with nothing to gain from describing faces together.
+    public func describe(_ detections: [FaceDetection], in image: RGBImage) throws(VisionError) -> [AnalyzedFace] {
+        try detections.map { detection throws(VisionError) in try describe(detection, in: image) }
+    }
+
+    /// One by one, for analyzers with nothing to gain from describing faces together.
+    public func describe(_ faces: [(detection: FaceDetection, image: RGBImage)]) throws(VisionError) -> [AnalyzedFace] {
+        try faces.map { face throws(VisionError) in try describe(face.detection, in: face.image) }
+    }
+
     /// Detections in an image expected to show a face (a portrait, an enrollment photo): when
     /// none is found and the image is small (at most `FaceAnalyzer.retryPixelLimit` pixels),
     /// detection is tried once more at double resolution, which finds faces down to about 40 px.
@@ -48,7 +64,8 @@ extension FaceAnalyzing {
 /// concurrent requests. `threads` is the number of compute threads each call uses: 1 when
 /// requests run in parallel, all cores for a single request at a time.
 public final class FaceAnalyzer: FaceAnalyzing {
-    public let detector: FaceDetector
+    /// MMOD from the model files or bundle, unless another detector was given (YuNet).
+    public let detector: any FaceDetecting
     public let shapePredictor: ShapePredictor
     public let embedder: FaceEmbedder
     public let threads: Int
@@ -59,27 +76,38 @@ public final class FaceAnalyzer: FaceAnalyzing {
     public let jitterCount: Int
 
     /// Loads the three model files from `modelDirectory` (see `ModelCatalog`); `head` is a
-    /// trained embedding head applied after the ResNet.
+    /// trained embedding head applied after the ResNet; `detector`, when given, finds the faces
+    /// instead of the MMOD file (which is then not loaded).
     public init(modelDirectory: URL, head: EmbeddingHead? = nil, threads: Int = 1, flipAveraged: Bool = false,
-                jitterCount: Int = 0) throws(VisionError) {
+                jitterCount: Int = 0, detector: (any FaceDetecting)? = nil) throws(VisionError) {
         self.threads = max(1, threads)
         self.flipAveraged = flipAveraged
         self.jitterCount = max(0, jitterCount)
         ComputeEnvironment.setBLASThreads(self.threads)
-        detector = try FaceDetector(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.detector.fileName),
-                                    threads: self.threads)
+        if let detector {
+            self.detector = detector
+        } else {
+            self.detector = try FaceDetector(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.detector.fileName),
+                                             threads: self.threads)
+        }
         shapePredictor = try ShapePredictor(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.landmarks.fileName))
         embedder = try FaceEmbedder(modelFile: modelDirectory.appendingPathComponent(ModelCatalog.embedder.fileName),
                                     head: head, threads: self.threads)
     }
 
-    /// Loads the models of an exported bundle (`netra export`), head included.
-    public init(bundle: ModelBundle, threads: Int = 1, flipAveraged: Bool = false, jitterCount: Int = 0) throws(VisionError) {
+    /// Loads the models of an exported bundle (`netra export`), head included; `detector`, when
+    /// given, finds the faces instead of the bundle's MMOD network.
+    public init(bundle: ModelBundle, threads: Int = 1, flipAveraged: Bool = false, jitterCount: Int = 0,
+                detector: (any FaceDetecting)? = nil) throws(VisionError) {
         self.threads = max(1, threads)
         self.flipAveraged = flipAveraged
         self.jitterCount = max(0, jitterCount)
         ComputeEnvironment.setBLASThreads(self.threads)
-        detector = try FaceDetector(network: bundle.detector, threads: self.threads)
+        if let detector {
+            self.detector = detector
+        } else {
+            self.detector = try FaceDetector(network: bundle.detector, threads: self.threads)
+        }
         do {
             shapePredictor = try ShapePredictor(bytes: bundle.landmarks)
         } catch {
@@ -102,9 +130,7 @@ public final class FaceAnalyzer: FaceAnalyzing {
 
     /// Every face in `image`, detected, aligned and described.
     public func analyze(_ image: RGBImage, options: DetectionOptions = DetectionOptions()) throws(VisionError) -> [AnalyzedFace] {
-        try detectFaces(in: image, options: options).map { detection throws(VisionError) in
-            try describe(detection, in: image)
-        }
+        try describe(try detectFaces(in: image, options: options), in: image)
     }
 
     /// The five landmarks of the face inside `detection`.
@@ -117,11 +143,30 @@ public final class FaceAnalyzer: FaceAnalyzing {
 
     /// Aligns and describes one detected face.
     public func describe(_ detection: FaceDetection, in image: RGBImage) throws(VisionError) -> AnalyzedFace {
-        let landmarks = shapePredictor.landmarks(in: image, box: detection.rect)
-        let details = FaceAligner.chipDetails(for: landmarks)
-        let chip = FaceAligner.extractChip(from: image, details: details)
-        return AnalyzedFace(detection: detection, landmarks: landmarks, chip: chip,
-                            descriptor: try embedder.descriptor(averaging: chips(of: chip, details: details, in: image)))
+        try describe([detection], in: image)[0]
+    }
+
+    /// Aligns and describes several detected faces of one image, in detection order; their
+    /// chips (with mirrored or jittered copies) share the embedder's forward passes
+    /// (`FaceEmbedder.descriptors(averaging:)`), which gives the same descriptors as one by one.
+    public func describe(_ detections: [FaceDetection], in image: RGBImage) throws(VisionError) -> [AnalyzedFace] {
+        try describe(detections.map { ($0, image) })
+    }
+
+    /// Aligns and describes detected faces of several images (each with the image it was found
+    /// in), in order, all their chips sharing forward passes: for bulk work over many photos
+    /// (`netra evaluate`, `netra enroll --dir`), where each photo has one face to describe.
+    public func describe(_ faces: [(detection: FaceDetection, image: RGBImage)]) throws(VisionError) -> [AnalyzedFace] {
+        let aligned = faces.map { detection, image in
+            let landmarks = shapePredictor.landmarks(in: image, box: detection.rect)
+            let details = FaceAligner.chipDetails(for: landmarks)
+            let chip = FaceAligner.extractChip(from: image, details: details)
+            return (landmarks: landmarks, chip: chip, chips: chips(of: chip, details: details, in: image))
+        }
+        let descriptors = try embedder.descriptors(averaging: aligned.map(\.chips))
+        return zip(faces, zip(aligned, descriptors)).map { face, described in
+            AnalyzedFace(detection: face.detection, landmarks: described.0.landmarks, chip: described.0.chip, descriptor: described.1)
+        }
     }
 
     /// The chips a descriptor averages: the chip (and its mirror with `flipAveraged`), or

@@ -69,7 +69,7 @@ struct EnrollCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Self.reportingFailures {
-            let session = try VisionSession(global: global)
+            let session = try VisionSession(global: global, store: storeOptions)
             let store = try StoreSession.open(storeOptions, configuration: session.configuration)
             let enroller = Enroller(finder: session.finder, store: store,
                                     policy: session.configuration.enrollmentPolicy(threshold: session.models.matchThreshold),
@@ -79,26 +79,33 @@ struct EnrollCommand: AsyncParsableCommand {
             var report = Report()
             var unreadable = false
             let progress = ProgressBar(total: work.count, label: "enrolling", enabled: dir != nil)
-            for (index, item) in work.enumerated() {
-                progress.update(index)
-                let image: RGBImage
-                do {
-                    image = try session.image(at: item.file)
-                } catch let failure as CommandFailure {
-                    unreadable = true
-                    report.rejected.append(Rejected(file: item.file, reason: "unreadable_image", message: failure.message))
-                    continue
-                }
-                do {
-                    let enrolled = try enroller.enroll(image, subject: item.subject, force: force, largestFace: largest)
-                    report.accepted.append(Accepted(file: item.file, subjectId: enrolled.subject.id, name: enrolled.subject.name,
-                                                    faceId: enrolled.enrollment.face.id, similarSubjects: enroller.namedSimilarSubjects(of: enrolled.enrollment)))
-                } catch let IdentityError.enrollmentRejected(error) {
-                    report.rejected.append(Rejected(file: item.file, reason: error.reason, message: error.description))
-                } catch let IdentityError.vision(error) {
-                    report.rejected.append(Rejected(file: item.file, reason: EnrollmentError.vision(error).reason, message: "\(error)"))
-                } catch let IdentityError.store(error) {
-                    report.rejected.append(Rejected(file: item.file, reason: EnrollmentError.store(error).reason, message: "\(error)"))
+            // A few photos at a time: their faces are described together, then enrolled in order.
+            for start in stride(from: 0, to: work.count, by: FaceEmbedder.maxBatch) {
+                let chunk = work[start..<min(work.count, start + FaceEmbedder.maxBatch)]
+                let images = chunk.map { item in Result { try session.image(at: item.file) } }
+                let readable = images.compactMap { try? $0.get() }
+                var faces = enroller.facesToEnroll(in: readable, largestFace: largest).makeIterator()
+                for (item, image) in zip(chunk, images) {
+                    progress.update(report.accepted.count + report.rejected.count)
+                    let decoded: RGBImage
+                    do {
+                        decoded = try image.get()
+                    } catch let failure as CommandFailure {
+                        unreadable = true
+                        report.rejected.append(Rejected(file: item.file, reason: "unreadable_image", message: failure.message))
+                        continue
+                    }
+                    do {
+                        let enrolled = try enroller.enroll(faces.next()!, of: decoded, subject: item.subject, force: force)
+                        report.accepted.append(Accepted(file: item.file, subjectId: enrolled.subject.id, name: enrolled.subject.name,
+                                                        faceId: enrolled.enrollment.face.id, similarSubjects: enroller.namedSimilarSubjects(of: enrolled.enrollment)))
+                    } catch let IdentityError.enrollmentRejected(error) {
+                        report.rejected.append(Rejected(file: item.file, reason: error.reason, message: error.description))
+                    } catch let IdentityError.vision(error) {
+                        report.rejected.append(Rejected(file: item.file, reason: EnrollmentError.vision(error).reason, message: "\(error)"))
+                    } catch let IdentityError.store(error) {
+                        report.rejected.append(Rejected(file: item.file, reason: EnrollmentError.store(error).reason, message: "\(error)"))
+                    }
                 }
             }
             progress.finish()

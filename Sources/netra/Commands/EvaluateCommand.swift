@@ -51,6 +51,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             }
             let labelled = try pairs.map { try Self.readPairs($0, images: images ?? ".") } ?? Self.datasetPairs(try PersonFolders.read(dataset ?? ""), impostors: impostors)
             let progress = ProgressBar(total: Set(labelled.flatMap { [$0.a, $0.b] }).count, label: "embedding", enabled: !json)
+            embedder.prefetch(labelled.flatMap { [$0.a, $0.b] }, progress: progress)
             var scored: [ScoredPair] = []
             for pair in labelled {
                 guard let a = embedder.descriptor(pair.a, progress: progress), let b = embedder.descriptor(pair.b, progress: progress) else { continue }
@@ -142,6 +143,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         let index = FaceIndex()
         var queries: [(person: Int64, descriptor: FaceDescriptor)] = []
         let progress = ProgressBar(total: people.reduce(0) { $0 + $1.photos.count }, label: "embedding", enabled: !json)
+        embedder.prefetch(people.flatMap(\.photos), progress: progress)
         for (number, person) in people.enumerated() {
             var enrolled = false
             for photo in person.photos {
@@ -232,6 +234,10 @@ struct EvaluateCommand: AsyncParsableCommand {
 }
 
 /// Descriptors of the face of each image (`FaceChoice`), computed once per distinct file content.
+///
+/// `prefetch` describes many photos ahead, the chosen faces of up to `FaceEmbedder.maxBatch`
+/// photos per embedding call (their chips share forward passes); `descriptor` then answers
+/// from the cache, and describes a photo it has not seen on its own.
 final class CachedEmbeddings {
     private let session: VisionSession
     private let face: FaceChoice
@@ -252,26 +258,57 @@ final class CachedEmbeddings {
 
     func descriptor(_ path: String, progress: ProgressBar) -> FaceDescriptor? {
         if let known = byPath[path] { return known }
-        progress.update(byPath.count)
-        var result: FaceDescriptor?
-        if let bytes = FileManager.default.contents(atPath: path) {
-            let key = (try? SHA256Digest.hex(of: [UInt8](bytes))) ?? path
-            if let cached = byContent[key] {
-                result = cached
-            } else {
-                result = (try? session.decoder.decode(bytes)).flatMap { try? describeFace(in: $0) }
-                byContent[key] = result
-            }
-        }
-        if result == nil { failures.append(path) }
-        byPath[path] = result
-        return result
+        prefetch([path], progress: progress)
+        return byPath[path] ?? nil
     }
 
-    private func describeFace(in image: RGBImage) throws -> FaceDescriptor? {
-        let finder = session.finder
-        guard let chosen = face.pick(from: try finder.detections(in: image), in: image) else { return nil }
-        guard backboneOnly else { return try finder.describe(chosen, in: image).descriptor }
-        return try session.analyzer.embedder.backboneDescriptor(ofChip: session.analyzer.align(chosen, in: image).chip)
+    /// Describes the photos of `paths` not described yet, in order, with the progress bar.
+    func prefetch(_ paths: [String], progress: ProgressBar) {
+        var pending: [(path: String, key: String, face: (detection: FaceDetection, image: RGBImage))] = []
+        func describePending() {
+            let faces = pending.map(\.face)
+            let descriptors = (try? describe(faces)) ?? faces.map { try? describe([$0]).first }
+            for (item, descriptor) in zip(pending, descriptors) {
+                byContent[item.key] = descriptor
+                record(item.path, descriptor)
+            }
+            pending.removeAll()
+        }
+        for path in paths where byPath[path] == nil && !pending.contains(where: { $0.path == path }) {
+            progress.update(byPath.count + pending.count)
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                record(path, nil)
+                continue
+            }
+            let key = (try? SHA256Digest.hex(of: [UInt8](bytes))) ?? path
+            if pending.contains(where: { $0.key == key }) { describePending() }
+            if let cached = byContent[key] {
+                record(path, cached)
+                continue
+            }
+            guard let image = try? session.decoder.decode(bytes),
+                  let chosen = try? face.pick(from: session.finder.detections(in: image), in: image)
+            else {
+                byContent[key] = .some(nil)
+                record(path, nil)
+                continue
+            }
+            pending.append((path, key, (chosen, image)))
+            if pending.count == FaceEmbedder.maxBatch { describePending() }
+        }
+        describePending()
+    }
+
+    private func record(_ path: String, _ descriptor: FaceDescriptor?) {
+        if descriptor == nil { failures.append(path) }
+        byPath[path] = .some(descriptor)
+    }
+
+    /// The descriptors of the chosen faces of several photos, in one embedding call.
+    private func describe(_ faces: [(detection: FaceDetection, image: RGBImage)]) throws -> [FaceDescriptor] {
+        guard !faces.isEmpty else { return [] }
+        let analyzer = session.analyzer
+        guard backboneOnly else { return try analyzer.describe(faces).map(\.descriptor) }
+        return try analyzer.embedder.backboneDescriptors(ofChips: faces.map { analyzer.align($0.detection, in: $0.image).chip })
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import NetraDescriptor
 import NetraIdentity
 import NetraVision
+import Synchronization
 
 /// `netra verify`: are the faces of two images the same person?
 struct VerifyCommand: AsyncParsableCommand {
@@ -36,8 +37,7 @@ struct VerifyCommand: AsyncParsableCommand {
         try await Self.reportingFailures {
             let session = try VisionSession(global: global)
             let verifier = FaceVerifier(finder: session.finder, threshold: session.models.matchThreshold)
-            // Each image is read only once the one before it shows a face, as the service does.
-            let sides = try [image1, image2].map { path in
+            let sides = try Self.bothSides([image1, image2]) { path in
                 try verifier.side(FaceVerifier.Input(source: path, image: try session.image(at: path)), choice: face)
             }
             let comparison = verifier.compare(sides[0], sides[1], threshold: threshold).comparison
@@ -51,5 +51,16 @@ struct VerifyCommand: AsyncParsableCommand {
                              verdict, comparison.similarity, comparison.distance, comparison.threshold))
             }
         }
+    }
+
+    /// `side` of each path, both at once (each with the configured compute threads), in path
+    /// order; when both fail, the first path's error is the one reported, as one after the other.
+    static func bothSides(_ paths: [String], _ side: @Sendable (String) throws -> FaceVerifier.Side) throws -> [FaceVerifier.Side] {
+        let results = Mutex([Result<FaceVerifier.Side, any Error>](repeating: .failure(CancellationError()), count: paths.count))
+        DispatchQueue.concurrentPerform(iterations: paths.count) { index in
+            let result = Result { try side(paths[index]) }
+            results.withLock { $0[index] = result }
+        }
+        return try results.withLock { $0 }.map { try $0.get() }
     }
 }

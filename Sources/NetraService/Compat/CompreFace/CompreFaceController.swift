@@ -112,13 +112,13 @@ struct CompreFaceController: Sendable {
                                               imageFields: ["source_image", "target_image"])
         let source = try Self.file("source_image", of: form), target = try Self.file("target_image", of: form)
         let (analysis, decoder) = (analysis(loaded), configuration.imageDecoder)
-        let (sourceImage, targetImage) = try await workers.run { () throws -> (PeerAnalysis, PeerAnalysis) in
+        let (sourceImage, targetImage) = try await workers.run({ () throws -> PeerAnalysis in
             let sourceImage = try analysis.analyze(try decoder.decode(source, field: "source_image"), options: options.analysis)
             guard sourceImage.faces.count == 1 else {
                 throw PeerError(.badRequest, code: 31, "More than one face in the source image")
             }
-            return (sourceImage, try analysis.analyze(try decoder.decode(target, field: "target_image"), options: options.analysis))
-        }
+            return sourceImage
+        }, alongside: { try analysis.analyze(try decoder.decode(target, field: "target_image"), options: options.analysis) })
         let sourceFace = sourceImage.faces[0]
         let matches = targetImage.faces.map { face in
             var json = options.json(face, targetImage)

@@ -235,19 +235,18 @@ struct DeepStackController: Sendable {
         default: throw PeerError(.badRequest, "only two images allowed")
         }
         let (decoder, verifier) = (configuration.imageDecoder, FaceVerifier(finder: configuration.finder(loaded), threshold: configuration.threshold))
-        let comparison = try await workers.run { () throws -> FaceComparison in
-            // The second image is decoded only once the first shows a face.
-            var sides: [FaceVerifier.Side] = []
-            for image in images {
-                let input = FaceVerifier.Input(source: image.field, image: try decoder.decode(image.bytes, field: image.field))
-                let side = try identityCall { () throws(IdentityError) -> FaceVerifier.Side? in
-                    do throws(IdentityError) { return try verifier.side(input, choice: .largest) } catch .noFace { return nil }
-                }
-                guard let side else { throw PeerError(.badRequest, "no face found") }
-                sides.append(side)
+        // Each image on its own worker slot when two are free; the first image's error wins.
+        let side = { @Sendable (image: (field: String, bytes: [UInt8])) throws -> FaceVerifier.Side in
+            let input = FaceVerifier.Input(source: image.field, image: try decoder.decode(image.bytes, field: image.field))
+            let side = try identityCall { () throws(IdentityError) -> FaceVerifier.Side? in
+                do throws(IdentityError) { return try verifier.side(input, choice: .largest) } catch .noFace { return nil }
             }
-            return verifier.compare(sides[0], sides[1]).comparison
+            guard let side else { throw PeerError(.badRequest, "no face found") }
+            return side
         }
+        let (first, second) = (images[0], images[1])
+        let sides = try await workers.run({ try side(first) }, alongside: { try side(second) })
+        let comparison = verifier.compare(sides.0, sides.1).comparison
         let (store, matched) = (loaded.store, comparison.isMatch)
         try? await blocking { try store.recordEvent(action: "match", result: matched ? "match" : "no match") }
         return try answer(Answer(similarity: scale.score(distance: comparison.distance)), request, context)
