@@ -26,8 +26,17 @@ public struct IndexCandidate: Sendable, Equatable {
 /// distance makes one threshold mean the same in 1:N and 1:1. Adds append; removals move the
 /// last row into the hole; both are O(1) amortised and seen by the next search. Searches run
 /// concurrently with each other and are serialised against changes by a reader-writer lock.
+///
+/// With `ScanPrecision.float16` (the default) the index also holds a float16 copy of every row,
+/// kept in step (256 MB more per million faces, 768 MB in all), and a single query reads that
+/// copy first, half the bytes, then re-ranks in float32 the rows it cannot rule out: the
+/// answer is the float32 scan's, face for face and bit for bit. `.float32` holds and reads the
+/// float32 matrix only.
 public final class FaceIndex: @unchecked Sendable {
     public static let dimension = 128
+
+    /// What a single-query search reads unless told otherwise.
+    public let precision: ScanPrecision
 
     private var matrix: UnsafeMutablePointer<Float>
     private var capacity: Int
@@ -35,11 +44,16 @@ public final class FaceIndex: @unchecked Sendable {
     private var faceIDs: [Int64] = []
     private var subjectIDs: [Int64] = []
     private var rowOfFace: [Int64: Int] = [:]
+    /// The float16 copy of `matrix`, row for row; nil with `.float32`.
+    private let halves: Float16Rows?
     private var lock = pthread_rwlock_t()
 
-    public init(capacity: Int = 1024) {
+    /// An empty index with room for `capacity` faces before it grows.
+    public init(capacity: Int = 1024, precision: ScanPrecision = .float16) {
         self.capacity = max(16, capacity)
+        self.precision = precision
         matrix = .allocate(capacity: self.capacity * Self.dimension)
+        halves = precision == .float16 ? Float16Rows(capacity: self.capacity) : nil
         pthread_rwlock_init(&lock, nil)
     }
 
@@ -56,12 +70,7 @@ public final class FaceIndex: @unchecked Sendable {
         writing {
             if let row = rowOfFace[faceID] { removeRow(row) }
             if faceIDs.count == capacity { grow() }
-            let row = faceIDs.count
-            descriptor.withUnsafeBufferPointer { (matrix + row * Self.dimension).update(from: $0.baseAddress!, count: Self.dimension) }
-            squaredNorms.append(descriptor.reduce(0) { $0 + $1 * $1 })
-            faceIDs.append(faceID)
-            subjectIDs.append(subjectID)
-            rowOfFace[faceID] = row
+            descriptor.withUnsafeBufferPointer { append($0.baseAddress!, faceID: faceID, subjectID: subjectID) }
         }
     }
 
@@ -73,15 +82,7 @@ public final class FaceIndex: @unchecked Sendable {
             rowOfFace.reserveCapacity(faceIDs.count + newFaces.count)
             for (offset, faceID) in newFaces.enumerated() {
                 if let row = rowOfFace[faceID] { removeRow(row) }
-                let row = faceIDs.count
-                let source = descriptors + offset * Self.dimension
-                (matrix + row * Self.dimension).update(from: source, count: Self.dimension)
-                var norm: Float = 0
-                for index in 0..<Self.dimension { norm += source[index] * source[index] }
-                squaredNorms.append(norm)
-                faceIDs.append(faceID)
-                subjectIDs.append(newSubjects[offset])
-                rowOfFace[faceID] = row
+                append(descriptors + offset * Self.dimension, faceID: faceID, subjectID: newSubjects[offset])
             }
         }
     }
@@ -130,26 +131,42 @@ public final class FaceIndex: @unchecked Sendable {
     }
 
     /// The `topK` subjects whose best face is nearest to `query`, nearest first, optionally
-    /// only those within `maxDistance`. Exact: every row is compared. `threads` > 1 splits the
-    /// rows between threads (for a single query on an idle machine; keep 1 under load).
-    public func search(_ query: [Float], topK: Int, maxDistance: Float = .infinity, threads: Int = 1) -> [IndexCandidate] {
+    /// only those within `maxDistance`. Exact: every row is compared, and equal distances go
+    /// to the smaller subject id (a subject's face: the smaller face id). `threads` > 1 splits
+    /// the rows between threads (for a single query on an idle machine; keep 1 under load).
+    /// `precision` picks the scan (nil: the index's own); both give the same answer, and
+    /// `.float16` on an index built `.float32` scans in float32.
+    public func search(_ query: [Float], topK: Int, maxDistance: Float = .infinity, threads: Int = 1,
+                       precision: ScanPrecision? = nil) -> [IndexCandidate] {
         precondition(query.count == Self.dimension, "queries have 128 values")
         return reading {
             let rows = faceIDs.count
             let parts = max(1, min(threads, rows / 65_536))
             let queryNorm = query.reduce(0) { $0 + $1 * $1 }
+            let compact = (precision ?? self.precision) == .float16 ? halves : nil
+            let prepared = compact == nil ? nil : Float16Rows.prepared(query)
+            // With no finite bound (or a query the float16 scan cannot take), the float32 scan.
+            let slack = prepared == nil ? nil : compact?.slack(queryNorm: queryNorm)
             let partials = UnsafeMutablePointer<SubjectTopK>.allocate(capacity: parts)
             partials.initialize(repeating: SubjectTopK(k: topK, limit: maxDistance * maxDistance), count: parts)
             defer { partials.deinitialize(count: parts).deallocate() }
             query.withUnsafeBufferPointer { q in
                 squaredNorms.withUnsafeBufferPointer { norms in
-                    // Each part writes only its own slot of `partials`; the buffers are read-only here.
-                    nonisolated(unsafe) let (queryPointer, normsPointer, results) = (q.baseAddress!, norms.baseAddress!, partials)
-                    let scanPart: @Sendable (Int) -> Void = { part in
-                        let range = (rows * part / parts)..<(rows * (part + 1) / parts)
-                        self.scan(range, query: queryPointer, queryNorm: queryNorm, norms: normsPointer, into: &results[part])
+                    (prepared ?? query).withUnsafeBufferPointer { preparedQuery in
+                        // Each part writes only its own slot of `partials`; the buffers are read-only here.
+                        nonisolated(unsafe) let (queryPointer, normsPointer, preparedPointer, results) =
+                            (q.baseAddress!, norms.baseAddress!, preparedQuery.baseAddress!, partials)
+                        let scanPart: @Sendable (Int) -> Void = { part in
+                            let range = (rows * part / parts)..<(rows * (part + 1) / parts)
+                            if let slack,
+                               self.scanCompact(range, query: queryPointer, preparedQuery: preparedPointer, slack: slack,
+                                                queryNorm: queryNorm, norms: normsPointer, into: &results[part]) {
+                                return
+                            }
+                            self.scan(range, query: queryPointer, queryNorm: queryNorm, norms: normsPointer, into: &results[part])
+                        }
+                        if parts == 1 { scanPart(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: scanPart) }
                     }
-                    if parts == 1 { scanPart(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: scanPart) }
                 }
             }
             return SubjectTopK.merged(Array(UnsafeBufferPointer(start: partials, count: parts)), k: topK)
@@ -165,7 +182,7 @@ public final class FaceIndex: @unchecked Sendable {
                 let rows = start..<min(range.upperBound, start + block)
                 SimilarityScan.squaredDistances(query: query, queryNorm: queryNorm, matrix: matrix, norms: norms,
                                                 rows: rows, into: distances.baseAddress!)
-                for offset in 0..<rows.count where distances[offset] < best.bound {
+                for offset in 0..<rows.count where distances[offset] <= best.bound {
                     best.offer(subjectID: subjectIDs[start + offset], faceID: faceIDs[start + offset],
                                squaredDistance: distances[offset])
                 }
@@ -173,7 +190,48 @@ public final class FaceIndex: @unchecked Sendable {
         }
     }
 
-    /// `search` for many queries at once: dot products as one `sgemm` per block of rows.
+    /// `scan` through the float16 copy: offers to `best`, at their float32 distance, exactly the
+    /// rows of `range` that could be in its answer, so `best` ends holding what `scan` would leave.
+    ///
+    /// Every row's float32 `d²` lies within `slack` of its float16 `d̃²`. A first pass keeps, in
+    /// `ceiling`, the best subjects by `d̃² + slack`: its bound is never below the k-th float32
+    /// distance of the answer, so a row with `d̃² - slack` beyond it cannot be in the answer, and
+    /// only the others are re-ranked. Returns false, having offered nothing, when so many rows
+    /// stay in doubt that the re-rank would not pay (a `topK` or `maxDistance` that takes in much
+    /// of the gallery): the caller scans them in float32.
+    private func scanCompact(_ range: Range<Int>, query: UnsafePointer<Float>, preparedQuery: UnsafePointer<Float>,
+                             slack: Float, queryNorm: Float, norms: UnsafePointer<Float>, into best: inout SubjectTopK) -> Bool {
+        guard let halves else { return false }
+        let block = 4096, most = max(1024, range.count / 32)
+        var ceiling = SubjectTopK(k: best.k, limit: best.limit)
+        var doubtful: [Int] = [], lowest: [Float] = []
+        let settled = withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { approximations -> Bool in
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
+                let rows = start..<min(range.upperBound, start + block)
+                SimilarityScan.approximateSquaredDistances(preparedQuery: preparedQuery, queryNorm: queryNorm, halves: halves.base,
+                                                           norms: norms, rows: rows, into: approximations.baseAddress!)
+                for offset in 0..<rows.count where approximations[offset] - slack <= ceiling.bound {
+                    let row = start + offset
+                    doubtful.append(row)
+                    lowest.append(approximations[offset] - slack)
+                    ceiling.offer(subjectID: subjectIDs[row], faceID: faceIDs[row], squaredDistance: approximations[offset] + slack)
+                }
+                if doubtful.count > most { return false }
+            }
+            return true
+        }
+        guard settled else { return false }
+        var exact: Float = 0
+        for (row, lower) in zip(doubtful, lowest) where lower <= ceiling.bound {
+            SimilarityScan.squaredDistances(query: query, queryNorm: queryNorm, matrix: matrix, norms: norms,
+                                            rows: row..<(row + 1), into: &exact)
+            if exact <= best.bound { best.offer(subjectID: subjectIDs[row], faceID: faceIDs[row], squaredDistance: exact) }
+        }
+        return true
+    }
+
+    /// `search` for many queries at once: dot products as one `sgemm` per block of rows, in
+    /// float32 (the float16 copy would not make a compute-bound product faster).
     public func search(batch queries: [[Float]], topK: Int, maxDistance: Float = .infinity) -> [[IndexCandidate]] {
         guard !queries.isEmpty else { return [] }
         return reading {
@@ -197,7 +255,7 @@ public final class FaceIndex: @unchecked Sendable {
                                 var bound = best[query].bound
                                 for offset in 0..<length {
                                     let squared = queryNorm + norms[start + offset] - 2 * queryDots[offset]
-                                    if squared < bound {
+                                    if squared <= bound {
                                         best[query].offer(subjectID: subjectIDs[start + offset], faceID: faceIDs[start + offset],
                                                           squaredDistance: squared)
                                         bound = best[query].bound
@@ -213,12 +271,15 @@ public final class FaceIndex: @unchecked Sendable {
     }
 
     /// One sequential read of the whole matrix (a sum), the memory-bandwidth floor any exact
-    /// scan is measured against in `netra bench index`.
-    public func sequentialPass() -> Float {
+    /// scan is measured against in `netra bench index`; `.float16` reads the float16 copy
+    /// instead (the float32 matrix on an index built `.float32`).
+    public func sequentialPass(precision: ScanPrecision = .float32) -> Float {
         reading {
             var total = SIMD16<Float>()
-            let raw = UnsafeRawPointer(matrix)
-            for offset in stride(from: 0, to: faceIDs.count * Self.dimension * 4, by: 64) {
+            let (raw, bytes) = precision == .float16 && halves != nil
+                ? (UnsafeRawPointer(halves!.base), faceIDs.count * Self.dimension * 2)
+                : (UnsafeRawPointer(matrix), faceIDs.count * Self.dimension * 4)
+            for offset in stride(from: 0, to: bytes, by: 64) {
                 total += raw.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
             }
             return total.sum()
@@ -227,11 +288,25 @@ public final class FaceIndex: @unchecked Sendable {
 
     // MARK: Storage
 
+    /// Appends one row (room for it is there).
+    private func append(_ source: UnsafePointer<Float>, faceID: Int64, subjectID: Int64) {
+        let row = faceIDs.count
+        (matrix + row * Self.dimension).update(from: source, count: Self.dimension)
+        var norm: Float = 0
+        for index in 0..<Self.dimension { norm += source[index] * source[index] }
+        squaredNorms.append(norm)
+        halves?.set(row: row, from: source)
+        faceIDs.append(faceID)
+        subjectIDs.append(subjectID)
+        rowOfFace[faceID] = row
+    }
+
     private func removeRow(_ row: Int) {
         let last = faceIDs.count - 1
         rowOfFace[faceIDs[row]] = nil
         if row != last {
             (matrix + row * Self.dimension).update(from: matrix + last * Self.dimension, count: Self.dimension)
+            halves?.move(from: last, to: row)
             squaredNorms[row] = squaredNorms[last]
             faceIDs[row] = faceIDs[last]
             subjectIDs[row] = subjectIDs[last]
@@ -240,6 +315,7 @@ public final class FaceIndex: @unchecked Sendable {
         squaredNorms.removeLast()
         faceIDs.removeLast()
         subjectIDs.removeLast()
+        if faceIDs.isEmpty { halves?.reset() }
     }
 
     private func grow() {
@@ -247,6 +323,7 @@ public final class FaceIndex: @unchecked Sendable {
         larger.update(from: matrix, count: faceIDs.count * Self.dimension)
         matrix.deallocate()
         matrix = larger
+        halves?.grow(to: capacity * 2, keeping: faceIDs.count)
         capacity *= 2
     }
 
@@ -260,51 +337,5 @@ public final class FaceIndex: @unchecked Sendable {
         pthread_rwlock_wrlock(&lock)
         defer { pthread_rwlock_unlock(&lock) }
         return body()
-    }
-}
-
-/// The best `k` subjects seen so far, each with its nearest face (exact per-subject top-k).
-struct SubjectTopK {
-    let k: Int
-    /// Squared distances at or beyond this never enter.
-    private(set) var bound: Float
-    private(set) var entries: [(subjectID: Int64, faceID: Int64, squaredDistance: Float)] = []
-
-    init(k: Int, limit: Float) {
-        self.k = max(1, k)
-        bound = limit
-    }
-
-    /// Offers a row that may be among the best (callers skip rows at or beyond `bound`).
-    mutating func offer(subjectID: Int64, faceID: Int64, squaredDistance: Float) {
-        guard squaredDistance < bound else { return }
-        if let index = entries.firstIndex(where: { $0.subjectID == subjectID }) {
-            if squaredDistance < entries[index].squaredDistance { entries[index] = (subjectID, faceID, squaredDistance) }
-        } else if entries.count < k {
-            entries.append((subjectID, faceID, squaredDistance))
-        } else if let worst = entries.indices.max(by: { entries[$0].squaredDistance < entries[$1].squaredDistance }) {
-            entries[worst] = (subjectID, faceID, squaredDistance)
-        }
-        if entries.count == k {
-            bound = min(bound, entries.map(\.squaredDistance).max() ?? bound)
-        }
-    }
-
-    /// The best `k` subjects of several partial results (each exact for its rows): exact overall.
-    static func merged(_ parts: [SubjectTopK], k: Int) -> [IndexCandidate] {
-        guard parts.count > 1 else { return parts.first?.sorted ?? [] }
-        var combined = SubjectTopK(k: k, limit: .infinity)
-        for part in parts {
-            for entry in part.entries {
-                combined.offer(subjectID: entry.subjectID, faceID: entry.faceID, squaredDistance: entry.squaredDistance)
-            }
-        }
-        return combined.sorted
-    }
-
-    var sorted: [IndexCandidate] {
-        entries.sorted { $0.squaredDistance < $1.squaredDistance }.map {
-            IndexCandidate(subjectID: $0.subjectID, faceID: $0.faceID, distance: max(0, $0.squaredDistance).squareRoot())
-        }
     }
 }

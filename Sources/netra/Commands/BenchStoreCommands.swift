@@ -6,13 +6,14 @@ import NetraStore
 import NetraVision
 
 extension BenchCommand {
-    /// `netra bench index`: 1:N search speed against the memory-bandwidth floor.
+    /// `netra bench index`: 1:N search speed against the memory-bandwidth floor, for the float32
+    /// scan and the float16 scan (with its float32 re-rank) over the same gallery and queries.
     struct Index: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "1:N search on synthetic vectors: single and batched query times, and the memory floor."
+            abstract: "1:N search on synthetic vectors: single queries (float32 and float16 scans) and batches, and the memory floors."
         )
         @Option(name: .long, help: "Gallery size.") var n = 1_000_000
-        @Option(name: .long, help: "Timed single queries.") var queries = 200
+        @Option(name: .long, help: "Timed single queries (each scan).") var queries = 200
         @Option(name: .long, help: "Queries per batch.") var batch = 64
         @Option(name: .customLong("top-k"), help: "Subjects per query.") var topK = 10
         @Option(name: .long, help: "OpenBLAS threads for the batched search.") var threads = 1
@@ -21,21 +22,33 @@ extension BenchCommand {
         func run() async throws {
             ComputeEnvironment.setBLASThreads(threads)
             var generator = SyntheticVectors(seed: 1)
-            let index = FaceIndex(capacity: n)
+            let index = FaceIndex(capacity: n, precision: .float16)
             let fill = Timing.milliseconds {
                 for face in 0..<n {
                     index.add(faceID: Int64(face), subjectID: Int64(face / 3), descriptor: generator.next())
                 }
             }
             let probes = (0..<max(queries, batch)).map { _ in generator.next() }
-            var floors: [Double] = []
-            for _ in 0..<5 { floors.append(Timing.milliseconds { _ = index.sequentialPass() }) }
-            var singles: [Double] = []
+            var floors: [ScanPrecision: [Double]] = [:]
+            for _ in 0..<5 {
+                for precision in ScanPrecision.allCases {
+                    floors[precision, default: []].append(Timing.milliseconds { _ = index.sequentialPass(precision: precision) })
+                }
+            }
+            // The two scans alternate, each first on every other query, so that neither gets the quieter moments.
+            var singles: [ScanPrecision: [Double]] = [:]
             var singleResults: [[IndexCandidate]] = []
-            for probe in probes.prefix(queries) {
-                var result: [IndexCandidate] = []
-                singles.append(Timing.milliseconds { result = index.search(probe, topK: topK, threads: searchThreads) })
-                singleResults.append(result)
+            var identical = true
+            for (number, probe) in probes.prefix(queries).enumerated() {
+                var results: [ScanPrecision: [IndexCandidate]] = [:]
+                let order: [ScanPrecision] = number % 2 == 0 ? [.float32, .float16] : [.float16, .float32]
+                for precision in order {
+                    singles[precision, default: []].append(Timing.milliseconds {
+                        results[precision] = index.search(probe, topK: topK, threads: searchThreads, precision: precision)
+                    })
+                }
+                identical = identical && results[.float16] == results[.float32]
+                singleResults.append(results[.float32] ?? [])
             }
             var perQuery: [Double] = []
             var batchedResults: [[IndexCandidate]] = []
@@ -44,15 +57,24 @@ extension BenchCommand {
                 perQuery.append(Timing.milliseconds { batchedResults += index.search(batch: group, topK: topK) } / Double(batch))
             }
             let agree = zip(singleResults, batchedResults).allSatisfy { $0.map(\.faceID) == $1.map(\.faceID) }
-            let floor = Timing.percentile(floors, 0.5), p50 = Timing.percentile(singles, 0.5)
-            print(String(format: "gallery %d x 128 float32 (%.0f MB), filled in %.0f ms", n, Double(n * 512) / 1e6, fill))
-            print(String(format: "memory floor (one sequential pass): %.2f ms", floor))
-            print(String(format: "single query top-%d, %d thread(s): p50 %.2f ms, p99 %.2f ms (%.2fx the floor)", topK,
-                         searchThreads, p50, Timing.percentile(singles, 0.99), p50 / floor))
+            let floor32 = Timing.percentile(floors[.float32] ?? [], 0.5), floor16 = Timing.percentile(floors[.float16] ?? [], 0.5)
+            let exact = singles[.float32] ?? [], compact = singles[.float16] ?? []
+            let p50 = Timing.percentile(exact, 0.5), compactP50 = Timing.percentile(compact, 0.5)
+            let copyMB = Double(n * ScanPrecision.float16.extraBytesPerFace) / 1e6
+            let perMillion = Double(ScanPrecision.float16.extraBytesPerFace) * 1e6 / 1e6
+            print(String(format: "gallery %d x 128 float32 (%.0f MB) and its float16 copy (%.0f MB, %.0f MB per million faces), filled in %.0f ms",
+                         n, Double(n * 512) / 1e6, copyMB, perMillion, fill))
+            print(String(format: "memory floor (one sequential pass): %.2f ms over float32, %.2f ms over the float16 copy", floor32, floor16))
+            print(String(format: "single query top-%d, %d thread(s), float32 scan: p50 %.2f ms, p99 %.2f ms (%.2fx the float32 floor)", topK,
+                         searchThreads, p50, Timing.percentile(exact, 0.99), p50 / floor32))
+            print(String(format: "single query top-%d, %d thread(s), float16 scan + float32 re-rank: p50 %.2f ms, p99 %.2f ms "
+                         + "(%.2fx the float16 floor, %.2fx the float32 scan)", topK, searchThreads, compactP50,
+                         Timing.percentile(compact, 0.99), compactP50 / floor16, compactP50 / p50))
+            print("float16 results identical to float32 results (subjects, faces, order, distances) on every query: \(identical ? "yes" : "NO")")
             print(String(format: "batched, %d per batch, %d BLAS thread(s): p50 %.3f ms per query, p99 %.3f ms", batch, threads,
                          Timing.percentile(perQuery, 0.5), Timing.percentile(perQuery, 0.99)))
             print("batched results identical to single-query results: \(agree ? "yes" : "NO")")
-            if !agree { throw ExitCode.failure }
+            if !agree || !identical { throw ExitCode.failure }
         }
     }
 

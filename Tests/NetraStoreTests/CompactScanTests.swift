@@ -1,0 +1,236 @@
+import Foundation
+@testable import NetraStore
+import NetraTestSupport
+import Testing
+
+@Suite("The float16 scan returns exactly the float32 scan's answer", .tags(.unit))
+struct CompactScanTests {
+    /// Seeded values in [-0.15, 0.15), the range of real descriptor values.
+    struct SeededValues {
+        var state: UInt64
+
+        mutating func next() -> Float {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return (Float(state >> 40) / Float(1 << 24) - 0.5) * 0.3
+        }
+
+        mutating func vector(scale: Float = 1) -> [Float] { (0..<128).map { _ in next() * scale } }
+    }
+
+    /// The float16 answer equals the float32 answer: same subjects, faces, order and distances.
+    @discardableResult
+    static func expectSame(_ index: FaceIndex, _ query: [Float], topK: Int, maxDistance: Float = .infinity, threads: Int = 1,
+                           sourceLocation: SourceLocation = #_sourceLocation) -> [IndexCandidate] {
+        let exact = index.search(query, topK: topK, maxDistance: maxDistance, threads: threads, precision: .float32)
+        let compact = index.search(query, topK: topK, maxDistance: maxDistance, threads: threads, precision: .float16)
+        #expect(compact == exact, sourceLocation: sourceLocation)
+        return exact
+    }
+
+    @Test("the stored halves are Float16's own values over its normal range, and decode exactly")
+    func encoding() {
+        for bits in UInt16.min...UInt16.max {
+            let half = Float16(bitPattern: bits)
+            guard half.isNormal else { continue }
+            #expect(SimilarityScan.decodedHalf(bits) == Float(half))
+            #expect(Float16Rows.encode(Float(half)) == bits)
+        }
+        var values = SeededValues(state: 3)
+        for _ in 0..<100_000 {
+            let value = values.next() * Float(1 << Int(values.next() * 100 + 15))
+            let expected = Float16(value)
+            if expected.isNormal { #expect(Float16Rows.encode(value) == expected.bitPattern) }
+        }
+        #expect(Float16Rows.encode(0x1p-15) == 0)
+        #expect(Float16Rows.encode(-0x1p-20) == 0x8000)
+        #expect(Float16Rows.encode(70_000) == 0x7BFF)
+        #expect(Float16Rows.encode(-.infinity) == 0xFBFF)
+        #expect(SimilarityScan.decodedHalf(0x8000) == 0)
+    }
+
+    @Test("every row's float16 distance is within the slack of its float32 distance, and the slack is small")
+    func kernelWithinBound() throws {
+        var values = SeededValues(state: 11)
+        let count = 3000
+        var rows: [Float] = []
+        for row in 0..<count { rows += values.vector(scale: row % 10 == 0 ? 4 : 1) }
+        rows[5 * 128] = 1e-6
+        rows[5 * 128 + 1] = 0x1p-15
+        let halves = Float16Rows(capacity: count)
+        var norms = [Float](repeating: 0, count: count)
+        rows.withUnsafeBufferPointer { rows in
+            for row in 0..<count {
+                halves.set(row: row, from: rows.baseAddress! + row * 128)
+                norms[row] = (0..<128).reduce(0) { $0 + rows[row * 128 + $1] * rows[row * 128 + $1] }
+            }
+        }
+        for round in 0..<6 {
+            let query = values.vector(scale: round == 5 ? 3 : 1)
+            let queryNorm = query.reduce(0) { $0 + $1 * $1 }
+            let slack = try #require(halves.slack(queryNorm: queryNorm))
+            #expect(slack < 0.02, "a useful bound")
+            let prepared = try #require(Float16Rows.prepared(query))
+            var exact = [Float](repeating: 0, count: count), approximate = exact
+            SimilarityScan.squaredDistances(query: query, queryNorm: queryNorm, matrix: rows, norms: norms, rows: 0..<count, into: &exact)
+            SimilarityScan.approximateSquaredDistances(preparedQuery: prepared, queryNorm: queryNorm, halves: halves.base, norms: norms,
+                                                       rows: 0..<count, into: &approximate)
+            var worst: Float = 0
+            for row in 0..<count {
+                worst = max(worst, abs(exact[row] - approximate[row]))
+                // The kernel computes the dot product with the stored halves, in float32.
+                var dot: Double = 0
+                for index in 0..<128 {
+                    dot += Double(query[index]) * Double(SimilarityScan.decodedHalf(halves.base[row * 128 + index]))
+                }
+                let direct = Double(queryNorm) + Double(norms[row]) - 2 * dot
+                #expect(abs(Double(approximate[row]) - direct) < 1e-4)
+            }
+            #expect(worst <= slack)
+            #expect(worst > slack / 1000, "the bound is not vacuous: float16 does move the distances")
+        }
+        #expect(Float16Rows.prepared([Float](repeating: 0x1p15, count: 128)) == nil)
+        #expect(halves.slack(queryNorm: .nan) == nil)
+    }
+
+    @Test("on a million random rows with planted ties and near-ties, single and split between threads")
+    func millionRows() throws {
+        let count = 1_000_000
+        var values = SeededValues(state: 2026)
+        let matrix = UnsafeMutablePointer<Float>.allocate(capacity: count * 128)
+        defer { matrix.deallocate() }
+        for index in 0..<(count * 128) { matrix[index] = values.next() }
+        var subjects = (0..<count).map { Int64($0 / 3) }
+        // Around each anchor: exact duplicates (ties broken by subject id, and by face id within
+        // one subject) and copies moved by less than float16 can tell apart, at scattered rows.
+        let anchors = (0..<4).map { _ in values.vector() }
+        var planted = Set<Int64>()
+        for (number, anchor) in anchors.enumerated() {
+            for copy in 0..<24 {
+                let row = (number * 24 + copy) * 40_009 % count
+                for index in 0..<128 {
+                    let jitter = copy < 8 ? 0 : values.next() * 1.5e-4
+                    matrix[row * 128 + index] = anchor[index] + 0.02 + jitter
+                }
+                subjects[row] = copy % 8 == 1 ? 5_000_000 + Int64(number) : 6_000_000 + Int64(number * 24 + copy)
+                planted.insert(Int64(row))
+            }
+        }
+        let index = FaceIndex(capacity: count)
+        index.add(faceIDs: (0..<count).map(Int64.init), subjectIDs: subjects, descriptors: matrix)
+        // The rounding part of the bound alone (the planted rows' norms are near 1).
+        let resolution = try #require(Float16Rows(capacity: 1).slack(queryNorm: 1))
+
+        for anchor in anchors {
+            let exact = Self.expectSame(index, anchor, topK: 10)
+            #expect(exact.count == 10)
+            #expect(exact.allSatisfy { planted.contains($0.faceID) })
+            let squared = exact.map { $0.distance * $0.distance }
+            #expect(zip(squared, squared.dropFirst()).contains { $1 - $0 < resolution }, "float16 alone could not order them")
+            Self.expectSame(index, anchor, topK: 10, threads: 2)
+            Self.expectSame(index, anchor, topK: 3, maxDistance: exact[5].distance)
+            #expect(index.search(anchor, topK: 10, threads: 2, precision: .float32) == exact)
+        }
+        for _ in 0..<3 {
+            let query = values.vector()
+            #expect(Self.expectSame(index, query, topK: 10).count == 10)
+            Self.expectSame(index, query, topK: 10, threads: 2)
+        }
+    }
+
+    @Test("after additions, removals, replacements and growth the float16 copy stays in step")
+    func followsChanges() throws {
+        var values = SeededValues(state: 77)
+        let index = FaceIndex(capacity: 16)
+        var held: [Int64: (subject: Int64, vector: [Float])] = [:]
+        func add(_ face: Int64, _ subject: Int64, _ vector: [Float]) {
+            index.add(faceID: face, subjectID: subject, descriptor: vector)
+            held[face] = (subject, vector)
+        }
+        for face in Int64(0)..<12_000 { add(face, face % 2_500, values.vector()) }
+        for face in stride(from: Int64(0), to: 12_000, by: 7) {
+            #expect(index.remove(faceID: face))
+            held[face] = nil
+        }
+        index.remove(subjectIDs: [3, 4, 5])
+        held = held.filter { ![3, 4, 5].contains($0.value.subject) }
+        var probes: [[Float]] = []
+        for face in stride(from: Int64(1), to: 12_000, by: 501) where held[face] != nil {
+            let vector = values.vector()
+            add(face, held[face]!.subject, vector)
+            probes.append(vector)
+        }
+        let bulk = (0..<5_000).map { _ in values.vector() }
+        let bulkFaces = (Int64(20_000)..<25_000).map { $0 }
+        bulk.flatMap { $0 }.withUnsafeBufferPointer {
+            index.add(faceIDs: bulkFaces, subjectIDs: bulkFaces.map { $0 % 900 }, descriptors: $0.baseAddress!)
+        }
+        for (face, vector) in zip(bulkFaces, bulk) { held[face] = (face % 900, vector) }
+        probes += stride(from: 0, to: 5_000, by: 997).map { bulk[$0] }
+        #expect(index.count == held.count)
+
+        // The same answer as an index built afresh, in float32, from the faces held.
+        let fresh = FaceIndex(precision: .float32)
+        for (face, row) in held.sorted(by: { $0.key < $1.key }) { fresh.add(faceID: face, subjectID: row.subject, descriptor: row.vector) }
+        for probe in probes + (0..<4).map({ _ in values.vector() }) {
+            let answer = Self.expectSame(index, probe, topK: 10)
+            #expect(fresh.search(probe, topK: 10) == answer)
+        }
+        for probe in probes {
+            #expect(index.search(probe, topK: 1).first?.distance ?? 1 < 1e-3, "a replaced or added row is found at its new place")
+        }
+        for face in held.keys { #expect(index.remove(faceID: face)) }
+        #expect(index.count == 0)
+        #expect(index.search(probes[0], topK: 5).isEmpty)
+        add(1, 1, probes[0])
+        #expect(Self.expectSame(index, probes[0], topK: 5).map(\.faceID) == [1])
+    }
+
+    @Test("topK 0, 1 and beyond the subjects, maxDistance at its edges, one subject with many faces")
+    func edges() throws {
+        var values = SeededValues(state: 5)
+        let index = FaceIndex(capacity: 64)
+        let crowd = values.vector()
+        // Subject 7 has 6000 faces around one point; 40 other subjects have 30 faces each.
+        for face in Int64(0)..<6_000 { index.add(faceID: face, subjectID: 7, descriptor: crowd.map { $0 + values.next() * 0.05 }) }
+        for face in Int64(6_000)..<7_200 { index.add(faceID: face, subjectID: 100 + face % 40, descriptor: values.vector()) }
+        index.add(faceID: 9_000, subjectID: 8, descriptor: crowd)
+        index.add(faceID: 9_001, subjectID: 6, descriptor: crowd)
+        index.add(faceID: 9_002, subjectID: 6, descriptor: crowd)
+
+        let near = Self.expectSame(index, crowd, topK: 10)
+        #expect(near.prefix(2).map(\.subjectID) == [6, 8], "a tie goes to the smaller subject id")
+        #expect(near.first?.faceID == 9_001, "and within a subject to the smaller face id")
+        #expect(near[2].subjectID == 7)
+        #expect(Self.expectSame(index, crowd, topK: 0) == Self.expectSame(index, crowd, topK: 1))
+        #expect(Self.expectSame(index, crowd, topK: 1).count == 1)
+        let everyone = Self.expectSame(index, crowd, topK: 500)
+        #expect(everyone.count == 43)
+        #expect(Set(everyone.map(\.subjectID)).count == 43)
+        for query in [crowd, values.vector(), values.vector()] {
+            let all = Self.expectSame(index, query, topK: 60)
+            let cut = all[20].distance
+            let within = Self.expectSame(index, query, topK: 60, maxDistance: cut)
+            #expect(within == Array(all.prefix(within.count)))
+            #expect(within.count >= all.prefix { $0.distance < cut.nextDown }.count && within.allSatisfy { $0.distance <= cut })
+            #expect(Self.expectSame(index, query, topK: 5, maxDistance: 0).isEmpty)
+            Self.expectSame(index, query, topK: 5, maxDistance: -cut)
+            Self.expectSame(index, query, topK: 5, maxDistance: .infinity)
+            Self.expectSame(index, query, topK: 1, maxDistance: all[0].distance.nextUp)
+        }
+        // Out of the float16 scan's reach, the float32 scan: a query it cannot scale, a row not finite.
+        var loud = crowd
+        loud[3] = 40_000
+        #expect(Self.expectSame(index, loud, topK: 3).count == 3)
+        let broken = FaceIndex()
+        broken.add(faceID: 1, subjectID: 1, descriptor: crowd)
+        broken.add(faceID: 2, subjectID: 2, descriptor: [Float](repeating: .nan, count: 128))
+        #expect(Self.expectSame(broken, crowd, topK: 3).map(\.faceID) == [1])
+        // The float16 scan of a float32-only index is the float32 scan.
+        let plain = FaceIndex(precision: .float32)
+        plain.add(faceID: 1, subjectID: 1, descriptor: crowd)
+        #expect(Self.expectSame(plain, crowd, topK: 3).map(\.faceID) == [1])
+        #expect(plain.precision == .float32 && index.precision == .float16)
+    }
+}
