@@ -92,7 +92,8 @@ let package = Package(
         ),
         .target(
             name: "NetraTools",
-            dependencies: ["NetraImaging", "NetraDescriptor", "NetraVision", "CBLAS", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["NetraImaging", "NetraDescriptor", "NetraVision", "NetraStore", "CBLAS", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Resources")]
         ),
         .executableTarget(
             name: "netra",

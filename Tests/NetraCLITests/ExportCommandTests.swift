@@ -20,11 +20,11 @@ struct ExportCommandTests {
         #expect(dot / norms >= 0.9999)
     }
 
-    @Test("int8 without calibration photos, a bundle with a head, and a damaged bundle are one-line errors")
+    @Test("calibration photos for f32, a bundle with a head, and a damaged bundle are one-line errors")
     func badInput() throws {
-        let int8 = try Netra.run(["export", "--format", "int8", "--out", "/tmp/never-written.bundle"])
-        #expect(int8.exitCode == 64)
-        #expect(int8.error.contains("--format int8 needs --calibration-images"))
+        let f32 = try Netra.run(["export", "--calibration-images", "/tmp", "--out", "/tmp/never-written.bundle"])
+        #expect(f32.exitCode == 64)
+        #expect(f32.error.contains("--calibration-images applies to --format int8 only"))
         let both = try Netra.run(["embed", "--chip", "x.png"], environment: ["NETRA_MODEL_PATH": "/tmp/a.bundle", "NETRA_MODEL_HEAD": "/tmp/h"])
         #expect(both.exitCode == 1)
         #expect(both.error == "netra: set model.path or model.head, not both: a bundle carries its own head\n")

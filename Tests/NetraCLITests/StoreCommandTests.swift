@@ -130,8 +130,9 @@ struct StoreCommandTests {
                 line.hasPrefix("acknowledged ") ? Int64(line.dropFirst(13)) : nil
             }
             #expect(acknowledged.count >= 5, "the child stopped before enrolling")
-            let store = try SQLiteStore(path: folder.db, key: try KeySource.parse(Self.key),
-                                      modelVersion: ModelSelection.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256))
+            // The version the benchmark recorded its vectors under (that of a new store: int8 once the bundle is built).
+            let version = try #require(try SQLiteStore.faceCountsByModelVersion(atPath: folder.db).keys.first)
+            let store = try SQLiteStore(path: folder.db, key: try KeySource.parse(Self.key), modelVersion: version)
             #expect(store.loadReport.tamperedFaceIDs.isEmpty)
             let missing = acknowledged.filter { store.index.descriptor(faceID: $0) == nil }
             #expect(missing.isEmpty, "acknowledged but lost: \(missing.prefix(5))")

@@ -1,37 +1,112 @@
 import Foundation
+import NetraStore
 import NetraVision
 
 /// The models a command runs with, as the configuration names them: an exported bundle
-/// (`model.path`), or dlib's three files from `model.dir` plus the trained head of
-/// `model.head` if one is set. It also names the model version stored with each enrolled
-/// face, and the match threshold that goes with the model.
+/// (`model.path`), dlib's three files from `model.dir` plus the trained head of `model.head` if
+/// one is set, or else (`model.precision`) the int8 bundle `netra models fetch` builds in
+/// `model.dir` or dlib's float32 files. It also names the model version stored with each
+/// enrolled face, and the match threshold that goes with the model.
+///
+/// A store keeps the model its faces were enrolled with: faces of another version are never
+/// searched, so `auto` picks int8 only for a store holding no more float32 faces than int8 ones
+/// (a fresh install), and `int8` on a store of float32 faces is refused.
 public struct ModelSelection: Sendable {
+    public typealias Precision = NetraConfiguration.Model.Precision
+
+    /// The faces a store holds, by model version, read before it is opened (the models are
+    /// chosen to match them).
+    public struct StoreFaces: Sendable, Equatable {
+        public let path: String
+        public let countsByModelVersion: [String: Int]
+
+        public init(path: String, countsByModelVersion: [String: Int]) {
+            self.path = path
+            self.countsByModelVersion = countsByModelVersion
+        }
+
+        /// The counts of the store at `path` (none when it does not exist yet).
+        public static func read(path: String) throws(ConfigurationError) -> StoreFaces {
+            do {
+                return StoreFaces(path: path, countsByModelVersion: try SQLiteStore.faceCountsByModelVersion(atPath: path))
+            } catch {
+                throw ConfigurationError("\(error)")
+            }
+        }
+
+        /// The counts of the store at `path`; when they cannot be read (a store that will not
+        /// open either, whose opening then says why), none, with `warn` told why: the models are
+        /// then those of a new store.
+        public static func read(path: String, warn: (String) -> Void) -> StoreFaces {
+            do {
+                return try read(path: path)
+            } catch {
+                warn("cannot count the faces of \(path) by model version (\(error)); choosing the models of a new store")
+                return StoreFaces(path: path, countsByModelVersion: [:])
+            }
+        }
+    }
+
     public let directory: URL
     public let headFile: EmbeddingHeadFile?
     public let bundle: ModelBundle?
     /// The version recorded with each face; faces of other versions are never searched.
     public let modelVersion: String
     /// The calibration file's threshold when `model.calibration` is set, else the bundle's or
-    /// the trained head's (chosen on its validation people), else `model.threshold`.
+    /// the trained head's (chosen on its validation people), else `model.threshold` (also for
+    /// the int8 bundle of `model.dir`, whose descriptors agree with float32 to cosine 0.9998).
     public let matchThreshold: Float
     /// Where `matchThreshold` comes from, in words.
     public let thresholdSource: String
+    /// The build of `model.dir`'s models in use, `nil` when `model.path` or `model.head` decides.
+    public let precision: Precision?
+    /// Which models run and why, in one line for start-up logs (`model.precision`).
+    public let choice: String
 
-    public init(_ configuration: NetraConfiguration) throws(ConfigurationError) {
+    /// - Parameters:
+    ///   - store: the faces of the store the command works on; without one (detect, embed,
+    ///     verify, evaluate) `auto` runs float32, the reference computation.
+    ///   - precision: replaces `model.precision` (export reads the float32 files whatever it says).
+    public init(_ configuration: NetraConfiguration, store: StoreFaces? = nil, precision: Precision? = nil) throws(ConfigurationError) {
         let model = configuration.model
         directory = configuration.modelDirectory
+        if (!model.path.isEmpty || !model.head.isEmpty), model.precision != .auto {
+            throw ConfigurationError("model.precision chooses between the int8 and f32 builds of model.dir; "
+                + "with model.path or model.head set, leave it auto")
+        }
+        var resolved: Precision?
         if !model.path.isEmpty {
             guard model.head.isEmpty else {
                 throw ConfigurationError("set model.path or model.head, not both: a bundle carries its own head")
             }
             bundle = try Self.load("model.path") { () throws(VisionError) in try ModelBundle.read(from: URL(fileURLWithPath: model.path)) }
             headFile = bundle?.head
-        } else {
+            choice = "bundle \(model.path) (model.path)"
+        } else if !model.head.isEmpty {
             bundle = nil
-            headFile = model.head.isEmpty ? nil : try Self.load("model.head") { () throws(VisionError) in
+            headFile = try Self.load("model.head") { () throws(VisionError) in
                 try EmbeddingHeadFile.read(from: URL(fileURLWithPath: model.head))
             }
+            choice = "dlib's float32 models of \(model.dir)/ with head \(model.head) (model.head)"
+        } else {
+            let (chosen, why) = try Self.resolve(precision ?? model.precision, store: store, directory: directory, modelDirectory: model.dir)
+            resolved = chosen
+            headFile = nil
+            if chosen == .int8 {
+                let file = directory.appendingPathComponent(ModelCatalog.int8BundleName)
+                let int8 = try Self.load("model.precision int8") { () throws(VisionError) in try ModelBundle.read(from: file) }
+                guard int8.header.format == .int8, int8.header.modelVersion == Self.int8Version, int8.head == nil else {
+                    throw ConfigurationError("\(file.path) was not built from the model files of \(model.dir) "
+                        + "(model version \(int8.header.modelVersion)); run netra models fetch to rebuild it")
+                }
+                bundle = int8
+                choice = "int8, \(file.path): \(why)"
+            } else {
+                bundle = nil
+                choice = "f32, dlib's models of \(model.dir)/: \(why)"
+            }
         }
+        self.precision = resolved
         if let card = headFile?.card, card.backboneSHA256 != ModelCatalog.embedder.sha256 {
             throw ConfigurationError("the embedding head was trained on another backbone (\(card.backboneSHA256.prefix(12)))")
         }
@@ -39,7 +114,7 @@ public struct ModelSelection: Sendable {
         if !model.calibration.isEmpty {
             matchThreshold = try Self.calibratedThreshold(model.calibration, modelVersion: modelVersion)
             thresholdSource = "calibration \(model.calibration)"
-        } else if let bundle {
+        } else if let bundle, resolved == nil {
             matchThreshold = Float(bundle.header.threshold)
             thresholdSource = bundle.header.thresholdSource
         } else if let headFile {
@@ -48,6 +123,53 @@ public struct ModelSelection: Sendable {
         } else {
             matchThreshold = Float(model.threshold)
             thresholdSource = "model.threshold"
+        }
+    }
+
+    /// The model version a new, empty store's faces get under `configuration` (what `auto` or
+    /// `model.precision` chooses for it, the bundle only looked for), for stores filled with
+    /// synthetic vectors; with `model.path` or `model.head` set, dlib's float32 version.
+    public static func versionForNewStore(_ configuration: NetraConfiguration) -> String {
+        guard configuration.model.path.isEmpty, configuration.model.head.isEmpty,
+              let (precision, _) = try? resolve(configuration.model.precision, store: StoreFaces(path: "", countsByModelVersion: [:]),
+                                                directory: configuration.modelDirectory, modelDirectory: configuration.model.dir)
+        else { return version(of: nil) }
+        return precision == .int8 ? int8Version : version(of: nil)
+    }
+
+    /// The model version of the int8 bundle `netra models fetch` builds from dlib's files.
+    public static var int8Version: String { version(of: nil) + "-int8" }
+
+    /// `model.precision` applied to a store's faces: the build to run and why, in words.
+    static func resolve(_ requested: Precision, store: StoreFaces?, directory: URL,
+                        modelDirectory: String) throws(ConfigurationError) -> (Precision, String) {
+        let f32Faces = store?.countsByModelVersion[version(of: nil)] ?? 0
+        let int8Faces = store?.countsByModelVersion[int8Version] ?? 0
+        let bundlePath = directory.appendingPathComponent(ModelCatalog.int8BundleName).path
+        let bundleExists = FileManager.default.fileExists(atPath: bundlePath)
+        switch requested {
+        case .f32:
+            return (.f32, "model.precision f32")
+        case .int8:
+            if f32Faces > 0, let store {
+                throw ConfigurationError("model.precision is int8, but the store \(store.path) holds \(f32Faces) face(s) enrolled with the "
+                    + "f32 model (\(version(of: nil))), which int8 never searches: re-enroll them, or keep f32 (model.precision auto or f32)")
+            }
+            guard bundleExists else {
+                throw ConfigurationError("model.precision is int8, but \(bundlePath) is missing: run netra models fetch")
+            }
+            return (.int8, "model.precision int8")
+        case .auto:
+            guard let store else { return (.f32, "model.precision auto runs float32 without a store") }
+            if f32Faces > int8Faces {
+                return (.f32, "the store \(store.path) holds \(f32Faces) face(s) enrolled with f32, and a store keeps its model "
+                    + "(model.precision auto; re-enroll them to move to int8)")
+            }
+            guard bundleExists else {
+                return (.f32, "\(bundlePath) is missing (run netra models fetch to serve int8; model.precision auto)")
+            }
+            return (.int8, int8Faces > 0 ? "the store \(store.path) holds \(int8Faces) face(s) enrolled with int8 (model.precision auto)"
+                : "the store \(store.path) holds no f32 faces (model.precision auto)")
         }
     }
 

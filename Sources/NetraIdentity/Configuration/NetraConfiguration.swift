@@ -161,11 +161,25 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
         public var head = ""
         /// Model bundle written by `netra export`; when set it replaces `dir` and `head`.
         public var path = ""
+        /// Which build of `dir`'s models runs when neither `path` nor `head` is set (`ModelSelection`).
+        public var precision = Precision.auto
+
+        /// `model.precision`: the int8 bundle `netra models fetch` builds (`dlib-int8.netra`), or
+        /// dlib's float32 files.
+        public enum Precision: String, Codable, Sendable, CaseIterable {
+            /// int8 for a store with no float32 faces (a fresh install), else float32: a store
+            /// keeps the model its faces were enrolled with. Commands without a store run float32.
+            case auto
+            /// The int8 bundle; refused on a store holding float32 faces.
+            case int8
+            /// dlib's float32 files: exactly dlib's computation.
+            case f32
+        }
 
         enum CodingKeys: String, CodingKey {
             case dir
             case cacheDir = "cache_dir"
-            case threads, threshold, upsample, calibration, head, path
+            case threads, threshold, upsample, calibration, head, path, precision
             case maxDetectionMegapixels = "max_detection_megapixels"
             case enrollMinFace = "enroll_min_face"
             case enrollMinConfidence = "enroll_min_confidence"

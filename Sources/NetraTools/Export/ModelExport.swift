@@ -2,6 +2,29 @@ import Foundation
 import NetraImaging
 import NetraVision
 
+/// dlib's three models as export reads them from a model directory: both networks with their
+/// affine layers folded into the convolutions, the landmark predictor's bytes, and the SHA-256
+/// of each file read (what a bundle records in `built_from`).
+package struct DlibModels {
+    package let detector: DlibNetworkFile
+    package let embedder: DlibNetworkFile
+    package let landmarks: [UInt8]
+    package let sha256: [String: String]
+
+    package init(modelDirectory: URL) throws(VisionError) {
+        func url(_ file: ModelFile) -> URL { modelDirectory.appendingPathComponent(file.fileName) }
+        detector = try ModelFileReader.network(at: url(ModelCatalog.detector), layout: MMODArchitecture.layers).foldingAffineLayers()
+        embedder = try ModelFileReader.network(at: url(ModelCatalog.embedder), layout: ResNetArchitecture.layers).foldingAffineLayers()
+        landmarks = try ModelFileReader.bytes(at: url(ModelCatalog.landmarks))
+        var digests: [String: String] = [:]
+        for file in ModelCatalog.files {
+            guard let digest = try? SHA256Digest.hex(ofFileAt: url(file)) else { throw .invalidModel(file: url(file).path, reason: "it cannot be read") }
+            digests[file.fileName] = digest
+        }
+        sha256 = digests
+    }
+}
+
 extension ModelBundle {
     /// A bundle of dlib's three models from `modelDirectory` (affine layers folded into the
     /// convolutions), with `head` and the threshold in force. int8 needs `calibrationImages`:
@@ -9,21 +32,37 @@ extension ModelBundle {
     public static func exporting(modelDirectory: URL, head: EmbeddingHeadFile?, format: ExportFormat, baseModelVersion: String,
                                  threshold: Double, thresholdSource: String, calibrationImages: some Sequence<RGBImage> = [RGBImage](),
                                  threads: Int = 1) throws(VisionError) -> ModelBundle {
-        let detector = try ModelFileReader.network(at: modelDirectory.appendingPathComponent(ModelCatalog.detector.fileName),
-                                                   layout: MMODArchitecture.layers)
-        let embedder = try ModelFileReader.network(at: modelDirectory.appendingPathComponent(ModelCatalog.embedder.fileName),
-                                                   layout: ResNetArchitecture.layers)
-        let landmarks = try ModelFileReader.bytes(at: modelDirectory.appendingPathComponent(ModelCatalog.landmarks.fileName))
-        let header = Header(format: format, modelVersion: baseModelVersion + (format == .f32 ? "" : "-\(format.rawValue)"),
-                            threshold: threshold, thresholdSource: thresholdSource,
-                            createdAt: ISO8601DateFormatter().string(from: Date()), components: [])
-        guard format == .int8 else {
-            return ModelBundle(header: header, detector: detector.foldingAffineLayers(), embedder: embedder.foldingAffineLayers(),
-                               landmarks: landmarks, head: head)
+        let models = try DlibModels(modelDirectory: modelDirectory)
+        var scales: Int8ActivationScales?
+        if format == .int8 {
+            let photos = calibrationImages.enumerated().lazy.map { Int8Quantization.Photo(name: "image \($0.offset)", sha256: "", image: $0.element) }
+            scales = Int8ActivationScales(
+                recording: try Int8Quantization.record(detector: models.detector, embedder: models.embedder, landmarks: models.landmarks,
+                                                       photos: photos, threads: threads),
+                models: models.sha256, command: "ModelBundle.exporting(calibrationImages:)")
         }
-        let quantized = try Int8Quantization.quantize(detector: detector.foldingAffineLayers(), embedder: embedder.foldingAffineLayers(),
-                                                      landmarks: landmarks, calibrationImages: calibrationImages, threads: threads)
-        return ModelBundle(header: header, detector: quantized.detector, embedder: quantized.embedder, landmarks: landmarks, head: head)
+        return try exporting(models, head: head, format: format, baseModelVersion: baseModelVersion, threshold: threshold,
+                             thresholdSource: thresholdSource, activationScales: scales)
     }
 
+    /// A bundle of `models` in `format`; int8 takes its activation scales from `activationScales`.
+    ///
+    /// - Parameters:
+    ///   - createdAt: the header's date; a fixed one (the bundle `netra models fetch` builds uses
+    ///     the scales file's) makes the bundle a pure function of its inputs, byte for byte.
+    ///   - builtFrom: extra inputs to record beside the model files (the scales file's SHA-256).
+    package static func exporting(_ models: DlibModels, head: EmbeddingHeadFile?, format: ExportFormat, baseModelVersion: String,
+                                  threshold: Double, thresholdSource: String, activationScales: Int8ActivationScales?,
+                                  createdAt: String? = nil, builtFrom: [String: String] = [:]) throws(VisionError) -> ModelBundle {
+        let header = Header(format: format, modelVersion: baseModelVersion + (format == .f32 ? "" : "-\(format.rawValue)"),
+                            threshold: threshold, thresholdSource: thresholdSource,
+                            createdAt: createdAt ?? ISO8601DateFormatter().string(from: Date()), components: [],
+                            builtFrom: models.sha256.merging(builtFrom) { _, extra in extra })
+        guard format == .int8 else {
+            return ModelBundle(header: header, detector: models.detector, embedder: models.embedder, landmarks: models.landmarks, head: head)
+        }
+        guard let activationScales else { throw .invalidInput("an int8 export needs activation scales") }
+        let quantized = Int8Quantization.quantize(detector: models.detector, embedder: models.embedder, scales: activationScales)
+        return ModelBundle(header: header, detector: quantized.detector, embedder: quantized.embedder, landmarks: models.landmarks, head: head)
+    }
 }

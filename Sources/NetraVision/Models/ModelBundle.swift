@@ -27,20 +27,25 @@ public struct ModelBundle: Sendable {
         public var thresholdSource: String
         public var createdAt: String
         public var components: [Component]
+        /// The SHA-256 of each file the bundle was made from, by file name (the model files, the
+        /// activation scales), so that a build from other files can be told apart; absent in
+        /// bundles written before it was recorded.
+        public var builtFrom: [String: String]?
 
         package init(format: ExportFormat, modelVersion: String, threshold: Double, thresholdSource: String, createdAt: String,
-                     components: [Component]) {
+                     components: [Component], builtFrom: [String: String]? = nil) {
             self.format = format
             self.modelVersion = modelVersion
             self.threshold = threshold
             self.thresholdSource = thresholdSource
             self.createdAt = createdAt
             self.components = components
+            self.builtFrom = builtFrom
         }
 
         enum CodingKeys: String, CodingKey {
             case format, threshold, components
-            case modelVersion = "model_version", thresholdSource = "threshold_source", createdAt = "created_at"
+            case modelVersion = "model_version", thresholdSource = "threshold_source", createdAt = "created_at", builtFrom = "built_from"
         }
     }
 

@@ -1,13 +1,18 @@
-/// One of the dlib model files NETRA runs, with the facts needed to verify an installed copy.
+/// One of the model files NETRA runs, with the facts needed to verify an installed copy.
 public struct ModelFile: Sendable, Equatable {
     /// What the file is used for.
     public enum Role: String, Sendable, CaseIterable {
         case embedder
         case detector
         case landmarks
+        /// YuNet's weights, read out of libfacedetection's shared library (never loaded as one by the service).
+        case yunet
+        /// The OpenMP runtime the YuNet library links; only a test's reference script loads the library.
+        case yunetRuntime = "yunet-runtime"
     }
 
     public let role: Role
+    /// The path inside the model directory.
     public let fileName: String
     public let byteCount: Int
     /// Lower-case hex SHA-256 of the whole file.
@@ -57,4 +62,45 @@ public enum ModelCatalog {
     )
 
     public static let files = [embedder, detector, landmarks]
+
+    /// The int8 bundle `netra models fetch` builds from `files` and NETRA's committed activation
+    /// scales; what a fresh install serves (`model.precision`).
+    public static let int8BundleName = "dlib-int8.netra"
+
+    // MARK: YuNet (libfacedetection), from the `yuface` wheel
+
+    /// The Python package whose wheel carries libfacedetection, YuNet's weights compiled in.
+    public static let yunetPackage = "yuface"
+    public static let yunetVersion = "2023.5.1"
+    /// The one wheel NETRA takes them from (CPython 3.11, manylinux2014 x86_64), whatever the local Python is.
+    public static let yunetWheelName = "yuface-2023.5.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    public static let yunetWheelSHA256 = "fd03270a672da75b89809a2c999d5728ef19c6e701408a4d0bc9c00480c864a0"
+    /// The folder of the model directory the YuNet files go to.
+    public static let yunetFolder = "yunet"
+
+    /// libfacedetection (3-clause BSD): NETRA reads YuNet's weights from its symbols.
+    public static let yunetLibrary = ModelFile(
+        role: .yunet,
+        fileName: "yunet/libfacedetection.so",
+        byteCount: 323_913,
+        sha256: "7fc3c140b563f449ce7cb5bd102ece650681e5bfeffc87efe79272be1932c4f4",
+        licence: "BSD-3-Clause"
+    )
+    /// GCC's OpenMP runtime as the wheel bundles it (GPL 3 with the GCC Runtime Library
+    /// Exception), for the reference script that loads libfacedetection in a test.
+    public static let yunetOpenMP = ModelFile(
+        role: .yunetRuntime,
+        fileName: "yunet/libgomp-a34b3233.so.1.0.0",
+        byteCount: 168_193,
+        sha256: "3a7eaece7231911be2fbb1b3e7cb4cb5c2e0f84e0c2bb73739472b5a1feec8c1",
+        licence: "GPL-3.0-or-later WITH GCC-exception-3.1"
+    )
+
+    public static let yunetFiles = [yunetLibrary, yunetOpenMP]
+
+    /// Where each of `yunetFiles` sits inside the wheel, by `fileName`.
+    public static let yunetWheelMembers = [
+        yunetLibrary.fileName: "yuface/libfacedetection.so",
+        yunetOpenMP.fileName: "yuface.libs/libgomp-a34b3233.so.1.0.0",
+    ]
 }

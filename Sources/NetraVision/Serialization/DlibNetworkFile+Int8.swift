@@ -12,3 +12,10 @@ extension DlibNetworkFile {
         return DlibNetworkFile(loss: loss, input: input, layers: layers)
     }
 }
+
+extension ActivationRecorder.Range {
+    /// A range read back from a file of recorded ranges (NETRA's committed activation scales).
+    package static func recorded(minimum: Float, maximum: Float) -> Self {
+        Self(minimum: minimum, maximum: maximum)
+    }
+}

@@ -37,7 +37,7 @@ struct IdentifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Self.reportingFailures {
-            let session = try VisionSession(global: global)
+            let session = try VisionSession(global: global, store: storeOptions)
             let store = try StoreSession.open(storeOptions, configuration: session.configuration)
             let threshold = threshold ?? session.models.matchThreshold
             let picture = try session.image(at: image)

