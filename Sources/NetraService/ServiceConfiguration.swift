@@ -46,6 +46,8 @@ public struct ServiceConfiguration: Sendable {
     public var modelVersion = ""
     /// Where the threshold came from (configuration, calibration file, default), for `/api/v1/info`.
     public var thresholdSource = "built-in default"
+    /// The face detector in force (`model.detector`), for `/api/v1/info`.
+    public var detector = "mmod"
 
     public init() {}
 

@@ -107,6 +107,11 @@ public struct ModelSelection: Sendable {
             }
         }
         self.precision = resolved
+        guard Self.yunetMinimumScoreRange.contains(model.yunetMinScore) else {
+            throw ConfigurationError("model.yunet_min_score must be between 0.2 and 1, not \(model.yunetMinScore)")
+        }
+        detector = model.detector
+        yunetMinimumScore = Float(model.yunetMinScore)
         if let card = headFile?.card, card.backboneSHA256 != ModelCatalog.embedder.sha256 {
             throw ConfigurationError("the embedding head was trained on another backbone (\(card.backboneSHA256.prefix(12)))")
         }
@@ -184,13 +189,26 @@ public struct ModelSelection: Sendable {
         "dlib-resnet-v1-" + embedderSHA256.prefix(12) + (headSHA256.map { "-head-" + $0.prefix(12) } ?? "")
     }
 
+    /// The detector `model.detector` names: `nil` for MMOD (the analyzer loads it from the model
+    /// files or bundle), else YuNet from `model.dir/yunet/` with `model.yunet_min_score`.
+    public let detector: DetectorKind
+    /// YuNet's score threshold (`model.yunet_min_score`).
+    public let yunetMinimumScore: Float
+    /// The range `model.yunet_min_score` must lie in: below 0.2 the library reports nothing more.
+    public static let yunetMinimumScoreRange: ClosedRange<Double> = 0.2...1
+
     public func makeAnalyzer(threads: Int, flipAveraged: Bool = false, jitterCount: Int = 0) throws(ConfigurationError) -> FaceAnalyzer {
         do {
+            let detector: (any FaceDetecting)? = switch self.detector {
+            case .mmod: nil
+            case .yunet: try YuNetFaceDetector(libraryFile: directory.appendingPathComponent(ModelCatalog.yunetLibrary.fileName),
+                                               threads: threads, minimumScore: yunetMinimumScore)
+            }
             if let bundle {
-                return try FaceAnalyzer(bundle: bundle, threads: threads, flipAveraged: flipAveraged, jitterCount: jitterCount)
+                return try FaceAnalyzer(bundle: bundle, threads: threads, flipAveraged: flipAveraged, jitterCount: jitterCount, detector: detector)
             }
             return try FaceAnalyzer(modelDirectory: directory, head: headFile?.head, threads: threads, flipAveraged: flipAveraged,
-                                    jitterCount: jitterCount)
+                                    jitterCount: jitterCount, detector: detector)
         } catch {
             throw ConfigurationError("\(error)")
         }

@@ -163,6 +163,12 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
         public var path = ""
         /// Which build of `dir`'s models runs when neither `path` nor `head` is set (`ModelSelection`).
         public var precision = Precision.auto
+        /// The face detector: `mmod` (dlib's, the reference) or `yunet` (libfacedetection's,
+        /// 20x lighter, read from `dir/yunet/`); see README's detector trade.
+        public var detector = DetectorKind.mmod
+        /// YuNet faces scoring below this are not reported (0.2 to 1; the default is fitted on
+        /// photos that are not test photos, see `YuNetBoxMapping.fitted`).
+        public var yunetMinScore = Double(YuNetBoxMapping.fitted.scoreThreshold)
 
         /// `model.precision`: the int8 bundle `netra models fetch` builds (`dlib-int8.netra`), or
         /// dlib's float32 files.
@@ -179,7 +185,8 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey {
             case dir
             case cacheDir = "cache_dir"
-            case threads, threshold, upsample, calibration, head, path, precision
+            case threads, threshold, upsample, calibration, head, path, precision, detector
+            case yunetMinScore = "yunet_min_score"
             case maxDetectionMegapixels = "max_detection_megapixels"
             case enrollMinFace = "enroll_min_face"
             case enrollMinConfidence = "enroll_min_confidence"

@@ -3,7 +3,7 @@ import Hummingbird
 import NetraIdentity
 
 /// What the service runs with, for the console's overview and for operators: the model, the
-/// threshold and where it came from, the counts, the liveness settings.
+/// detector, the threshold and where it came from, the counts, the liveness settings.
 struct InfoController: Sendable {
     let state: ServiceState
     let configuration: ServiceConfiguration
@@ -29,12 +29,13 @@ struct InfoController: Sendable {
         let modelVersion: String
         let threshold: Float
         let thresholdSource: String
+        let detector: String
         let subjectCount: Int
         let faceCount: Int
         let liveness: LivenessJSON
 
         enum CodingKeys: String, CodingKey {
-            case threshold, liveness
+            case threshold, liveness, detector
             case modelVersion = "model_version", thresholdSource = "threshold_source"
             case subjectCount = "subject_count", faceCount = "face_count"
         }
@@ -51,7 +52,7 @@ struct InfoController: Sendable {
         }
         let liveness = configuration.liveness
         let json = InfoJSON(modelVersion: configuration.modelVersion, threshold: configuration.threshold,
-                            thresholdSource: configuration.thresholdSource, subjectCount: subjects, faceCount: faces,
+                            thresholdSource: configuration.thresholdSource, detector: configuration.detector, subjectCount: subjects, faceCount: faces,
                             liveness: LivenessJSON(requiredForEnroll: liveness.requiredForEnroll, requiredForVerify: liveness.requiredForVerify,
                                                    challengeSeconds: Int(challenges.policy.challengeLifetime),
                                                    turnYaw: challenges.policy.turnYaw))

@@ -33,6 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
             service.port = port ?? service.port
             service.modelVersion = models.modelVersion
             service.thresholdSource = models.thresholdSource
+            service.detector = models.detector.rawValue
             try DeploymentRules.checkListening(host: service.host, requireAPIKey: service.requireAPIKey)
             try DeploymentRules.checkLiveness(configuration.liveness, requireAPIKey: service.requireAPIKey)
             try DeploymentRules.checkConsole(configuration.console)
