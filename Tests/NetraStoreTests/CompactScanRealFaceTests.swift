@@ -4,16 +4,17 @@ import NetraDescriptor
 import NetraTestSupport
 import Testing
 
-@Suite("The float16 scan returns exactly the float32 scan's answer on real descriptors", .tags(.model))
+@Suite("The float16 and bfloat16 scans return exactly the float32 scan's answer on real descriptors", .tags(.model))
 struct CompactScanRealFaceTests {
-    @Test("the public photos' descriptors, alone and among many near copies, every photo a query")
-    func publicPhotos() throws {
+    @Test("the public photos' descriptors, alone and among many near copies, every photo a query",
+          arguments: CompactScanTests.compactPrecisions)
+    func publicPhotos(precision: ScanPrecision) throws {
         let faces = try PublicFaceDescriptors.faces.get()
         try #require(faces.count > 50)
         let identities = Array(Set(faces.map(\.identity))).sorted()
         let subjectOf = Dictionary(uniqueKeysWithValues: identities.enumerated().map { ($1, Int64($0)) })
 
-        let alone = FaceIndex(capacity: 16)
+        let alone = FaceIndex(capacity: 16, precision: precision)
         for (offset, face) in faces.enumerated() {
             alone.add(faceID: Int64(offset), subjectID: subjectOf[face.identity]!, descriptor: face.descriptor.values)
         }
@@ -31,10 +32,10 @@ struct CompactScanRealFaceTests {
         }
 
         // Each photo with 2000 near copies (as if each person had been enrolled many times), under
-        // subjects of their own: the float16 scan has to rule out most of 170 000 close rows.
+        // subjects of their own: the compact scan has to rule out most of 170 000 close rows.
         var values = CompactScanTests.SeededValues(state: 19)
         let copies = 2_000
-        let crowd = FaceIndex(capacity: faces.count * copies)
+        let crowd = FaceIndex(capacity: faces.count * copies, precision: precision)
         var rows: [Float] = [], faceIDs: [Int64] = [], subjectIDs: [Int64] = []
         rows.reserveCapacity(faces.count * copies * 128)
         for (offset, face) in faces.enumerated() {

@@ -27,11 +27,12 @@ public struct IndexCandidate: Sendable, Equatable {
 /// last row into the hole; both are O(1) amortised and seen by the next search. Searches run
 /// concurrently with each other and are serialised against changes by a reader-writer lock.
 ///
-/// With `ScanPrecision.float16` (the default) the index also holds a float16 copy of every row,
-/// kept in step (256 MB more per million faces, 768 MB in all), and a single query reads that
-/// copy first, half the bytes, then re-ranks in float32 the rows it cannot rule out: the
-/// answer is the float32 scan's, face for face and bit for bit. `.float32` holds and reads the
-/// float32 matrix only.
+/// With `ScanPrecision.bfloat16` (the default: its scan was the faster of the two in
+/// `netra bench index` on baseline x86-64) or `.float16` the index also holds a 16-bit copy
+/// of every row in that format, kept in step (256 MB more per million faces, 768 MB in all), and
+/// a single query reads that copy first, half the bytes, then re-ranks in float32 the rows it
+/// cannot rule out: the answer is the float32 scan's, face for face and bit for bit.
+/// `.float32` holds and reads the float32 matrix only.
 public final class FaceIndex: @unchecked Sendable {
     public static let dimension = 128
 
@@ -44,16 +45,16 @@ public final class FaceIndex: @unchecked Sendable {
     private var faceIDs: [Int64] = []
     private var subjectIDs: [Int64] = []
     private var rowOfFace: [Int64: Int] = [:]
-    /// The float16 copy of `matrix`, row for row; nil with `.float32`.
-    private let halves: Float16Rows?
+    /// The float16 or bfloat16 copy of `matrix`, row for row; nil with `.float32`.
+    private let compact: CompactRows?
     private var lock = pthread_rwlock_t()
 
     /// An empty index with room for `capacity` faces before it grows.
-    public init(capacity: Int = 1024, precision: ScanPrecision = .float16) {
+    public init(capacity: Int = 1024, precision: ScanPrecision = .bfloat16) {
         self.capacity = max(16, capacity)
         self.precision = precision
         matrix = .allocate(capacity: self.capacity * Self.dimension)
-        halves = precision == .float16 ? Float16Rows(capacity: self.capacity) : nil
+        compact = precision == .float32 ? nil : CompactRows(capacity: self.capacity, precision: precision)
         pthread_rwlock_init(&lock, nil)
     }
 
@@ -134,8 +135,8 @@ public final class FaceIndex: @unchecked Sendable {
     /// only those within `maxDistance`. Exact: every row is compared, and equal distances go
     /// to the smaller subject id (a subject's face: the smaller face id). `threads` > 1 splits
     /// the rows between threads (for a single query on an idle machine; keep 1 under load).
-    /// `precision` picks the scan (nil: the index's own); both give the same answer, and
-    /// `.float16` on an index built `.float32` scans in float32.
+    /// `precision` picks the scan (nil: the index's own); all give the same answer, and a
+    /// 16-bit precision other than the one the index was built with scans in float32.
     public func search(_ query: [Float], topK: Int, maxDistance: Float = .infinity, threads: Int = 1,
                        precision: ScanPrecision? = nil) -> [IndexCandidate] {
         precondition(query.count == Self.dimension, "queries have 128 values")
@@ -143,9 +144,9 @@ public final class FaceIndex: @unchecked Sendable {
             let rows = faceIDs.count
             let parts = max(1, min(threads, rows / 65_536))
             let queryNorm = query.reduce(0) { $0 + $1 * $1 }
-            let compact = (precision ?? self.precision) == .float16 ? halves : nil
-            let prepared = compact == nil ? nil : Float16Rows.prepared(query)
-            // With no finite bound (or a query the float16 scan cannot take), the float32 scan.
+            let compact = (precision ?? self.precision) == self.compact?.precision ? self.compact : nil
+            let prepared = compact?.prepared(query)
+            // With no finite bound (or a query the compact scan cannot take), the float32 scan.
             let slack = prepared == nil ? nil : compact?.slack(queryNorm: queryNorm)
             let partials = UnsafeMutablePointer<SubjectTopK>.allocate(capacity: parts)
             partials.initialize(repeating: SubjectTopK(k: topK, limit: maxDistance * maxDistance), count: parts)
@@ -190,10 +191,10 @@ public final class FaceIndex: @unchecked Sendable {
         }
     }
 
-    /// `scan` through the float16 copy: offers to `best`, at their float32 distance, exactly the
+    /// `scan` through the 16-bit copy: offers to `best`, at their float32 distance, exactly the
     /// rows of `range` that could be in its answer, so `best` ends holding what `scan` would leave.
     ///
-    /// Every row's float32 `d²` lies within `slack` of its float16 `d̃²`. A first pass keeps, in
+    /// Every row's float32 `d²` lies within `slack` of its compact `d̃²`. A first pass keeps, in
     /// `ceiling`, the best subjects by `d̃² + slack`: its bound is never below the k-th float32
     /// distance of the answer, so a row with `d̃² - slack` beyond it cannot be in the answer, and
     /// only the others are re-ranked. Returns false, having offered nothing, when so many rows
@@ -201,15 +202,21 @@ public final class FaceIndex: @unchecked Sendable {
     /// of the gallery): the caller scans them in float32.
     private func scanCompact(_ range: Range<Int>, query: UnsafePointer<Float>, preparedQuery: UnsafePointer<Float>,
                              slack: Float, queryNorm: Float, norms: UnsafePointer<Float>, into best: inout SubjectTopK) -> Bool {
-        guard let halves else { return false }
+        guard let compact else { return false }
+        let isHalf = compact.precision == .float16
         let block = 4096, most = max(1024, range.count / 32)
         var ceiling = SubjectTopK(k: best.k, limit: best.limit)
         var doubtful: [Int] = [], lowest: [Float] = []
         let settled = withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { approximations -> Bool in
             for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
                 let rows = start..<min(range.upperBound, start + block)
-                SimilarityScan.approximateSquaredDistances(preparedQuery: preparedQuery, queryNorm: queryNorm, halves: halves.base,
-                                                           norms: norms, rows: rows, into: approximations.baseAddress!)
+                if isHalf {
+                    SimilarityScan.approximateSquaredDistances(preparedQuery: preparedQuery, queryNorm: queryNorm, halves: compact.base,
+                                                               norms: norms, rows: rows, into: approximations.baseAddress!)
+                } else {
+                    SimilarityScan.approximateSquaredDistances(preparedQuery: preparedQuery, queryNorm: queryNorm, bfloat16s: compact.base,
+                                                               norms: norms, rows: rows, into: approximations.baseAddress!)
+                }
                 for offset in 0..<rows.count where approximations[offset] - slack <= ceiling.bound {
                     let row = start + offset
                     doubtful.append(row)
@@ -231,7 +238,7 @@ public final class FaceIndex: @unchecked Sendable {
     }
 
     /// `search` for many queries at once: dot products as one `sgemm` per block of rows, in
-    /// float32 (the float16 copy would not make a compute-bound product faster).
+    /// float32 (a 16-bit copy would not make a compute-bound product faster).
     public func search(batch queries: [[Float]], topK: Int, maxDistance: Float = .infinity) -> [[IndexCandidate]] {
         guard !queries.isEmpty else { return [] }
         return reading {
@@ -271,13 +278,13 @@ public final class FaceIndex: @unchecked Sendable {
     }
 
     /// One sequential read of the whole matrix (a sum), the memory-bandwidth floor any exact
-    /// scan is measured against in `netra bench index`; `.float16` reads the float16 copy
-    /// instead (the float32 matrix on an index built `.float32`).
+    /// scan is measured against in `netra bench index`; the precision the index was built with
+    /// reads its 16-bit copy instead (any other, the float32 matrix).
     public func sequentialPass(precision: ScanPrecision = .float32) -> Float {
         reading {
             var total = SIMD16<Float>()
-            let (raw, bytes) = precision == .float16 && halves != nil
-                ? (UnsafeRawPointer(halves!.base), faceIDs.count * Self.dimension * 2)
+            let (raw, bytes) = precision != .float32 && precision == compact?.precision
+                ? (UnsafeRawPointer(compact!.base), faceIDs.count * Self.dimension * 2)
                 : (UnsafeRawPointer(matrix), faceIDs.count * Self.dimension * 4)
             for offset in stride(from: 0, to: bytes, by: 64) {
                 total += raw.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
@@ -295,7 +302,7 @@ public final class FaceIndex: @unchecked Sendable {
         var norm: Float = 0
         for index in 0..<Self.dimension { norm += source[index] * source[index] }
         squaredNorms.append(norm)
-        halves?.set(row: row, from: source)
+        compact?.set(row: row, from: source)
         faceIDs.append(faceID)
         subjectIDs.append(subjectID)
         rowOfFace[faceID] = row
@@ -306,7 +313,7 @@ public final class FaceIndex: @unchecked Sendable {
         rowOfFace[faceIDs[row]] = nil
         if row != last {
             (matrix + row * Self.dimension).update(from: matrix + last * Self.dimension, count: Self.dimension)
-            halves?.move(from: last, to: row)
+            compact?.move(from: last, to: row)
             squaredNorms[row] = squaredNorms[last]
             faceIDs[row] = faceIDs[last]
             subjectIDs[row] = subjectIDs[last]
@@ -315,7 +322,7 @@ public final class FaceIndex: @unchecked Sendable {
         squaredNorms.removeLast()
         faceIDs.removeLast()
         subjectIDs.removeLast()
-        if faceIDs.isEmpty { halves?.reset() }
+        if faceIDs.isEmpty { compact?.reset() }
     }
 
     private func grow() {
@@ -323,7 +330,7 @@ public final class FaceIndex: @unchecked Sendable {
         larger.update(from: matrix, count: faceIDs.count * Self.dimension)
         matrix.deallocate()
         matrix = larger
-        halves?.grow(to: capacity * 2, keeping: faceIDs.count)
+        compact?.grow(to: capacity * 2, keeping: faceIDs.count)
         capacity *= 2
     }
 

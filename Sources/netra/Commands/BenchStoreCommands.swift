@@ -7,10 +7,12 @@ import NetraVision
 
 extension BenchCommand {
     /// `netra bench index`: 1:N search speed against the memory-bandwidth floor, for the float32
-    /// scan and the float16 scan (with its float32 re-rank) over the same gallery and queries.
+    /// scan and the float16 and bfloat16 scans (each with its float32 re-rank) over the same
+    /// gallery and queries: one index holding the float16 copy (its float32 scan is timed too)
+    /// and one holding the bfloat16 copy, filled with the same rows.
     struct Index: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "1:N search on synthetic vectors: single queries (float32 and float16 scans) and batches, and the memory floors."
+            abstract: "1:N search on synthetic vectors: single queries (float32, float16 and bfloat16 scans) and batches, and the memory floors."
         )
         @Option(name: .long, help: "Gallery size.") var n = 1_000_000
         @Option(name: .long, help: "Timed single queries (each scan).") var queries = 200
@@ -22,32 +24,40 @@ extension BenchCommand {
         func run() async throws {
             ComputeEnvironment.setBLASThreads(threads)
             var generator = SyntheticVectors(seed: 1)
-            let index = FaceIndex(capacity: n, precision: .float16)
+            let index = FaceIndex(capacity: n, precision: .float16), bfloat16Index = FaceIndex(capacity: n, precision: .bfloat16)
+            // The index a scan is timed on: the float32 and float16 scans on the first, bfloat16 on the second.
+            let scanned: [ScanPrecision: FaceIndex] = [.float32: index, .float16: index, .bfloat16: bfloat16Index]
             let fill = Timing.milliseconds {
                 for face in 0..<n {
-                    index.add(faceID: Int64(face), subjectID: Int64(face / 3), descriptor: generator.next())
+                    let descriptor = generator.next()
+                    index.add(faceID: Int64(face), subjectID: Int64(face / 3), descriptor: descriptor)
+                    bfloat16Index.add(faceID: Int64(face), subjectID: Int64(face / 3), descriptor: descriptor)
                 }
             }
             let probes = (0..<max(queries, batch)).map { _ in generator.next() }
+            let precisions = ScanPrecision.allCases
             var floors: [ScanPrecision: [Double]] = [:]
             for _ in 0..<5 {
-                for precision in ScanPrecision.allCases {
-                    floors[precision, default: []].append(Timing.milliseconds { _ = index.sequentialPass(precision: precision) })
+                for precision in precisions {
+                    let target = scanned[precision]!
+                    floors[precision, default: []].append(Timing.milliseconds { _ = target.sequentialPass(precision: precision) })
                 }
             }
-            // The two scans alternate, each first on every other query, so that neither gets the quieter moments.
+            // The scans take turns being first, one query after another, so that none gets the quieter moments.
             var singles: [ScanPrecision: [Double]] = [:]
             var singleResults: [[IndexCandidate]] = []
-            var identical = true
+            var identical: [ScanPrecision: Bool] = [.float16: true, .bfloat16: true]
             for (number, probe) in probes.prefix(queries).enumerated() {
                 var results: [ScanPrecision: [IndexCandidate]] = [:]
-                let order: [ScanPrecision] = number % 2 == 0 ? [.float32, .float16] : [.float16, .float32]
-                for precision in order {
+                for turn in 0..<precisions.count {
+                    let precision = precisions[(number + turn) % precisions.count], target = scanned[precision]!
                     singles[precision, default: []].append(Timing.milliseconds {
-                        results[precision] = index.search(probe, topK: topK, threads: searchThreads, precision: precision)
+                        results[precision] = target.search(probe, topK: topK, threads: searchThreads, precision: precision)
                     })
                 }
-                identical = identical && results[.float16] == results[.float32]
+                for precision in [ScanPrecision.float16, .bfloat16] {
+                    identical[precision] = identical[precision]! && results[precision] == results[.float32]
+                }
                 singleResults.append(results[.float32] ?? [])
             }
             var perQuery: [Double] = []
@@ -57,24 +67,31 @@ extension BenchCommand {
                 perQuery.append(Timing.milliseconds { batchedResults += index.search(batch: group, topK: topK) } / Double(batch))
             }
             let agree = zip(singleResults, batchedResults).allSatisfy { $0.map(\.faceID) == $1.map(\.faceID) }
-            let floor32 = Timing.percentile(floors[.float32] ?? [], 0.5), floor16 = Timing.percentile(floors[.float16] ?? [], 0.5)
-            let exact = singles[.float32] ?? [], compact = singles[.float16] ?? []
-            let p50 = Timing.percentile(exact, 0.5), compactP50 = Timing.percentile(compact, 0.5)
+            let floor = floors.mapValues { Timing.percentile($0, 0.5) }
+            let p50 = singles.mapValues { Timing.percentile($0, 0.5) }, p99 = singles.mapValues { Timing.percentile($0, 0.99) }
             let copyMB = Double(n * ScanPrecision.float16.extraBytesPerFace) / 1e6
             let perMillion = Double(ScanPrecision.float16.extraBytesPerFace) * 1e6 / 1e6
-            print(String(format: "gallery %d x 128 float32 (%.0f MB) and its float16 copy (%.0f MB, %.0f MB per million faces), filled in %.0f ms",
-                         n, Double(n * 512) / 1e6, copyMB, perMillion, fill))
-            print(String(format: "memory floor (one sequential pass): %.2f ms over float32, %.2f ms over the float16 copy", floor32, floor16))
+            print(String(format: "gallery %d x 128 float32 (%.0f MB), a float16 copy and a bfloat16 copy (%.0f MB each, %.0f MB per million faces), "
+                         + "filled in %.0f ms", n, Double(n * 512) / 1e6, copyMB, perMillion, fill))
+            print(String(format: "memory floor (one sequential pass): %.2f ms over float32, %.2f ms over the float16 copy, "
+                         + "%.2f ms over the bfloat16 copy", floor[.float32]!, floor[.float16]!, floor[.bfloat16]!))
             print(String(format: "single query top-%d, %d thread(s), float32 scan: p50 %.2f ms, p99 %.2f ms (%.2fx the float32 floor)", topK,
-                         searchThreads, p50, Timing.percentile(exact, 0.99), p50 / floor32))
-            print(String(format: "single query top-%d, %d thread(s), float16 scan + float32 re-rank: p50 %.2f ms, p99 %.2f ms "
-                         + "(%.2fx the float16 floor, %.2fx the float32 scan)", topK, searchThreads, compactP50,
-                         Timing.percentile(compact, 0.99), compactP50 / floor16, compactP50 / p50))
-            print("float16 results identical to float32 results (subjects, faces, order, distances) on every query: \(identical ? "yes" : "NO")")
+                         searchThreads, p50[.float32]!, p99[.float32]!, p50[.float32]! / floor[.float32]!))
+            for precision in [ScanPrecision.float16, .bfloat16] {
+                let name = precision == .float16 ? "float16" : "bfloat16"
+                print(String(format: "single query top-%d, %d thread(s), ", topK, searchThreads) + name
+                      + String(format: " scan + float32 re-rank: p50 %.2f ms, p99 %.2f ms (%.2fx its own floor, %.2fx the float32 scan)",
+                               p50[precision]!, p99[precision]!, p50[precision]! / floor[precision]!, p50[precision]! / p50[.float32]!))
+            }
+            for precision in [ScanPrecision.float16, .bfloat16] {
+                let name = precision == .float16 ? "float16" : "bfloat16"
+                print("\(name) results identical to float32 results (subjects, faces, order, distances) on every query: "
+                      + (identical[precision]! ? "yes" : "NO"))
+            }
             print(String(format: "batched, %d per batch, %d BLAS thread(s): p50 %.3f ms per query, p99 %.3f ms", batch, threads,
                          Timing.percentile(perQuery, 0.5), Timing.percentile(perQuery, 0.99)))
             print("batched results identical to single-query results: \(agree ? "yes" : "NO")")
-            if !agree || !identical { throw ExitCode.failure }
+            if !agree || identical.values.contains(false) { throw ExitCode.failure }
         }
     }
 
