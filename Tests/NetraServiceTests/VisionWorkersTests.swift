@@ -76,9 +76,18 @@ struct VisionWorkersTests {
     @Test("a two-halves job on a busy pool runs on its one slot instead of waiting for a second, and waits in the queue when none is free")
     func busyPool() async throws {
         let workers = VisionWorkers(workers: 2, queueDepth: 2)
-        let release = DispatchSemaphore(value: 0)
-        async let blocker: Void = workers.run { release.wait() }
-        while workers.load < 1 { try await Task.sleep(for: .milliseconds(2)) }
+        let release = DispatchSemaphore(value: 0), holding = DispatchSemaphore(value: 0)
+        // Admission alone does not mean the blocker holds its slot: wait until its body runs.
+        async let blocker: Void = workers.run {
+            holding.signal()
+            release.wait()
+        }
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                holding.wait()
+                continuation.resume()
+            }
+        }
         let occupancy = Occupancy()
         let halves = try await workers.run({ occupancy.during { usleep(10_000); return 1 } },
                                            alongside: { occupancy.during { usleep(10_000); return 2 } })
