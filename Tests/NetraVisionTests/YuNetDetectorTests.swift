@@ -134,6 +134,15 @@ struct YuNetDetectorTests {
         #expect(throws: VisionError.self) { try Self.detector.get().detect(in: image) }
     }
 
+    @Test("the pipeline's detector shrinks an image too large for YuNet instead of refusing it (no pixel bound)")
+    func largeImageThroughPipeline() throws {
+        let detector = YuNetFaceDetector(detector: try Self.detector.get())
+        let image = RGBImage(width: 5000, height: 4200, pixels: [UInt8](repeating: 128, count: 5000 * 4200 * 3))
+        for face in try detector.detect(in: image, options: DetectionOptions(maxPixels: nil)) {
+            #expect(face.rect.left > -5000 && face.rect.right < 10000 && face.rect.top > -4200 && face.rect.bottom < 8400)
+        }
+    }
+
     @Test("time per 640x480 detection, 1 and 2 threads (reported, not asserted)")
     func timing() throws {
         let image = try Self.photo("multi/images/insightface_t1.jpg").resizedByAreaAverage(width: 640, height: 480)
@@ -200,13 +209,24 @@ struct ELFSymbolsTests {
         var flipped = bytes
         flipped[flag] ^= 1
         #expect(reason(flipped) == "layer 2 (backbone__model0_dp_dw) is not the one of the YuNet version NETRA runs")
-        // Random damage anywhere never crashes.
-        var generator = SystemRandomNumberGenerator()
+        // Random damage anywhere never crashes (seeded, so a failure reproduces).
+        var generator = SeededGenerator(seed: 20_261_201)
         for _ in 0..<200 {
             var damaged = bytes
             for _ in 0..<8 { damaged[Int.random(in: 0..<min(damaged.count, 0x4000), using: &generator)] = .random(in: 0...255, using: &generator) }
             for _ in 0..<8 { damaged[Int.random(in: (damaged.count - 0x3000)..<damaged.count, using: &generator)] = .random(in: 0...255, using: &generator) }
             _ = reason(damaged)
+        }
+        // Section addresses, offsets and sizes near 2^64, where sums overflow, are errors too.
+        func uint64(_ at: Int) -> Int { (0..<8).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+        let headers = uint64(0x28), headerSize = Int(bytes[0x3A]) | Int(bytes[0x3B]) << 8
+        let headerCount = Int(bytes[0x3C]) | Int(bytes[0x3D]) << 8
+        for _ in 0..<100 {
+            var damaged = bytes
+            let field = headers + Int.random(in: 0..<headerCount, using: &generator) * headerSize + [16, 24, 32].randomElement(using: &generator)!
+            let value = UInt64.max - UInt64.random(in: 0...0x10_0000, using: &generator)
+            for byte in 0..<8 { damaged[field + byte] = UInt8(truncatingIfNeeded: value >> (8 * byte)) }
+            #expect(reason(damaged)?.hasPrefix("wrong error") != true)
         }
     }
 
@@ -280,5 +300,83 @@ struct YuNetKernelTests {
         #expect(padded[0..<21].elementsEqual(pixels[0..<21].map(Float.init)))
         #expect(padded[96..<117].elementsEqual(pixels[21..<42].map(Float.init)))
         #expect(padded.enumerated().allSatisfy { $0.offset % 96 < 21 && $0.offset < 192 || $0.element == 0 })
+    }
+}
+
+@Suite("YuNet's decoding and box mapping on hostile values", .tags(.unit))
+struct YuNetDecodingTests {
+    /// Head outputs for one position: score and objectness logits, box outputs, landmark outputs.
+    private func position(logit: Float, box: [Float], landmarks: Float = 0) -> [Float] {
+        typealias Head = YuNetArchitecture.Head
+        var out = [Float](repeating: landmarks, count: YuNetArchitecture.headChannels)
+        out[Head.score.channelOffset] = logit
+        out[Head.objectness.channelOffset] = logit
+        for (index, value) in box.enumerated() { out[Head.box.channelOffset + index] = value }
+        return out
+    }
+
+    @Test("boxes or landmarks that overflow (exp of a huge logit) or are NaN are dropped; ties keep level, then position order")
+    func hostileOutputs() {
+        let finer = position(logit: 50, box: [1e30, 0, 100, 0]) // width exp(100): infinite
+            + position(logit: 1e30, box: [0, 0, 0, 0], landmarks: 1e38) // landmarks infinite
+            + position(logit: 1e30, box: [.nan, 0, 0, 0])
+            + position(logit: 1e30, box: [0, 0, 0, 0]) // kept: centred on its prior (24, 0), 8 px
+        let coarser = position(logit: .greatestFiniteMagnitude, box: [4, 0, 0, 0]) // kept: centred on (128, 0), 32 px, same score
+        let faces = finer.withUnsafeBufferPointer { finer in
+            coarser.withUnsafeBufferPointer { coarser in
+                YuNetDecoding.faces(in: [YuNetDecoding.Level(outputs: finer.baseAddress!, rows: 1, columns: 4, stride: 8),
+                                         YuNetDecoding.Level(outputs: coarser.baseAddress!, rows: 1, columns: 1, stride: 32)],
+                                    scoreThreshold: 0.5)
+            }
+        }
+        #expect(faces.count == 2)
+        #expect(faces.map(\.score) == [1, 1])
+        #expect(faces.first?.box == YuNetFace.Box(x: 20, y: -4, width: 8, height: 8))
+        #expect(faces.last?.box == YuNetFace.Box(x: 112, y: -16, width: 32, height: 32))
+        #expect(faces.allSatisfy { $0.landmarks.allSatisfy { $0.x.isFinite && $0.y.isFinite } })
+    }
+
+    @Test("non-max suppression: by score, ties in the order given, overlaps above IoU 0.45 dropped")
+    func suppression() {
+        let box = YuNetFace.Box(x: 0, y: 0, width: 10, height: 10)
+        let shifted = YuNetFace.Box(x: 2, y: 0, width: 10, height: 10), apart = YuNetFace.Box(x: 50, y: 0, width: 10, height: 10)
+        #expect(YuNetDecoding.suppressingOverlaps([(apart, 0.9), (shifted, 0.9), (box, 0.95)]) == [2, 0])
+        #expect(YuNetDecoding.suppressingOverlaps([(shifted, 0.9), (apart, 0.9), (box, 0.8)]) == [0, 1])
+        #expect(YuNetDecoding.suppressingOverlaps([(box, 0.9), (apart, 0.8), (shifted, 0.7)], faceLimit: 1) == [0])
+        #expect(box.overlap(with: shifted) == Float(80) / 120)
+        #expect(box.overlap(with: YuNetFace.Box(x: 10, y: 0, width: 10, height: 10)) == 0)
+    }
+
+    @Test("landmarkBox never traps: infinite, NaN and huge boxes give a clamped rectangle")
+    func landmarkBoxOfHostileBoxes() {
+        let mapping = YuNetBoxMapping.fitted, bound = YuNetBoxMapping.coordinateBound
+        let values: [Float] = [.infinity, -.infinity, .nan, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e20, -1e20, 0, 100]
+        for x in values {
+            for size in values {
+                let rect = mapping.landmarkBox(for: YuNetFace.Box(x: x, y: -x, width: size, height: size))
+                for edge in [rect.left, rect.top, rect.right, rect.bottom] {
+                    #expect(abs(edge) <= 2 * bound, "x \(x), size \(size): \(rect)")
+                }
+                #expect(rect.right >= rect.left && rect.bottom >= rect.top && rect.right - rect.left == rect.bottom - rect.top)
+            }
+        }
+        #expect(mapping.landmarkBox(for: YuNetFace.Box(x: 100, y: 50, width: 40, height: 50)) == PixelRect(left: 98, top: 54, right: 139, bottom: 95))
+    }
+
+    @Test("the pipeline's working image always fits YuNet once padded, whatever the image's size and the options")
+    func workingImageFits() {
+        let shapes = [(5000, 4200), (4097, 4096), (1, 600_000), (600_000, 1), (100_000, 3), (20_000, 20_000), (640, 480), (1, 1)]
+        let options = [DetectionOptions(), DetectionOptions(upsample: 8), DetectionOptions(maxPixels: 0),
+                       DetectionOptions(upsample: 2, maxPixels: 1 << 40), DetectionOptions(minFaceSize: 10)]
+        for (width, height) in shapes {
+            for option in options {
+                let scaling = YuNetFaceDetector.scaling(imageWidth: width, imageHeight: height, options: option)
+                var size = scaling.downscaledSize ?? (width, height)
+                for _ in 0..<scaling.upsampleCount { size = RGBImage.pyramidUpSize(width: size.width, height: size.height) }
+                #expect(YuNetNetwork.padded(size.width) * YuNetNetwork.padded(size.height) <= YuNetDetector.maximumPixels,
+                        "\(width) x \(height), \(option): \(size)")
+            }
+        }
+        #expect(YuNetFaceDetector.scaling(imageWidth: 640, imageHeight: 480, options: DetectionOptions()).downscaledSize == nil)
     }
 }

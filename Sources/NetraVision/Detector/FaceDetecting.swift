@@ -16,6 +16,7 @@ public enum DetectorKind: String, Sendable, CaseIterable, Codable {
     /// dlib's MMOD CNN: the computation of dlib's file, about 10.7 GFLOP at 640x480, faces from
     /// about 80 px at scale 1 (40 px with one upsampling).
     case mmod
-    /// libfacedetection's YuNet: about 0.5 GFLOP at 640x480, faces from about 10 px at scale 1.
+    /// libfacedetection's YuNet: about 0.5 GFLOP at 640x480, faces from about 16 px at scale 1
+    /// (measured: `YuNetPipelineTests.smallestFace`).
     case yunet
 }

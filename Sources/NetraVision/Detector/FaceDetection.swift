@@ -10,6 +10,11 @@ public struct FaceDetection: Sendable, Equatable {
     public let score: Float
     /// The score as a number in [0, 1) that means "how sure" for either detector; enrollment's
     /// `model.enroll_min_confidence` and the compatible APIs' probabilities read it.
+    ///
+    /// For YuNet it is YuNet's score itself, and YuNet reports no face scoring below
+    /// `model.yunet_min_score` (0.845 by default): every YuNet detection has a confidence of at
+    /// least that, so `enroll_min_confidence` rejects nothing unless set above it (its default,
+    /// 0.5, never rejects a YuNet face).
     public let confidence: Double
 
     /// An MMOD detection: `confidence` is `1 - exp(-2 * score)`, a monotone map of the score

@@ -13,7 +13,7 @@ public final class FaceDetector: Sendable {
     /// Tensor position (x or y) = `positionScale * output position + positionOffset`.
     private let positionScale: Int
     private let positionOffset: Int
-    private let plans = PlanCache()
+    private let plans = PlanCache<NetworkPlan>()
     private let recorder: ActivationRecorder?
 
     /// The detector's window: the size of the smallest face it finds at scale 1.
@@ -165,16 +165,22 @@ struct DetectionScaling {
     }
 }
 
-/// Network plans (and their workspaces) per tensor shape, built on first use.
-final class PlanCache: @unchecked Sendable {
+/// Compiled plans (and their workspaces) per tensor shape, built on first use; the last
+/// `capacity` shapes are kept. Safe to share between threads.
+final class PlanCache<Plan: WorkspacePlan>: @unchecked Sendable {
     private let lock = NSLock()
-    private var entries: [(shape: TensorShape, plan: NetworkPlan, pool: WorkspacePool)] = []
-    private let capacity = 4
+    private var entries: [(shape: TensorShape, plan: Plan, pool: PlanWorkspacePool<Plan>)] = []
+    private let capacity: Int
 
-    func plan(for shape: TensorShape, build: (TensorShape) throws(VisionError) -> NetworkPlan) throws(VisionError) -> (NetworkPlan, WorkspacePool) {
+    init(capacity: Int = 4) {
+        self.capacity = max(1, capacity)
+    }
+
+    /// The plan for `shape`, built by `build` when no kept one has it.
+    func plan(for shape: TensorShape, build: (TensorShape) throws(VisionError) -> Plan) throws(VisionError) -> (Plan, PlanWorkspacePool<Plan>) {
         if let hit = lock.withLock({ entries.first { $0.shape == shape } }) { return (hit.plan, hit.pool) }
         let plan = try build(shape)
-        let pool = WorkspacePool(plan: plan)
+        let pool = PlanWorkspacePool(plan: plan)
         lock.withLock {
             entries.append((shape, plan, pool))
             if entries.count > capacity { entries.removeFirst() }

@@ -2,11 +2,16 @@ import Foundation
 import NetraImaging
 
 extension RGBImage {
+    /// The size `pyramidUp` gives an image of `width x height`: `(2W + 2) x (2H + 1)`.
+    static func pyramidUpSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        (2 * width + 2, 2 * height + 1)
+    }
+
     /// dlib's `pyramid_up` (with `pyramid_down<2>`): `(2H + 1) x (2W + 2)`, corner-aligned
     /// bilinear, reproducing dlib's arithmetic exactly: four columns at a time in float32
     /// with a float32-accumulated x position, the last columns in double, all truncated.
     func pyramidUp() -> RGBImage {
-        let outHeight = 2 * height + 1, outWidth = 2 * width + 2
+        let (outWidth, outHeight) = Self.pyramidUpSize(width: width, height: height)
         let xStep = Double(width - 1) / Double(max(outWidth - 1, 1))
         let yStep = Double(height - 1) / Double(max(outHeight - 1, 1))
 

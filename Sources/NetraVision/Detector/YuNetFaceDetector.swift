@@ -5,9 +5,11 @@ import NetraImaging
 /// `DetectionOptions` ask, reported as the boxes dlib's landmark predictor expects
 /// (`YuNetBoxMapping`), so alignment and embedding are those of the MMOD path.
 public final class YuNetFaceDetector: FaceDetecting {
+    /// The network that finds YuNet's faces on the working image.
     public let detector: YuNetDetector
     /// Faces scoring below this are not reported (`model.yunet_min_score`).
     public let minimumScore: Float
+    /// How a YuNet box becomes the box dlib's landmark predictor expects.
     public let mapping: YuNetBoxMapping
 
     /// The side, in pixels, of the smallest face YuNet is trusted to find at scale 1: a
@@ -32,8 +34,19 @@ public final class YuNetFaceDetector: FaceDetecting {
     /// at half size, and so on, so that every face is seen at a size the network handles.
     public static let largestReliableFace = 400
 
+    /// The most pixels the working image may hold before padding: safely under
+    /// `YuNetDetector.maximumPixels` (4096 x 4096), so that an image of any usual shape still
+    /// fits once padded to multiples of 32, and a large image is shrunk rather than refused.
+    static let largestWorkingPixels = 4000 * 4000
+
+    /// The faces in `image`, best first, in original-image pixels, as dlib's landmark boxes.
+    ///
+    /// The image is rescaled as `options` ask, and in any case shrunk (or upsampled less) until
+    /// YuNet takes it, padded, within `YuNetDetector.maximumPixels`: any image is searched,
+    /// none refused for its size. An image whose shorter side exceeds `largestReliableFace` is
+    /// also searched at half size, and so on; the scales' faces are merged by non-max suppression.
     public func detect(in image: RGBImage, options: DetectionOptions) throws(VisionError) -> [FaceDetection] {
-        let scaling = DetectionScaling(imageWidth: image.width, imageHeight: image.height, window: Self.smallestReliableFace, options: options)
+        let scaling = Self.scaling(imageWidth: image.width, imageHeight: image.height, options: options)
         var working = image
         if let size = scaling.downscaledSize {
             working = image.resizedByAreaAverage(width: size.width, height: size.height)
@@ -55,22 +68,29 @@ public final class YuNetFaceDetector: FaceDetecting {
         }
     }
 
-    /// The faces of every scale, best first, without those overlapping a better one by more
-    /// than the library's own non-max suppression threshold (IoU 0.45).
-    static func suppressingOverlaps(_ faces: [(box: YuNetFace.Box, score: Float)]) -> [(box: YuNetFace.Box, score: Float)] {
-        var kept: [(box: YuNetFace.Box, score: Float)] = []
-        for face in faces.sorted(by: { $0.score > $1.score }) where !kept.contains(where: { overlap($0.box, face.box) > 0.45 }) {
-            kept.append(face)
+    /// `options`' rescaling of an image of `imageWidth x imageHeight`, its pixel bound lowered
+    /// until the working image, padded as YuNet pads it, fits in `YuNetDetector.maximumPixels`.
+    static func scaling(imageWidth: Int, imageHeight: Int, options: DetectionOptions) -> DetectionScaling {
+        var bound = min(options.maxPixels.flatMap { $0 > 0 ? $0 : nil } ?? .max, largestWorkingPixels)
+        while true {
+            var bounded = options
+            bounded.maxPixels = bound
+            let scaling = DetectionScaling(imageWidth: imageWidth, imageHeight: imageHeight, window: smallestReliableFace, options: bounded)
+            var size = scaling.downscaledSize ?? (imageWidth, imageHeight)
+            for _ in 0..<scaling.upsampleCount { size = RGBImage.pyramidUpSize(width: size.width, height: size.height) }
+            let padded = Double(YuNetNetwork.padded(size.width)) * Double(YuNetNetwork.padded(size.height))
+            // Only very thin images get here (padding a 1-px side to 32 multiplies its pixels
+            // by 32); each round shrinks the bound by the excess, and a 1-pixel bound always fits.
+            guard padded > Double(YuNetDetector.maximumPixels), bound > 1 else { return scaling }
+            bound = max(1, Int(Double(bound) * Double(YuNetDetector.maximumPixels) / padded * 0.9))
         }
-        return kept
     }
 
-    private static func overlap(_ a: YuNetFace.Box, _ b: YuNetFace.Box) -> Float {
-        let width = min(a.x + a.width, b.x + b.width) - max(a.x, b.x)
-        let height = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
-        guard width > 0, height > 0 else { return 0 }
-        let inner = width * height
-        return inner / (a.width * a.height + b.width * b.height - inner)
+    /// The faces of every scale, best first, without those overlapping a better one by more
+    /// than the library's own non-max suppression threshold (IoU 0.45): `YuNetDecoding`'s
+    /// suppression, ties of score kept in the order given.
+    static func suppressingOverlaps(_ faces: [(box: YuNetFace.Box, score: Float)]) -> [(box: YuNetFace.Box, score: Float)] {
+        YuNetDecoding.suppressingOverlaps(faces).map { faces[$0] }
     }
 }
 
@@ -84,11 +104,16 @@ public final class YuNetFaceDetector: FaceDetecting {
 /// and the score threshold it suggests there: half-way between the best non-face (0.80) and the
 /// worst real face (0.89).
 public struct YuNetBoxMapping: Sendable, Equatable {
+    /// `a`: the square's centre right of the box's centre, per box width.
     public var centreXPerWidth: Float
+    /// `b`: the square's centre below the box's centre, per box height.
     public var centreYPerHeight: Float
+    /// `k`: the square's side per box height.
     public var sidePerHeight: Float
+    /// The lowest score of a face the fit suggests reporting (`model.yunet_min_score`'s default).
     public var scoreThreshold: Float
 
+    /// A mapping from its three coefficients and score threshold.
     public init(centreXPerWidth: Float, centreYPerHeight: Float, sidePerHeight: Float, scoreThreshold: Float) {
         self.centreXPerWidth = centreXPerWidth
         self.centreYPerHeight = centreYPerHeight
@@ -100,12 +125,19 @@ public struct YuNetBoxMapping: Sendable, Equatable {
     public static let fitted = YuNetBoxMapping(centreXPerWidth: -0.012, centreYPerHeight: 0.0116, sidePerHeight: 0.8481,
                                                scoreThreshold: 0.845)
 
-    /// dlib's inclusive rectangle for the landmark predictor, from a YuNet box.
+    /// The largest coordinate or side, in pixels, `landmarkBox` returns: any box, even an
+    /// infinite or NaN one, gives a rectangle within it rather than a trap converting to `Int`.
+    public static let coordinateBound = 1 << 24
+
+    /// dlib's inclusive rectangle for the landmark predictor, from a YuNet box. Every edge is
+    /// clamped to +-`coordinateBound` and the side to 1...`coordinateBound`; a NaN counts as 0.
     public func landmarkBox(for box: YuNetFace.Box) -> PixelRect {
-        let side = max(1, Double(sidePerHeight * box.height))
-        let centreX = Double(box.x + box.width / 2 + centreXPerWidth * box.width)
-        let centreY = Double(box.y + box.height / 2 + centreYPerHeight * box.height)
-        let left = Int((centreX - side / 2).rounded()), top = Int((centreY - side / 2).rounded())
+        let bound = Double(Self.coordinateBound)
+        func clamped(_ value: Double) -> Double { value.isNaN ? 0 : min(max(value, -bound), bound) }
+        let side = min(max(1, clamped(Double(sidePerHeight * box.height))), bound)
+        let centreX = clamped(Double(box.x + box.width / 2 + centreXPerWidth * box.width))
+        let centreY = clamped(Double(box.y + box.height / 2 + centreYPerHeight * box.height))
+        let left = Int(clamped(centreX - side / 2).rounded()), top = Int(clamped(centreY - side / 2).rounded())
         let length = max(1, Int(side.rounded()))
         return PixelRect(left: left, top: top, right: left + length - 1, bottom: top + length - 1)
     }

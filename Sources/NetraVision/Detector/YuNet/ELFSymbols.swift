@@ -130,11 +130,13 @@ struct ELFSymbols {
     /// The bytes at `address`...`address + count - 1` as loaded, from the section that holds them.
     func bytes(at address: UInt64, count: UInt64) throws(VisionError) -> ArraySlice<UInt8> {
         for section in sections where section.flags & Self.allocatedFlag != 0 && section.type != Self.noBitsType {
-            guard address >= section.address, address - section.address <= section.size,
+            // A section whose addresses run past 64 bits is damaged: it holds nothing.
+            guard !section.address.addingReportingOverflow(section.size).overflow,
+                  address >= section.address, address - section.address <= section.size,
                   count <= section.size - (address - section.address)
             else { continue }
-            let offset = section.offset &+ (address - section.address)
-            guard offset <= UInt64(bytes.count), count <= UInt64(bytes.count) - offset else { break }
+            let (offset, overflow) = section.offset.addingReportingOverflow(address - section.address)
+            guard !overflow, offset <= UInt64(bytes.count), count <= UInt64(bytes.count) - offset else { break }
             return bytes[Int(offset)..<Int(offset + count)]
         }
         throw .invalidModel(file: file, reason: "no part of the file holds the \(count) bytes at address 0x\(String(address, radix: 16)) (truncated?)")

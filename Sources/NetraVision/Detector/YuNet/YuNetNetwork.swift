@@ -5,18 +5,18 @@ import NetraImaging
 ///
 /// libfacedetection pads the image with zeros on the right and at the bottom to a multiple of
 /// 32 on each side, so every image of one padded size shares a plan. Plans are compiled on
-/// first use and kept (the last few sizes: a camera sends one); their workspaces are pooled,
+/// first use and kept (the last 8 sizes: a camera sends one, and `YuNetFaceDetector`'s halving
+/// pyramid runs 2-3 per image size); their workspaces are pooled,
 /// so steady-state calls allocate no activation memory and create no oneDNN primitive. Safe
 /// to share between threads.
 final class YuNetNetwork: @unchecked Sendable {
     /// The side every input is padded to a multiple of (the network's coarsest stride).
     static let padding = 32
-    private static let cachedSizes = 4
+    private static let cachedSizes = 8
 
     private let weights: YuNetWeights
     private let threads: Int
-    private let lock = NSLock()
-    private var plans: [(height: Int, width: Int, plan: YuNetPlan, pool: PlanWorkspacePool<YuNetPlan>)] = []
+    private let plans = PlanCache<YuNetPlan>(capacity: cachedSizes)
 
     init(weights: YuNetWeights, threads: Int) throws(VisionError) {
         self.weights = weights
@@ -45,15 +45,8 @@ final class YuNetNetwork: @unchecked Sendable {
     }
 
     private func plan(paddedHeight: Int, paddedWidth: Int) throws(VisionError) -> (YuNetPlan, PlanWorkspacePool<YuNetPlan>) {
-        if let hit = lock.withLock({ plans.first { $0.height == paddedHeight && $0.width == paddedWidth } }) {
-            return (hit.plan, hit.pool)
+        try plans.plan(for: TensorShape(batch: 1, height: paddedHeight, width: paddedWidth, channels: 3)) { shape throws(VisionError) in
+            try YuNetPlan(weights: weights, paddedHeight: shape.height, paddedWidth: shape.width, threads: threads)
         }
-        let plan = try YuNetPlan(weights: weights, paddedHeight: paddedHeight, paddedWidth: paddedWidth, threads: threads)
-        let pool = PlanWorkspacePool(plan: plan)
-        lock.withLock {
-            plans.append((paddedHeight, paddedWidth, plan, pool))
-            if plans.count > Self.cachedSizes { plans.removeFirst() }
-        }
-        return (plan, pool)
     }
 }

@@ -46,10 +46,16 @@ struct YuNetWeights: Sendable {
             else {
                 throw .invalidModel(file: file, reason: "layer \(index) (\(spec.symbol)) is not the one of the YuNet version NETRA runs")
             }
-            let address = table.address + UInt64(index * Self.tableEntryBytes)
             let weightName = spec.symbol + "_weight", biasName = spec.symbol + "_bias"
-            guard try symbols.pointer(at: address + 16) == symbols.symbol(weightName).address,
-                  try symbols.pointer(at: address + 24) == symbols.symbol(biasName).address
+            // The file's addresses may be anything: sums that overflow 64 bits are a damaged table, not a trap.
+            let (address, pastEnd) = table.address.addingReportingOverflow(UInt64(index * Self.tableEntryBytes))
+            let (weightPointer, weightOverflow) = address.addingReportingOverflow(16)
+            let (biasPointer, biasOverflow) = address.addingReportingOverflow(24)
+            guard !pastEnd, !weightOverflow, !biasOverflow else {
+                throw .invalidModel(file: file, reason: "its layer table lies past the end of the address space")
+            }
+            guard try symbols.pointer(at: weightPointer) == symbols.symbol(weightName).address,
+                  try symbols.pointer(at: biasPointer) == symbols.symbol(biasName).address
             else {
                 throw .invalidModel(file: file, reason: "layer \(index) does not point at \(weightName) and \(biasName)")
             }
