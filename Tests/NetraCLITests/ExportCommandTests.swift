@@ -1,5 +1,6 @@
 import Foundation
 import NetraTestSupport
+import NetraVision
 import Testing
 
 @Suite("netra export", .tags(.endToEnd))
@@ -18,6 +19,32 @@ struct ExportCommandTests {
         let dot = zip(plain, served).reduce(0) { $0 + $1.0 * $1.1 }
         let norms = (plain.reduce(0) { $0 + $1 * $1 } * served.reduce(0) { $0 + $1 * $1 }).squareRoot()
         #expect(dot / norms >= 0.9999)
+    }
+
+    @Test("int8 calibrated on other photos is its own model version, not that of the committed scales")
+    func calibratedInt8Version() throws {
+        let photos = FileManager.default.temporaryDirectory.appendingPathComponent("netra-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: photos, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: photos) }
+        try FileManager.default.copyItem(at: FaceDataSet.publicFolder.appendingPathComponent("images/face_recognition/test_obama.jpg"),
+                                         to: photos.appendingPathComponent("obama.jpg"))
+        func version(_ arguments: [String]) throws -> String {
+            let out = photos.appendingPathComponent("\(UUID().uuidString).netra")
+            let export = try Netra.run(["export", "--format", "int8", "--out", out.path] + arguments)
+            #expect(export.exitCode == 0, "\(export.error)")
+            return try ModelBundle.read(from: out).header.modelVersion
+        }
+        let committed = try version([]), calibrated = try version(["--calibration-images", photos.path])
+        #expect(committed.hasPrefix("dlib-resnet-v1-55533b28a958-int8-") && calibrated.hasPrefix("dlib-resnet-v1-55533b28a958-int8-"))
+        #expect(committed.count == calibrated.count && committed != calibrated, "\(committed) \(calibrated)")
+    }
+
+    @Test("export reads the f32 files whatever model.precision says, also with model.head set")
+    func headWithPrecision() throws {
+        let result = try Netra.run(["export", "--out", "/tmp/never-written.netra"],
+                                   environment: ["NETRA_MODEL_HEAD": "/tmp/netra-no-such.head", "NETRA_MODEL_PRECISION": "int8"])
+        #expect(result.exitCode == 1)
+        #expect(!result.error.contains("leave it auto") && result.error.hasSuffix("(model.head)\n"), "\(result.error)")
     }
 
     @Test("calibration photos for f32, a bundle with a head, and a damaged bundle are one-line errors")

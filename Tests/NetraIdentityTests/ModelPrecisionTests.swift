@@ -31,7 +31,9 @@ struct ModelPrecisionTests {
         return folder
     }
 
-    static let f32 = ModelSelection.version(of: nil), int8 = ModelSelection.int8Version
+    /// dlib's f32 version, and an int8 one as `netra models fetch` names its bundle (the scales'
+    /// identity is NetraTools', checked by `Int8BundleTests`).
+    static let f32 = ModelSelection.version(of: nil), int8 = f32 + "-int8-0123456789ab"
 
     func resolve(_ precision: ModelSelection.Precision, _ store: ModelSelection.StoreFaces?, bundle: Bool = true) throws -> ModelSelection.Precision {
         let directory = try Self.directory(withBundle: bundle)
@@ -48,7 +50,7 @@ struct ModelPrecisionTests {
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
-    @Test("auto: a fresh or int8 store runs int8, an f32 store stays f32, no store or no bundle runs f32")
+    @Test("auto: a fresh or int8 store runs int8, an f32 store stays f32, no store or (for a fresh store) no bundle runs f32")
     func auto() throws {
         let (_, fresh) = try Self.store([:])
         #expect(try resolve(.auto, fresh) == .int8)
@@ -58,12 +60,45 @@ struct ModelPrecisionTests {
         #expect(try resolve(.auto, f32Store) == .f32)
         #expect(try resolve(.auto, nil) == .f32)
         #expect(try resolve(.auto, fresh, bundle: false) == .f32)
+        let (_, older) = try Self.store([Self.f32 + "-int8-fedcba987654": 2, Self.f32: 1])
+        #expect(try resolve(.auto, older) == .int8, "faces of any int8 build count as int8")
     }
 
-    @Test("int8 on a store with f32 faces is refused in one line naming the fix; f32 is always allowed")
+    @Test("auto on a store of int8 faces without the bundle is refused: f32 would leave them unsearched")
+    func autoWithoutBundle() throws {
+        let (temporary, int8Store) = try Self.store([Self.int8: 2, Self.f32: 2])
+        let refused = #expect(throws: ConfigurationError.self) { try resolve(.auto, int8Store, bundle: false) }
+        #expect(refused?.message.hasPrefix("the store \(temporary.path) holds 2 face(s) enrolled with int8, which f32 never searches, "
+            + "but ") == true)
+        #expect(refused?.message.hasSuffix("dlib-int8.netra is missing: run netra models fetch") == true)
+    }
+
+    @Test("auto on a store of int8 faces with a bundle of other scales is refused: run netra models fetch", .tags(.model))
+    func autoWithStaleBundle() throws {
+        var configuration = NetraConfiguration()
+        configuration.model.dir = SharedData.models.path
+        try #require(FileManager.default.fileExists(atPath: SharedData.models.appendingPathComponent(ModelCatalog.int8BundleName).path),
+                     "run netra models fetch first")
+        let (_, int8Store) = try Self.store([Self.int8: 1])
+        let refused = #expect(throws: ConfigurationError.self) { try ModelSelection(configuration, store: int8Store, int8Version: Self.int8) }
+        #expect(refused?.message.hasSuffix("; run netra models fetch to rebuild it") == true, "\(refused?.message ?? "")")
+        let unknown = #expect(throws: ConfigurationError.self) { try ModelSelection(configuration, store: int8Store) }
+        #expect(unknown?.message.contains("not known to this command") == true)
+    }
+
+    @Test("int8 on a store with f32 faces, and f32 on a store holding more int8 faces than f32, are refused in one line naming the fix")
     func forced() throws {
         let (temporary, f32Store) = try Self.store([Self.f32: 1])
         #expect(try resolve(.f32, f32Store) == .f32)
+        #expect(try resolve(.f32, nil) == .f32)
+        let (_, even) = try Self.store([Self.f32: 1, Self.int8: 1])
+        #expect(try resolve(.f32, even) == .f32)
+        let (int8Temporary, int8Store) = try Self.store([Self.f32: 1, Self.int8: 2])
+        let f32Refused = #expect(throws: ConfigurationError.self) { try resolve(.f32, int8Store) }
+        #expect(f32Refused?.message.hasPrefix("model.precision is f32, but the store \(int8Temporary.path) holds 2 face(s) enrolled with the "
+            + "int8 model (and 1 with f32), which f32 never searches: keep int8 (model.precision auto or int8; run netra models fetch if ")
+            == true, "\(f32Refused?.message ?? "")")
+        #expect(f32Refused?.message.hasSuffix("is missing), or re-enroll them") == true)
         let refused = #expect(throws: ConfigurationError.self) { try resolve(.int8, f32Store) }
         #expect(refused?.message == "model.precision is int8, but the store \(temporary.path) holds 1 face(s) enrolled with the f32 model "
             + "(\(Self.f32)), which int8 never searches: re-enroll them, or keep f32 (model.precision auto or f32)")
@@ -82,6 +117,13 @@ struct ModelPrecisionTests {
         configuration.model.precision = .int8
         let error = #expect(throws: ConfigurationError.self) { try ModelSelection(configuration) }
         #expect(error?.message.contains("leave it auto") == true)
+
+        configuration.model.path = ""
+        configuration.model.head = "/tmp/never-read.head"
+        let head = #expect(throws: ConfigurationError.self) { try ModelSelection(configuration) }
+        #expect(head?.message.contains("with model.head set, leave it auto") == true)
+        let export = #expect(throws: ConfigurationError.self) { try ModelSelection(configuration, precision: .f32) }
+        #expect(export?.message.hasSuffix("(model.head)") == true, "export's f32 override with model.head set gets past the check to the head file")
     }
 
     @Test("the int8 bundle models fetch built is chosen for a fresh store, with model.threshold; an f32 store keeps dlib's files",
@@ -92,15 +134,16 @@ struct ModelPrecisionTests {
         configuration.model.threshold = 0.72
         try #require(FileManager.default.fileExists(atPath: SharedData.models.appendingPathComponent(ModelCatalog.int8BundleName).path),
                      "run netra models fetch first")
+        let fetched = try ModelBundle.read(from: SharedData.models.appendingPathComponent(ModelCatalog.int8BundleName)).header.modelVersion
         let (_, fresh) = try Self.store([:])
-        let int8 = try ModelSelection(configuration, store: fresh)
+        let int8 = try ModelSelection(configuration, store: fresh, int8Version: fetched)
         #expect(int8.precision == .int8 && int8.bundle?.header.format == .int8)
-        #expect(int8.modelVersion == Self.int8 && int8.modelVersion.hasSuffix("-int8"))
+        #expect(int8.modelVersion == fetched && int8.modelVersion.hasPrefix(Self.f32 + "-int8-"))
         #expect(int8.matchThreshold == 0.72 && int8.thresholdSource == "model.threshold")
         #expect(int8.choice.hasPrefix("int8, "))
 
         let (_, f32Store) = try Self.store([Self.f32: 1])
-        let f32 = try ModelSelection(configuration, store: f32Store)
+        let f32 = try ModelSelection(configuration, store: f32Store, int8Version: fetched)
         #expect(f32.precision == .f32 && f32.bundle == nil && f32.modelVersion == Self.f32)
         #expect(f32.choice.contains("holds 1 face(s) enrolled with f32"))
     }

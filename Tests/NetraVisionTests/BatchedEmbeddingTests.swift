@@ -39,12 +39,12 @@ struct BatchedEmbeddingTests {
         zip(a, b).flatMap { zip($0.values, $1.values).map { abs($0 - $1) } }.max() ?? 0
     }
 
-    @Test("the test material: at least 24 real chips")
+    @Test("the test material: at least 24 real chips", .offCooperativePool)
     func material() throws {
         #expect(try Self.chips.get().count >= 24)
     }
 
-    @Test("f32: every chip of a batch of each size gets its batch-1 descriptor within 1e-5",
+    @Test("f32: every chip of a batch of each size gets its batch-1 descriptor within 1e-5", .offCooperativePool,
           arguments: [2, 3, 5, 7, 8, 13, 24])
     func float32(count: Int) throws {
         let chips = Array(try Self.chips.get().prefix(count))
@@ -58,7 +58,7 @@ struct BatchedEmbeddingTests {
         #expect(Set(batched.map(\.values)).count == count, "each chip keeps its own descriptor")
     }
 
-    @Test("int8: a batch of 11 chips gets the batch-1 descriptors within 1e-5")
+    @Test("int8: a batch of 11 chips gets the batch-1 descriptors within 1e-5", .offCooperativePool)
     func int8() throws {
         let chips = Array(try Self.chips.get().suffix(11))
         let embedder = try Self.int8Embedder.get()
@@ -71,7 +71,7 @@ struct BatchedEmbeddingTests {
         #expect(Self.maxDifference(float, batched) > 0, "the int8 embedder really is another network")
     }
 
-    @Test("averaging groups of 2, 1 and 3 chips in one call gives each group's mean of batch-1 descriptors")
+    @Test("averaging groups of 2, 1 and 3 chips in one call gives each group's mean of batch-1 descriptors", .offCooperativePool)
     func averagingGroups() throws {
         let chips = try Self.chips.get()
         let groups = [[chips[0], chips[0].mirrored()], [chips[7]], [chips[8], chips[9], chips[10]]]
@@ -86,7 +86,7 @@ struct BatchedEmbeddingTests {
         }
     }
 
-    @Test("an empty batch gives no descriptor and runs nothing; a wrong-sized chip anywhere in a batch is refused")
+    @Test("an empty batch gives no descriptor and runs nothing; a wrong-sized chip anywhere in a batch is refused", .offCooperativePool)
     func emptyAndInvalid() throws {
         let embedder = try Self.embedder.get()
         #expect(try embedder.descriptors(ofChips: []).isEmpty)
@@ -97,7 +97,7 @@ struct BatchedEmbeddingTests {
         }
     }
 
-    @Test("FaceAnalyzer: the faces of a group photo described together, and faces of several photos, equal describing each alone",
+    @Test("FaceAnalyzer: the faces of a group photo described together, and faces of several photos, equal describing each alone", .offCooperativePool,
           arguments: [false, true])
     func analyzerDescribesTogether(flipAveraged: Bool) throws {
         let analyzer = flipAveraged ? try FaceAnalyzer(modelDirectory: SharedData.models, threads: 2, flipAveraged: true) : try TestModels.analyzer()
@@ -119,7 +119,7 @@ struct BatchedEmbeddingTests {
         #expect(try analyzer.describe([], in: group).isEmpty)
     }
 
-    @Test("chips are split into passes of the largest powers of two up to maxBatch")
+    @Test("chips are split into passes of the largest powers of two up to maxBatch", .offCooperativePool)
     func batchSizes() {
         #expect(FaceEmbedder.batchSizes(for: 0) == [])
         #expect(FaceEmbedder.batchSizes(for: 1) == [1])

@@ -10,7 +10,7 @@ import Testing
 struct RealFaceTests {
     static let analyzer = Result { try TestModels.analyzer() }
 
-    @Test("1:1 verification of the 781 labelled pairs at the default threshold")
+    @Test("1:1 verification of the 781 labelled pairs at the default threshold", .offCooperativePool)
     func pairs() throws {
         let pairs = try FaceDataSet.pairs()
         let descriptors = try PublicFaceDescriptors.byFile()
@@ -33,7 +33,7 @@ struct RealFaceTests {
         #expect(accuracy >= 0.995)
     }
 
-    @Test("group photos at upsample 1: at least 41 of the 43 annotated faces found, none on the dogs")
+    @Test("group photos at upsample 1: at least 41 of the 43 annotated faces found, none on the dogs", .offCooperativePool)
     func groupPhotos() throws {
         let analyzer = try Self.analyzer.get()
         var found = 0, total = 0
@@ -63,7 +63,7 @@ struct RealFaceTests {
 
 @Suite("The whole pipeline on the golden images", .tags(.model))
 struct GoldenPipelineTests {
-    @Test("detect, align and embed each golden image: dlib's descriptors within 1e-3", arguments: SharedData.goldenImageNames)
+    @Test("detect, align and embed each golden image: dlib's descriptors within 1e-3", .offCooperativePool, arguments: SharedData.goldenImageNames)
     func fullImageDescriptors(name: String) throws {
         let analyzer = try RealFaceTests.analyzer.get()
         let golden = try GoldenImage.load(name)

@@ -58,7 +58,7 @@ struct YuNetDetectorTests {
         ("public/deepface/img21 (439x579)", { try photo("public/images/deepface/img21.jpg") }),
     ]
 
-    @Test("the same faces as libfacedetection: boxes and landmarks within 1 px, scores within 1 point",
+    @Test("the same faces as libfacedetection: boxes and landmarks within 1 px, scores within 1 point", .offCooperativePool,
           arguments: images.indices)
     func agreesWithLibrary(index: Int) throws {
         let (name, load) = Self.images[index]
@@ -96,7 +96,7 @@ struct YuNetDetectorTests {
             + abs(face.box.width - Float(reference.box[2])) + abs(face.box.height - Float(reference.box[3]))
     }
 
-    @Test("landmarks come in the library's order: the person's right eye on the image's left, the nose between the eyes and the mouth")
+    @Test("landmarks come in the library's order: the person's right eye on the image's left, the nose between the eyes and the mouth", .offCooperativePool)
     func landmarkOrder() throws {
         let face = try #require(try Self.detector.get().detect(in: Self.photo("public/images/deepface/img5.jpg")).first)
         #expect(face.rightEye.x < face.leftEye.x)
@@ -104,7 +104,7 @@ struct YuNetDetectorTests {
         #expect(face.noseTip.y > face.rightEye.y && face.noseTip.y < face.rightMouthCorner.y)
     }
 
-    @Test("calls from several threads at once get the answers of one call at a time")
+    @Test("calls from several threads at once get the answers of one call at a time", .offCooperativePool)
     func concurrentCalls() async throws {
         let detector = try Self.detector.get()
         let images = try [Self.images[0].load(), Self.images[2].load(), Self.images[1].load()]
@@ -119,7 +119,7 @@ struct YuNetDetectorTests {
         }
     }
 
-    @Test("tiny and thin images hold no face, as for the library, and never crash")
+    @Test("tiny and thin images hold no face, as for the library, and never crash", .offCooperativePool)
     func tinyImages() throws {
         for (width, height) in [(1, 1), (2, 2), (3, 1), (1, 40), (31, 33), (0, 0)] {
             let image = RGBImage(width: width, height: height, pixels: [UInt8](repeating: 128, count: width * height * 3))
@@ -128,13 +128,13 @@ struct YuNetDetectorTests {
         }
     }
 
-    @Test("an image larger than the bound is refused, not run")
+    @Test("an image larger than the bound is refused, not run", .offCooperativePool)
     func hugeImage() throws {
         let image = RGBImage(width: 4097, height: 4096, pixels: [UInt8](repeating: 0, count: 4097 * 4096 * 3))
         #expect(throws: VisionError.self) { try Self.detector.get().detect(in: image) }
     }
 
-    @Test("the pipeline's detector shrinks an image too large for YuNet instead of refusing it (no pixel bound)")
+    @Test("the pipeline's detector shrinks an image too large for YuNet instead of refusing it (no pixel bound)", .offCooperativePool)
     func largeImageThroughPipeline() throws {
         let detector = YuNetFaceDetector(detector: try Self.detector.get())
         let image = RGBImage(width: 5000, height: 4200, pixels: [UInt8](repeating: 128, count: 5000 * 4200 * 3))
@@ -143,7 +143,7 @@ struct YuNetDetectorTests {
         }
     }
 
-    @Test("time per 640x480 detection, 1 and 2 threads (reported, not asserted)")
+    @Test("time per 640x480 detection, 1 and 2 threads (reported, not asserted)", .offCooperativePool)
     func timing() throws {
         let image = try Self.photo("multi/images/insightface_t1.jpg").resizedByAreaAverage(width: 640, height: 480)
         for threads in [1, 2] {
@@ -165,7 +165,7 @@ struct ELFSymbolsTests {
         [UInt8](try Data(contentsOf: YuNetDetectorTests.library))
     }
 
-    @Test("reads the 53 layers, 53,184 floats, and the layer table's pointers agree with the symbols")
+    @Test("reads the 53 layers, 53,184 floats, and the layer table's pointers agree with the symbols", .offCooperativePool)
     func readsWeights() throws {
         let weights = try YuNetWeights(symbols: ELFSymbols(bytes: Self.libraryBytes(), file: "libfacedetection.so"))
         #expect(weights.layers.count == 53)
@@ -173,7 +173,7 @@ struct ELFSymbolsTests {
         #expect(weights.layers[0].spec.symbol == "backbone__model0_pw" && weights.layers[0].weights.count == 16 * 32)
     }
 
-    @Test("a truncated, damaged or foreign file is a clear invalidModel error")
+    @Test("a truncated, damaged or foreign file is a clear invalidModel error", .offCooperativePool)
     func damagedFiles() throws {
         let bytes = try Self.libraryBytes()
         func reason(_ damaged: [UInt8]) -> String? {
@@ -241,7 +241,7 @@ struct ELFSymbolsTests {
 
 @Suite("YuNet's kernels on hand-computed cases", .tags(.unit))
 struct YuNetKernelTests {
-    @Test("a grouped (depthwise) oneDNN convolution: each channel its own 3x3 filter, zero padding, bias, ReLU")
+    @Test("a grouped (depthwise) oneDNN convolution: each channel its own 3x3 filter, zero padding, bias, ReLU", .offCooperativePool)
     func depthwiseConvolution() throws {
         let shape = TensorShape(batch: 1, height: 3, width: 4, channels: 2)
         var input = (0..<shape.elementCount).map { Float($0 % 7) - 2 }
@@ -273,7 +273,7 @@ struct YuNetKernelTests {
         }
     }
 
-    @Test("2x2 max pooling, nearest upsampling plus add, and the padded input")
+    @Test("2x2 max pooling, nearest upsampling plus add, and the padded input", .offCooperativePool)
     func smallKernels() {
         let shape = TensorShape(batch: 1, height: 2, width: 4, channels: 17)
         let input = (0..<shape.elementCount).map { Float(($0 * 37) % 101) - 50 }
@@ -315,7 +315,7 @@ struct YuNetDecodingTests {
         return out
     }
 
-    @Test("boxes or landmarks that overflow (exp of a huge logit) or are NaN are dropped; ties keep level, then position order")
+    @Test("boxes or landmarks that overflow (exp of a huge logit) or are NaN are dropped; ties keep level, then position order", .offCooperativePool)
     func hostileOutputs() {
         let finer = position(logit: 50, box: [1e30, 0, 100, 0]) // width exp(100): infinite
             + position(logit: 1e30, box: [0, 0, 0, 0], landmarks: 1e38) // landmarks infinite
@@ -336,7 +336,7 @@ struct YuNetDecodingTests {
         #expect(faces.allSatisfy { $0.landmarks.allSatisfy { $0.x.isFinite && $0.y.isFinite } })
     }
 
-    @Test("non-max suppression: by score, ties in the order given, overlaps above IoU 0.45 dropped")
+    @Test("non-max suppression: by score, ties in the order given, overlaps above IoU 0.45 dropped", .offCooperativePool)
     func suppression() {
         let box = YuNetFace.Box(x: 0, y: 0, width: 10, height: 10)
         let shifted = YuNetFace.Box(x: 2, y: 0, width: 10, height: 10), apart = YuNetFace.Box(x: 50, y: 0, width: 10, height: 10)
@@ -347,7 +347,7 @@ struct YuNetDecodingTests {
         #expect(box.overlap(with: YuNetFace.Box(x: 10, y: 0, width: 10, height: 10)) == 0)
     }
 
-    @Test("landmarkBox never traps: infinite, NaN and huge boxes give a clamped rectangle")
+    @Test("landmarkBox never traps: infinite, NaN and huge boxes give a clamped rectangle", .offCooperativePool)
     func landmarkBoxOfHostileBoxes() {
         let mapping = YuNetBoxMapping.fitted, bound = YuNetBoxMapping.coordinateBound
         let values: [Float] = [.infinity, -.infinity, .nan, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e20, -1e20, 0, 100]
@@ -363,7 +363,7 @@ struct YuNetDecodingTests {
         #expect(mapping.landmarkBox(for: YuNetFace.Box(x: 100, y: 50, width: 40, height: 50)) == PixelRect(left: 98, top: 54, right: 139, bottom: 95))
     }
 
-    @Test("the pipeline's working image always fits YuNet once padded, whatever the image's size and the options")
+    @Test("the pipeline's working image always fits YuNet once padded, whatever the image's size and the options", .offCooperativePool)
     func workingImageFits() {
         let shapes = [(5000, 4200), (4097, 4096), (1, 600_000), (600_000, 1), (100_000, 3), (20_000, 20_000), (640, 480), (1, 1)]
         let options = [DetectionOptions(), DetectionOptions(upsample: 8), DetectionOptions(maxPixels: 0),

@@ -25,7 +25,7 @@ struct YuNetPipelineTests {
         return faces
     }
 
-    @Test("group photos at scale 1: all 43 annotated faces found (MMOD at upsample 1: 41), at most one face on the dogs")
+    @Test("group photos at scale 1: all 43 annotated faces found (MMOD at upsample 1: 41), at most one face on the dogs", .offCooperativePool)
     func groupPhotos() throws {
         let analyzer = try Self.analyzer.get()
         var found = 0, total = 0, smallest = Int.max
@@ -51,7 +51,7 @@ struct YuNetPipelineTests {
         #expect(found == 43)
     }
 
-    @Test("the public pairs through YuNet: accuracy at the default threshold at least 99.5 %")
+    @Test("the public pairs through YuNet: accuracy at the default threshold at least 99.5 %", .offCooperativePool)
     func pairs() throws {
         let faces = try Self.publicFaces.get()
         let pairs = try FaceDataSet.pairs()
@@ -69,7 +69,7 @@ struct YuNetPipelineTests {
         #expect(Double(correct) / Double(pairs.count) >= 0.995)
     }
 
-    @Test("the same faces found by both detectors get nearly the same descriptors")
+    @Test("the same faces found by both detectors get nearly the same descriptors", .offCooperativePool)
     func descriptorAgreement() throws {
         let yunet = try Self.publicFaces.get()
         var distances: [Float] = []
@@ -87,7 +87,7 @@ struct YuNetPipelineTests {
         #expect(worst <= 0.25)
     }
 
-    @Test("the smallest face each detector finds in a portrait shrunk step by step (scale 1, no upsampling)")
+    @Test("the smallest face each detector finds in a portrait shrunk step by step (scale 1, no upsampling)", .offCooperativePool)
     func smallestFace() throws {
         let yunet = try Self.analyzer.get(), mmod = try TestModels.analyzer()
         let image = try ImageDecoder().decode(contentsOf: FaceDataSet.publicFolder.appendingPathComponent("images/face_recognition/obama-480p.jpg"))

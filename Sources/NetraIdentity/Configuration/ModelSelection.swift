@@ -10,7 +10,8 @@ import NetraVision
 ///
 /// A store keeps the model its faces were enrolled with: faces of another version are never
 /// searched, so `auto` picks int8 only for a store holding no more float32 faces than int8 ones
-/// (a fresh install), and `int8` on a store of float32 faces is refused.
+/// (a fresh install, refused when such a store's int8 faces lack a bundle), `int8` on a store
+/// of float32 faces is refused, and so is `f32` on a store holding more int8 faces than float32.
 public struct ModelSelection: Sendable {
     public typealias Precision = NetraConfiguration.Model.Precision
 
@@ -20,6 +21,7 @@ public struct ModelSelection: Sendable {
         public let path: String
         public let countsByModelVersion: [String: Int]
 
+        /// The faces of the store at `path`: how many each model version has.
         public init(path: String, countsByModelVersion: [String: Int]) {
             self.path = path
             self.countsByModelVersion = countsByModelVersion
@@ -67,12 +69,23 @@ public struct ModelSelection: Sendable {
     ///   - store: the faces of the store the command works on; without one (detect, embed,
     ///     verify, evaluate) `auto` runs float32, the reference computation.
     ///   - precision: replaces `model.precision` (export reads the float32 files whatever it says).
-    public init(_ configuration: NetraConfiguration, store: StoreFaces? = nil, precision: Precision? = nil) throws(ConfigurationError) {
+    ///   - int8Version: the model version the int8 bundle of `model.dir` must carry, the one
+    ///     `netra models fetch` gives it from NETRA's committed activation scales
+    ///     (`ModelInstaller.int8ModelVersion`); a bundle of another version was built from other
+    ///     scales and is refused. Without it int8 cannot be chosen (commands without a store run
+    ///     float32 under `auto`).
+    public init(_ configuration: NetraConfiguration, store: StoreFaces? = nil, precision: Precision? = nil,
+                int8Version: String? = nil) throws(ConfigurationError) {
         let model = configuration.model
         directory = configuration.modelDirectory
-        if (!model.path.isEmpty || !model.head.isEmpty), model.precision != .auto {
+        let requested = precision ?? model.precision
+        if !model.path.isEmpty, requested != .auto {
             throw ConfigurationError("model.precision chooses between the int8 and f32 builds of model.dir; "
-                + "with model.path or model.head set, leave it auto")
+                + "with model.path set, leave it auto")
+        }
+        if !model.head.isEmpty, requested == .int8 {
+            throw ConfigurationError("model.precision chooses between the int8 and f32 builds of model.dir, and a head runs on f32; "
+                + "with model.head set, leave it auto")
         }
         var resolved: Precision?
         if !model.path.isEmpty {
@@ -89,15 +102,20 @@ public struct ModelSelection: Sendable {
             }
             choice = "dlib's float32 models of \(model.dir)/ with head \(model.head) (model.head)"
         } else {
-            let (chosen, why) = try Self.resolve(precision ?? model.precision, store: store, directory: directory, modelDirectory: model.dir)
+            let (chosen, why) = try Self.resolve(requested, store: store, directory: directory, modelDirectory: model.dir)
             resolved = chosen
             headFile = nil
             if chosen == .int8 {
                 let file = directory.appendingPathComponent(ModelCatalog.int8BundleName)
+                guard let int8Version else {
+                    throw ConfigurationError("cannot check \(file.path): the model version NETRA's committed int8 activation scales give "
+                        + "is not known to this command; set model.precision f32")
+                }
                 let int8 = try Self.load("model.precision int8") { () throws(VisionError) in try ModelBundle.read(from: file) }
-                guard int8.header.format == .int8, int8.header.modelVersion == Self.int8Version, int8.head == nil else {
-                    throw ConfigurationError("\(file.path) was not built from the model files of \(model.dir) "
-                        + "(model version \(int8.header.modelVersion)); run netra models fetch to rebuild it")
+                guard int8.header.format == .int8, int8.header.modelVersion == int8Version, int8.head == nil else {
+                    throw ConfigurationError("\(file.path) was not built from the model files of \(model.dir) and NETRA's committed "
+                        + "activation scales (model version \(int8.header.modelVersion), not \(int8Version)); "
+                        + "run netra models fetch to rebuild it")
                 }
                 bundle = int8
                 choice = "int8, \(file.path): \(why)"
@@ -133,27 +151,36 @@ public struct ModelSelection: Sendable {
 
     /// The model version a new, empty store's faces get under `configuration` (what `auto` or
     /// `model.precision` chooses for it, the bundle only looked for), for stores filled with
-    /// synthetic vectors; with `model.path` or `model.head` set, dlib's float32 version.
-    public static func versionForNewStore(_ configuration: NetraConfiguration) -> String {
-        guard configuration.model.path.isEmpty, configuration.model.head.isEmpty,
+    /// synthetic vectors; with `model.path` or `model.head` set, or without `int8Version` (see
+    /// `init`), dlib's float32 version.
+    public static func versionForNewStore(_ configuration: NetraConfiguration, int8Version: String?) -> String {
+        guard configuration.model.path.isEmpty, configuration.model.head.isEmpty, let int8Version,
               let (precision, _) = try? resolve(configuration.model.precision, store: StoreFaces(path: "", countsByModelVersion: [:]),
                                                 directory: configuration.modelDirectory, modelDirectory: configuration.model.dir)
         else { return version(of: nil) }
         return precision == .int8 ? int8Version : version(of: nil)
     }
 
-    /// The model version of the int8 bundle `netra models fetch` builds from dlib's files.
-    public static var int8Version: String { version(of: nil) + "-int8" }
+    /// Whether faces of `modelVersion` were enrolled with an int8 build of dlib's models (that of
+    /// `netra models fetch`, `<f32 version>-int8-<scales>`, whatever scales it was built from).
+    public static func isInt8Version(_ modelVersion: String) -> Bool {
+        modelVersion.hasPrefix(version(of: nil) + "-int8")
+    }
 
     /// `model.precision` applied to a store's faces: the build to run and why, in words.
     static func resolve(_ requested: Precision, store: StoreFaces?, directory: URL,
                         modelDirectory: String) throws(ConfigurationError) -> (Precision, String) {
         let f32Faces = store?.countsByModelVersion[version(of: nil)] ?? 0
-        let int8Faces = store?.countsByModelVersion[int8Version] ?? 0
+        let int8Faces = store?.countsByModelVersion.filter { isInt8Version($0.key) }.values.reduce(0, +) ?? 0
         let bundlePath = directory.appendingPathComponent(ModelCatalog.int8BundleName).path
         let bundleExists = FileManager.default.fileExists(atPath: bundlePath)
         switch requested {
         case .f32:
+            if int8Faces > f32Faces, let store {
+                throw ConfigurationError("model.precision is f32, but the store \(store.path) holds \(int8Faces) face(s) enrolled with the "
+                    + "int8 model (and \(f32Faces) with f32), which f32 never searches: keep int8 (model.precision auto or int8; "
+                    + "run netra models fetch if \(bundlePath) is missing), or re-enroll them")
+            }
             return (.f32, "model.precision f32")
         case .int8:
             if f32Faces > 0, let store {
@@ -171,6 +198,10 @@ public struct ModelSelection: Sendable {
                     + "(model.precision auto; re-enroll them to move to int8)")
             }
             guard bundleExists else {
+                if int8Faces > 0 {
+                    throw ConfigurationError("the store \(store.path) holds \(int8Faces) face(s) enrolled with int8, which f32 never "
+                        + "searches, but \(bundlePath) is missing: run netra models fetch")
+                }
                 return (.f32, "\(bundlePath) is missing (run netra models fetch to serve int8; model.precision auto)")
             }
             return (.int8, int8Faces > 0 ? "the store \(store.path) holds \(int8Faces) face(s) enrolled with int8 (model.precision auto)"
@@ -197,6 +228,13 @@ public struct ModelSelection: Sendable {
     /// The range `model.yunet_min_score` must lie in: below 0.2 the library reports nothing more.
     public static let yunetMinimumScoreRange: ClosedRange<Double> = 0.2...1
 
+    /// The face analyzer of these models: the bundle's networks, or dlib's files of `directory`
+    /// with the head if any, and the detector `model.detector` names.
+    ///
+    /// - Parameters:
+    ///   - threads: the compute threads of the networks (and of YuNet).
+    ///   - flipAveraged: average each descriptor with that of the mirrored chip.
+    ///   - jitterCount: also average over this many jittered copies of each chip.
     public func makeAnalyzer(threads: Int, flipAveraged: Bool = false, jitterCount: Int = 0) throws(ConfigurationError) -> FaceAnalyzer {
         do {
             let detector: (any FaceDetecting)? = switch self.detector {

@@ -95,6 +95,34 @@ package struct Int8ActivationScales: Codable, Sendable, Equatable {
         return (scales, digest)
     }
 
+    /// The scales' identity: the SHA-256 (hex) of their canonical form, the ranges alone (the
+    /// detector's layers, then the embedder's, each as its index in a little-endian `Int64` and
+    /// its minimum and maximum as little-endian float32 bit patterns), so that two files with the
+    /// same ranges but other provenance (dates, photo lists) quantize alike and share it.
+    package func canonicalSHA256() throws(VisionError) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity((detector.count + embedder.count + 2) * 16)
+        for network in [detector, embedder] {
+            withUnsafeBytes(of: Int64(network.count).littleEndian) { bytes += $0 }
+            for layer in network {
+                withUnsafeBytes(of: Int64(layer.layer).littleEndian) { bytes += $0 }
+                withUnsafeBytes(of: layer.minimum.bitPattern.littleEndian) { bytes += $0 }
+                withUnsafeBytes(of: layer.maximum.bitPattern.littleEndian) { bytes += $0 }
+            }
+        }
+        guard let digest = try? SHA256Digest.hex(of: bytes) else {
+            throw .invalidInput("the SHA-256 of the int8 activation scales cannot be computed")
+        }
+        return digest
+    }
+
+    /// The model version of an int8 bundle quantized with these scales from the float32 model
+    /// `baseModelVersion`: `<base>-int8-<first 12 hex of canonicalSHA256()>`, so that int8 builds
+    /// from different scales never share a version (faces of another version are never searched).
+    package func int8ModelVersion(baseModelVersion: String) throws(VisionError) -> String {
+        baseModelVersion + "-int8-" + (try canonicalSHA256()).prefix(12)
+    }
+
     /// The file's bytes: sorted keys and one layer per line, so that a regenerated file diffs well.
     package func encoded() throws -> Data {
         let encoder = JSONEncoder()

@@ -46,6 +46,8 @@ extension ModelBundle {
     }
 
     /// A bundle of `models` in `format`; int8 takes its activation scales from `activationScales`.
+    /// The model version is `baseModelVersion`, plus `-f16`, or for int8 `-int8-` and the first
+    /// 12 hex of the scales' canonical SHA-256 (`Int8ActivationScales.int8ModelVersion`).
     ///
     /// - Parameters:
     ///   - createdAt: the header's date; a fixed one (the bundle `netra models fetch` builds uses
@@ -54,7 +56,15 @@ extension ModelBundle {
     package static func exporting(_ models: DlibModels, head: EmbeddingHeadFile?, format: ExportFormat, baseModelVersion: String,
                                   threshold: Double, thresholdSource: String, activationScales: Int8ActivationScales?,
                                   createdAt: String? = nil, builtFrom: [String: String] = [:]) throws(VisionError) -> ModelBundle {
-        let header = Header(format: format, modelVersion: baseModelVersion + (format == .f32 ? "" : "-\(format.rawValue)"),
+        let modelVersion: String
+        switch format {
+        case .f32: modelVersion = baseModelVersion
+        case .int8:
+            guard let activationScales else { throw .invalidInput("an int8 export needs activation scales") }
+            modelVersion = try activationScales.int8ModelVersion(baseModelVersion: baseModelVersion)
+        case .f16: modelVersion = baseModelVersion + "-\(format.rawValue)"
+        }
+        let header = Header(format: format, modelVersion: modelVersion,
                             threshold: threshold, thresholdSource: thresholdSource,
                             createdAt: createdAt ?? ISO8601DateFormatter().string(from: Date()), components: [],
                             builtFrom: models.sha256.merging(builtFrom) { _, extra in extra })

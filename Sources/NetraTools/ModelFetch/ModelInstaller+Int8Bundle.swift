@@ -14,7 +14,19 @@ extension ModelInstaller {
         case damaged(reason: String)
     }
 
+    /// Where the int8 bundle is built: `dlib-int8.netra` in the model directory.
     public var int8BundleURL: URL { modelDirectory.appendingPathComponent(ModelCatalog.int8BundleName) }
+
+    /// The model version of the int8 bundle `buildInt8Bundle` makes from the float32 model
+    /// `baseModelVersion` with NETRA's committed activation scales: `<base>-int8-` and the first
+    /// 12 hex of the scales' canonical SHA-256 (what `ModelSelection` requires of the bundle).
+    public static func int8ModelVersion(baseModelVersion: String) throws(ModelFetchError) -> String {
+        do {
+            return try Int8ActivationScales.committed().scales.int8ModelVersion(baseModelVersion: baseModelVersion)
+        } catch {
+            throw .int8BuildFailed(detail: "\(error)")
+        }
+    }
 
     /// Whether the int8 bundle is there and was built from this directory's dlib files (by
     /// their catalogue hashes: `status()` checks the files themselves) and the committed scales.
@@ -27,13 +39,17 @@ extension ModelInstaller {
             return .damaged(reason: "\(error)")
         }
         guard bundle.header.format == .int8 else { return .stale(reason: "it is a \(bundle.header.format.rawValue) bundle") }
-        guard let scalesSHA256 = try? Int8ActivationScales.committed().sha256 else {
+        guard let committed = try? Int8ActivationScales.committed(), let identity = try? committed.scales.canonicalSHA256() else {
             return .stale(reason: "the committed activation scales are missing from NETRA's resources")
         }
+        let scalesSHA256 = committed.sha256
         let expected = expectedInputs(scalesSHA256: scalesSHA256)
         guard let builtFrom = bundle.header.builtFrom else { return .stale(reason: "it does not record what it was built from") }
         if let changed = expected.keys.sorted().first(where: { builtFrom[$0] != expected[$0] }) {
             return .stale(reason: "it was built from another \(changed)")
+        }
+        guard bundle.header.modelVersion.hasSuffix("-int8-" + identity.prefix(12)) else {
+            return .stale(reason: "its model version \(bundle.header.modelVersion) is not that of the committed activation scales")
         }
         return .current
     }
@@ -44,7 +60,7 @@ extension ModelInstaller {
     /// machine builds the same bytes.
     ///
     /// - Parameters:
-    ///   - baseModelVersion: the float32 model version; the bundle's is it plus `-int8`.
+    ///   - baseModelVersion: the float32 model version; the bundle's is `int8ModelVersion(baseModelVersion:)`.
     ///   - threshold: the bundle's recorded threshold (`ModelSelection` applies `model.threshold`
     ///     or `model.calibration` to it, as to float32).
     /// - Returns: whether it was (re)built.

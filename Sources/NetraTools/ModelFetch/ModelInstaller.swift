@@ -24,6 +24,11 @@ public struct ModelInstaller: Sendable {
         case given(URL)
     }
 
+    /// An installer for `modelDirectory`, caching downloads in `cacheDirectory`.
+    ///
+    /// - Parameters:
+    ///   - files: dlib's files to install and check (tests pass fewer or altered ones).
+    ///   - yunetFiles: YuNet's files, likewise.
     public init(modelDirectory: URL, cacheDirectory: URL, files: [ModelFile] = ModelCatalog.files,
                 yunetFiles: [ModelFile] = ModelCatalog.yunetFiles) {
         self.modelDirectory = modelDirectory

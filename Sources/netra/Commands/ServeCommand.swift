@@ -27,7 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
             // again (and in full) by the loader when it fails to open.
             var countWarning: String?
             let faces = ModelSelection.StoreFaces.read(path: path) { countWarning = $0 }
-            let models = try ModelSelection(configuration, store: faces)
+            let models = try ModelSelection(configuration, store: faces, int8Version: ModelSelection.fetchedInt8Version)
             var service = ServiceConfiguration(configuration, threshold: models.matchThreshold)
             service.host = host ?? service.host
             service.port = port ?? service.port

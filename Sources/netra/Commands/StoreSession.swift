@@ -44,7 +44,8 @@ enum StoreSession {
     /// new store under the default configuration (int8 once `netra models fetch` built the
     /// bundle), so that a store the commands then open counts them as its own.
     static var syntheticModelVersion: String {
-        (try? NetraConfiguration.load(path: nil)).map(ModelSelection.versionForNewStore) ?? ModelSelection.version(of: nil)
+        (try? NetraConfiguration.load(path: nil)).map { ModelSelection.versionForNewStore($0, int8Version: ModelSelection.fetchedInt8Version) }
+            ?? ModelSelection.version(of: nil)
     }
 
     /// The audit log's actor for a command: `cli` and the user running it.
@@ -55,7 +56,7 @@ enum StoreSession {
     static func models(for options: StoreOptions, configuration: NetraConfiguration) throws -> ModelSelection {
         let path = databasePath(options, configuration)
         let faces = ModelSelection.StoreFaces.read(path: path) { FileHandle.standardError.write(Data("netra: WARNING: \($0)\n".utf8)) }
-        return try ModelSelection(configuration, store: faces)
+        return try ModelSelection(configuration, store: faces, int8Version: ModelSelection.fetchedInt8Version)
     }
 
     /// Opens the store, reporting damaged rows on stderr. Its faces' model version is that of

@@ -17,7 +17,8 @@ struct VisionSession {
     ///   `StoreSession.open` with it opens the store under the same model version.
     init(global: GlobalOptions, store: StoreOptions? = nil, flipAveraged: Bool = false, jitterCount: Int = 0) throws {
         var configuration = try global.loadConfiguration()
-        models = try store.map { try StoreSession.models(for: $0, configuration: configuration) } ?? ModelSelection(configuration)
+        models = try store.map { try StoreSession.models(for: $0, configuration: configuration) }
+            ?? ModelSelection(configuration, int8Version: ModelSelection.fetchedInt8Version)
         if let precision = models.precision { configuration.model.precision = precision }
         self.configuration = configuration
         analyzer = try models.makeAnalyzer(threads: configuration.computeThreads, flipAveraged: flipAveraged, jitterCount: jitterCount)
