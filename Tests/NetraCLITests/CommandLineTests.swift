@@ -5,7 +5,7 @@ import Testing
 /// Runs the built `netra` binary as a user would and checks its output and exit codes.
 @Suite("The netra command line", .tags(.endToEnd))
 struct CommandLineTests {
-    @Test("detect --json reports dlib's boxes for a golden image, in the documented shape")
+    @Test("detect --json reports dlib's boxes for a golden image, in the documented shape", .offCooperativePool)
     func detectJSON() throws {
         let image = SharedData.golden.appendingPathComponent("images/two_people.jpg").path
         let result = try Netra.run(["detect", image, "--json"])
@@ -25,7 +25,7 @@ struct CommandLineTests {
         }
     }
 
-    @Test("verify decides a known same pair and a known different pair")
+    @Test("verify decides a known same pair and a known different pair", .offCooperativePool)
     func verify() throws {
         let folder = FaceDataSet.publicFolder.appendingPathComponent("images/face_recognition")
         let same = try Netra.run(["verify", folder.appendingPathComponent("test_obama.jpg").path,
@@ -42,7 +42,7 @@ struct CommandLineTests {
         #expect(abs(similarity - max(0, 1 - distance / 2)) < 1e-6)
     }
 
-    @Test("verify exits 3 naming the image without a face")
+    @Test("verify exits 3 naming the image without a face", .offCooperativePool)
     func verifyWithoutFace() throws {
         let dogs = FaceDataSet.multiFolder.appendingPathComponent("images/dlib_dogs.jpg").path
         let result = try Netra.run(["verify", SharedData.golden.appendingPathComponent("images/obama.jpg").path, dogs])
@@ -50,7 +50,7 @@ struct CommandLineTests {
         #expect(result.error == "netra: no face found in \(dogs)\n")
     }
 
-    @Test("an unreadable image is exit 2 with one line, and the other images are still processed")
+    @Test("an unreadable image is exit 2 with one line, and the other images are still processed", .offCooperativePool)
     func unreadableImage() throws {
         let text = SharedData.repositoryRoot.appendingPathComponent("README.md").path
         let result = try Netra.run(["detect", text, SharedData.golden.appendingPathComponent("images/astronaut.png").path, "--json"])
@@ -60,7 +60,7 @@ struct CommandLineTests {
         #expect(reports?.count == 1)
     }
 
-    @Test("embed --chip gives the golden descriptor of a chip")
+    @Test("embed --chip gives the golden descriptor of a chip", .offCooperativePool)
     func embedChip() throws {
         let golden = try GoldenImage.load("obama").faces[0]
         let result = try Netra.run(["embed", "--chip", SharedData.golden.appendingPathComponent(golden.chipPNG).path, "--json"])
@@ -70,7 +70,7 @@ struct CommandLineTests {
         #expect(zip(embedding, golden.descriptor).allSatisfy { abs($0 - Double($1)) < 1e-4 })
     }
 
-    @Test("--help lists every subcommand with a one-line description")
+    @Test("--help lists every subcommand with a one-line description", .offCooperativePool)
     func help() throws {
         let result = try Netra.run(["--help"])
         for command in ["detect", "embed", "verify", "bench", "models"] {
@@ -78,7 +78,7 @@ struct CommandLineTests {
         }
     }
 
-    @Test("a misspelt configuration key is a one-line error")
+    @Test("a misspelt configuration key is a one-line error", .offCooperativePool)
     func badConfiguration() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("netra-\(UUID().uuidString).yaml")
         try Data("model:\n  dri: models\n".utf8).write(to: url)

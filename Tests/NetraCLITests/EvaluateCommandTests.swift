@@ -18,7 +18,7 @@ struct EvaluateCommandTests {
         return folder
     }
 
-    @Test("a dataset folder: genuine pairs counted, sampled impostors reported, plots and a FAR calibration written")
+    @Test("a dataset folder: genuine pairs counted, sampled impostors reported, plots and a FAR calibration written", .offCooperativePool)
     func verification() throws {
         let folder = try Self.dataset()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -45,7 +45,7 @@ struct EvaluateCommandTests {
         #expect((0...1).contains(written["threshold"] as? Double ?? -1))
     }
 
-    @Test("1:N mode: each person's first photo enrolled, the others found")
+    @Test("1:N mode: each person's first photo enrolled, the others found", .offCooperativePool)
     func identification() throws {
         let folder = try Self.dataset()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -57,7 +57,7 @@ struct EvaluateCommandTests {
         #expect(report["false_positive_identification_rate"] as? Double ?? 1 <= 0.1)
     }
 
-    @Test("bad arguments are one-line errors")
+    @Test("bad arguments are one-line errors", .offCooperativePool)
     func badArguments() throws {
         let result = try Netra.run(["evaluate", "--identification", "--pairs", "x.csv", "--images", "."])
         #expect(result.exitCode == 64)

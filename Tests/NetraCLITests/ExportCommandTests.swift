@@ -5,7 +5,7 @@ import Testing
 
 @Suite("netra export", .tags(.endToEnd))
 struct ExportCommandTests {
-    @Test("an f16 bundle is served through model.path, under its own model version")
+    @Test("an f16 bundle is served through model.path, under its own model version", .offCooperativePool)
     func f16Bundle() throws {
         let bundle = FileManager.default.temporaryDirectory.appendingPathComponent("netra-\(UUID().uuidString).bundle")
         defer { try? FileManager.default.removeItem(at: bundle) }
@@ -21,7 +21,7 @@ struct ExportCommandTests {
         #expect(dot / norms >= 0.9999)
     }
 
-    @Test("int8 calibrated on other photos is its own model version, not that of the committed scales")
+    @Test("int8 calibrated on other photos is its own model version, not that of the committed scales", .offCooperativePool)
     func calibratedInt8Version() throws {
         let photos = FileManager.default.temporaryDirectory.appendingPathComponent("netra-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: photos, withIntermediateDirectories: true)
@@ -39,7 +39,7 @@ struct ExportCommandTests {
         #expect(committed.count == calibrated.count && committed != calibrated, "\(committed) \(calibrated)")
     }
 
-    @Test("export reads the f32 files whatever model.precision says, also with model.head set")
+    @Test("export reads the f32 files whatever model.precision says, also with model.head set", .offCooperativePool)
     func headWithPrecision() throws {
         let result = try Netra.run(["export", "--out", "/tmp/never-written.netra"],
                                    environment: ["NETRA_MODEL_HEAD": "/tmp/netra-no-such.head", "NETRA_MODEL_PRECISION": "int8"])
@@ -47,7 +47,7 @@ struct ExportCommandTests {
         #expect(!result.error.contains("leave it auto") && result.error.hasSuffix("(model.head)\n"), "\(result.error)")
     }
 
-    @Test("calibration photos for f32, a bundle with a head, and a damaged bundle are one-line errors")
+    @Test("calibration photos for f32, a bundle with a head, and a damaged bundle are one-line errors", .offCooperativePool)
     func badInput() throws {
         let f32 = try Netra.run(["export", "--calibration-images", "/tmp", "--out", "/tmp/never-written.bundle"])
         #expect(f32.exitCode == 64)

@@ -302,7 +302,10 @@ struct FaultTests {
     }
 
     /// A store with obama and biden (one face each), written by one `netra enroll --dir` (closed cleanly).
-    static func seedStore(_ db: String) throws {
+    /// Seeds `db` with two people. `precision` f32 keeps the store free of the int8 bundle, for
+    /// a server run as another user who cannot reach the model folder (it then starts, and
+    /// reports what the store does).
+    static func seedStore(_ db: String, precision: String? = nil) throws {
         let people = FileManager.default.temporaryDirectory.appendingPathComponent("netra-fault-seed-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: people) }
         for (person, file) in [("obama", "test_obama.jpg"), ("biden", "test_biden.jpg")] {
@@ -310,7 +313,7 @@ struct FaultTests {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent(file).path, withDestinationPath: photo(file))
         }
-        let seeded = try netra(["enroll", "--dir", people.path], db: db)
+        let seeded = try netra(["enroll", "--dir", people.path], db: db, extra: precision.map { ["NETRA_MODEL_PRECISION": $0] } ?? [:])
         try #require(seeded.exitCode == 0, "seeding \(db): \(seeded.output) \(seeded.error)")
     }
 
@@ -327,7 +330,7 @@ struct FaultTests {
 
     // MARK: 1. Full disk
 
-    @Test("full disk: writes are refused with a clear 503, reads go on, nothing is damaged, enrollment resumes when room returns")
+    @Test("full disk: writes are refused with a clear 503, reads go on, nothing is damaged, enrollment resumes when room returns", .offCooperativePool)
     func fullDisk() throws {
         let scratch = try Scratch()
         let disk = try SmallDisk(in: scratch, name: "disk", megabytes: 4)
@@ -378,7 +381,7 @@ struct FaultTests {
 
     // MARK: 2. Read-only database
 
-    @Test("read-only file system: writes are refused clearly and reads work, on a store left by a crash and on a cleanly closed one",
+    @Test("read-only file system: writes are refused clearly and reads work, on a store left by a crash and on a cleanly closed one", .offCooperativePool,
           .enabled(if: FaultTests.isRoot, "mounting a tmpfs needs root"))
     func readOnlyFileSystem() throws {
         let scratch = try Scratch()
@@ -441,7 +444,7 @@ struct FaultTests {
         }
     }
 
-    @Test("read-only database file: chmod 0400 before the start (server not root), immutable under a running server",
+    @Test("read-only database file: chmod 0400 before the start (server not root), immutable under a running server", .offCooperativePool,
           .enabled(if: FaultTests.isRoot, "running the server as another user and loop mounts need root"))
     func readOnlyFile() throws {
         let scratch = try Scratch()
@@ -449,12 +452,13 @@ struct FaultTests {
         // (a) chmod: root ignores file modes, so the server runs as nobody (uid 65534), owning the folder.
         let folder = try scratch.folder("chmod")
         let db = folder.appendingPathComponent("netra.db").path
-        try Self.seedStore(db)
+        try Self.seedStore(db, precision: "f32")
         #expect(try Self.sh(["chown", "-R", "65534:65534", folder.path]).status == 0)
         #expect(try Self.sh(["chmod", "0755", scratch.url.path]).status == 0)
         #expect(chmod(db, 0o400) == 0)
         do {
-            let server = try Server(db: db, in: scratch.url, prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+            let server = try Server(db: db, in: scratch.url, prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+                                    environment: FaultTests.serverEnvironment.merging(["NETRA_MODEL_PRECISION": "f32"]) { $1 })
             defer { server.kill(SIGKILL) }
             let loaded = server.waitUntilLoaded()
             withKnownIssue("netra serve cannot open a read-only (chmod 0400) database file: /ready says failed and the log quotes SQLite: 'attempt to write a readonly database - while executing CREATE TABLE grdb_issue_102'") {
@@ -500,7 +504,7 @@ struct FaultTests {
 
     // MARK: 3. Database deleted or replaced under a running server
 
-    @Test("database deleted while serving: every store request is refused with 503 store_replaced, nothing is acknowledged into the unlinked file")
+    @Test("database deleted while serving: every store request is refused with 503 store_replaced, nothing is acknowledged into the unlinked file", .offCooperativePool)
     func deletedDatabase() throws {
         let scratch = try Scratch()
         let folder = try scratch.folder("data")
@@ -533,7 +537,7 @@ struct FaultTests {
         #expect(server.waitUntilLoaded() == "ready")
     }
 
-    @Test("database replaced by another store's file while serving: no wrong data, 503 store_replaced; a restart with the original key refuses it")
+    @Test("database replaced by another store's file while serving: no wrong data, 503 store_replaced; a restart with the original key refuses it", .offCooperativePool)
     func replacedDatabase() throws {
         let scratch = try Scratch()
         let folder = try scratch.folder("data"), otherFolder = try scratch.folder("other")
@@ -592,7 +596,7 @@ struct FaultTests {
         return master
     }
 
-    @Test("kill -9 during netra enroll of a folder: every enrollment it had reported is there, the store checks")
+    @Test("kill -9 during netra enroll of a folder: every enrollment it had reported is there, the store checks", .offCooperativePool)
     func killDuringBulkEnrollment() throws {
         let scratch = try Scratch()
         let people = try scratch.folder("people")
@@ -665,7 +669,7 @@ struct FaultTests {
         }
     }
 
-    @Test("kill -9 during keys rotate: the store checks, every reported enrollment is there, the rotation run again completes")
+    @Test("kill -9 during keys rotate: the store checks, every reported enrollment is there, the rotation run again completes", .offCooperativePool)
     func killDuringKeyRotation() throws {
         let scratch = try Scratch()
         let db = scratch.url.appendingPathComponent("netra.db").path

@@ -64,7 +64,7 @@ struct LiveServerTests {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
     }
 
-    @Test("the seed's curl example works as written; the public set enrolls and the rest is identified; SIGTERM stops it cleanly")
+    @Test("the seed's curl example works as written; the public set enrolls and the rest is identified; SIGTERM stops it cleanly", .offCooperativePool)
     func seedExampleAndRoundTrip() throws {
         let server = try Server()
         let images = FaceDataSet.publicFolder.appendingPathComponent("images/face_recognition")

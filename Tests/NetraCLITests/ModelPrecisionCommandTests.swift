@@ -31,7 +31,7 @@ struct ModelPrecisionCommandTests {
                      "run netra models fetch first")
     }
 
-    @Test("a fresh store enrolls and identifies with int8; serve reports the int8 model version")
+    @Test("a fresh store enrolls and identifies with int8; serve reports the int8 model version", .offCooperativePool)
     func freshStoreIsInt8() throws {
         try Self.requireBundle()
         let folder = try StoreCommandTests.Folder()
@@ -47,7 +47,7 @@ struct ModelPrecisionCommandTests {
         #expect(info.output.contains("\"model_version\":\"\(int8Version)\""), "\(info.output)")
     }
 
-    @Test("an f32 store stays f32 and says so; model.precision int8 on it is refused in one line")
+    @Test("an f32 store stays f32 and says so; model.precision int8 on it is refused in one line", .offCooperativePool)
     func f32StoreStaysF32() throws {
         try Self.requireBundle()
         let folder = try StoreCommandTests.Folder()
@@ -65,7 +65,7 @@ struct ModelPrecisionCommandTests {
             + "(\(Self.f32Version)), which int8 never searches: re-enroll them, or keep f32 (model.precision auto or f32)\n")
     }
 
-    @Test("models fetch into an empty folder installs every file, builds the same int8 bundle byte for byte, and lists it")
+    @Test("models fetch into an empty folder installs every file, builds the same int8 bundle byte for byte, and lists it", .offCooperativePool)
     func fetchBuildsBundle() throws {
         try Self.requireBundle()
         let folder = try StoreCommandTests.Folder()
@@ -92,7 +92,7 @@ struct ModelPrecisionCommandTests {
         #expect(try Netra.run(["models", "list"], environment: environment.merging(["NETRA_MODEL_PRECISION": "f32"]) { $1 }).exitCode == 0)
     }
 
-    @Test("models list exits 1 only for files the configuration uses: an air-gapped folder of dlib's files alone serves f32 with MMOD")
+    @Test("models list exits 1 only for files the configuration uses: an air-gapped folder of dlib's files alone serves f32 with MMOD", .offCooperativePool)
     func listCountsOnlyUsedFiles() throws {
         let folder = try StoreCommandTests.Folder()
         let models = folder.url.appendingPathComponent("models")
@@ -111,14 +111,14 @@ struct ModelPrecisionCommandTests {
         #expect(try Netra.run(["models", "list"], environment: environment).exitCode == 1)
     }
 
-    @Test("models fetch refuses two sources of dlib's files in one line")
+    @Test("models fetch refuses two sources of dlib's files in one line", .offCooperativePool)
     func fetchRefusesTwoSources() throws {
         let fetch = try Netra.run(["models", "fetch", "--from", SharedData.models.path, "--from", SharedData.models.path + "/"])
         #expect(fetch.exitCode == 64)
         #expect(fetch.error.contains("--from names 2 sources of dlib's files (an archive or a folder of .dat files): "), "\(fetch.error)")
     }
 
-    @Test("export --format int8 needs no calibration photos: it uses the committed scales")
+    @Test("export --format int8 needs no calibration photos: it uses the committed scales", .offCooperativePool)
     func exportWithCommittedScales() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("netra-\(UUID().uuidString).netra")
         defer { try? FileManager.default.removeItem(at: out) }

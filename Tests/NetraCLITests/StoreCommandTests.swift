@@ -25,7 +25,7 @@ struct StoreCommandTests {
         try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
     }
 
-    @Test("enroll, identify, list, rename, delete and check, end to end")
+    @Test("enroll, identify, list, rename, delete and check, end to end", .offCooperativePool)
     func workflow() throws {
         let folder = try Folder()
         let images = FaceDataSet.publicFolder.appendingPathComponent("images/face_recognition")
@@ -66,7 +66,7 @@ struct StoreCommandTests {
         #expect(wrongKey.error.hasPrefix("netra: the key does not match key id "))
     }
 
-    @Test("collections: create, set, list, bound keys, enroll and identify in one, delete only with --yes")
+    @Test("collections: create, set, list, bound keys, enroll and identify in one, delete only with --yes", .offCooperativePool)
     func collections() throws {
         let folder = try Folder()
         let obama = FaceDataSet.publicFolder.appendingPathComponent("images/face_recognition/test_obama.jpg").path
@@ -87,7 +87,7 @@ struct StoreCommandTests {
         #expect(try netra(["collections", "delete", "lobby", "--yes"], folder).error.contains("active API keys are bound to it"))
     }
 
-    @Test("keys rotate re-seals the store; the old key no longer opens it")
+    @Test("keys rotate re-seals the store; the old key no longer opens it", .offCooperativePool)
     func rotation() throws {
         let folder = try Folder()
         let image = FaceDataSet.publicFolder.appendingPathComponent("images/face_recognition/test_obama.jpg").path
@@ -101,7 +101,7 @@ struct StoreCommandTests {
         #expect(try netra(["db", "check"], folder).exitCode == 1)
     }
 
-    @Test("every enrollment acknowledged before a SIGKILL is there and decryptable after reopening")
+    @Test("every enrollment acknowledged before a SIGKILL is there and decryptable after reopening", .offCooperativePool)
     func crashSafety() throws {
         for extraDelay in [0.0, 0.15, 0.4] {
             let folder = try Folder()

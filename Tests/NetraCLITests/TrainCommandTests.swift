@@ -5,7 +5,7 @@ import Testing
 
 @Suite("netra train", .tags(.endToEnd))
 struct TrainCommandTests {
-    @Test("trains on a folder per person, prints each epoch, saves a head that embed then applies")
+    @Test("trains on a folder per person, prints each epoch, saves a head that embed then applies", .offCooperativePool)
     func trainAndUse() throws {
         // Validation people are not training people: face_recognition's validate, the others train.
         let validation = try EvaluateCommandTests.dataset()
@@ -32,7 +32,7 @@ struct TrainCommandTests {
         #expect(adapted != plain)
     }
 
-    @Test("a damaged head file is a one-line error, not a crash")
+    @Test("a damaged head file is a one-line error, not a crash", .offCooperativePool)
     func damagedHead() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("damaged-\(UUID().uuidString).netrahead")
         defer { try? FileManager.default.removeItem(at: path) }
@@ -43,7 +43,7 @@ struct TrainCommandTests {
         #expect(result.error == "netra: model file \(path.path) cannot be used: its checksum does not match: the file is damaged or was altered (model.head)\n")
     }
 
-    @Test("too few people to split is a clear error")
+    @Test("too few people to split is a clear error", .offCooperativePool)
     func tooFewPeople() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("netra-train-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -15,7 +15,7 @@ struct DetectorSelectionTests {
         return try ModelSelection(configuration)
     }
 
-    @Test("MMOD by default; NETRA_MODEL_DETECTOR=yunet runs YuNet with model.yunet_min_score")
+    @Test("MMOD by default; NETRA_MODEL_DETECTOR=yunet runs YuNet with model.yunet_min_score", .offCooperativePool)
     func choice() throws {
         let standard = try selection([:])
         #expect(standard.detector == .mmod)
@@ -27,7 +27,7 @@ struct DetectorSelectionTests {
         #expect(try selection(["NETRA_MODEL_DETECTOR": "yunet"]).yunetMinimumScore == YuNetBoxMapping.fitted.scoreThreshold)
     }
 
-    @Test("an unknown detector, a score outside 0.2 to 1 and missing YuNet files are refused with one clear line")
+    @Test("an unknown detector, a score outside 0.2 to 1 and missing YuNet files are refused with one clear line", .offCooperativePool)
     func refusals() throws {
         #expect(throws: (any Error).self) { try NetraConfiguration.load(path: nil, environment: ["NETRA_MODEL_DETECTOR": "hog"]) }
         for score in ["0.1", "1.5"] {

@@ -21,7 +21,7 @@ struct EnrollByNameTests {
         }
     }
 
-    @Test("a refused image under a new name leaves no subject behind")
+    @Test("a refused image under a new name leaves no subject behind", .offCooperativePool)
     func refusedImageCreatesNothing() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -36,7 +36,7 @@ struct EnrollByNameTests {
         #expect(try store.auditLog().allSatisfy { $0.action != "create_subject" })
     }
 
-    @Test("concurrent enrollments under one new name make one subject with every face")
+    @Test("concurrent enrollments under one new name make one subject with every face", .offCooperativePool)
     func concurrentNewName() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -56,7 +56,7 @@ struct EnrollByNameTests {
         #expect(next.subject.id == ids[0] && next.subject.faceCount == 9)
     }
 
-    @Test("an enrollment under a name several subjects share is refused, and nothing is stored")
+    @Test("an enrollment under a name several subjects share is refused, and nothing is stored", .offCooperativePool)
     func ambiguousName() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()

@@ -15,7 +15,7 @@ struct FaceChoiceTests {
         try ImageDecoder().decode(contentsOf: groupPhoto).cropped(x: 150, y: 0, width: 210, height: 375)
     }
 
-    @Test("largest takes the largest clipped box: a face cut by the border loses to the whole one", .tags(.model))
+    @Test("largest takes the largest clipped box: a face cut by the border loses to the whole one", .offCooperativePool, .tags(.model))
     func borderCutFaceLoses() throws {
         let image = try Self.croppedGroup()
         let detections = try TestModels.analyzer().detectFaces(in: image, options: DetectionOptions())
@@ -28,7 +28,7 @@ struct FaceChoiceTests {
         #expect(FaceChoice.largest.pick(from: detections.reversed(), in: image) == whole)
     }
 
-    @Test("verify compares the face whose box it reports: the whole middle face matches its own portrait", .tags(.model))
+    @Test("verify compares the face whose box it reports: the whole middle face matches its own portrait", .offCooperativePool, .tags(.model))
     func verifyComparesTheReportedBox() throws {
         let group = try Self.croppedGroup()
         let portrait = try ImageDecoder().decode(contentsOf: Self.groupPhoto).cropped(x: 188, y: 40, width: 160, height: 200)
@@ -40,7 +40,7 @@ struct FaceChoiceTests {
         #expect(reported.left > 40 && reported.right < 180, "the middle face, not the cut one: \(reported.corners)")
     }
 
-    @Test("centre takes the face nearest the middle; largest breaks ties by score, then top-left", .tags(.unit))
+    @Test("centre takes the face nearest the middle; largest breaks ties by score, then top-left", .offCooperativePool, .tags(.unit))
     func rules() {
         let image = RGBImage(width: 300, height: 100, pixels: [UInt8](repeating: 0, count: 300 * 100 * 3))
         func face(_ left: Int, _ size: Int, score: Float = 1) -> FaceDetection {

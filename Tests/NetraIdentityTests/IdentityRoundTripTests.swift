@@ -8,7 +8,7 @@ import Testing
 
 @Suite("Enrolling and identifying real people", .tags(.endToEnd))
 struct IdentityRoundTripTests {
-    @Test("enroll the first photo of each person, identify every other photo; then no image or raw embedding is on disk")
+    @Test("enroll the first photo of each person, identify every other photo; then no image or raw embedding is on disk", .offCooperativePool)
     func roundTrip() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()

@@ -18,7 +18,7 @@ struct LivenessRuleTests {
          PixelPoint(x: (250 + noseShift) * scale, y: 260 * scale)]
     }
 
-    @Test("yaw is 0 when frontal, positive when the nose moves to the image's right, in inter-eye distances whatever the size")
+    @Test("yaw is 0 when frontal, positive when the nose moves to the image's right, in inter-eye distances whatever the size", .offCooperativePool)
     func yawSignAndScale() throws {
         #expect(try #require(HeadPose.yaw(landmarks: Self.face())) == 0)
         #expect(try #require(HeadPose.yaw(landmarks: Self.face(noseShift: 20))) == 0.2)
@@ -27,7 +27,7 @@ struct LivenessRuleTests {
         #expect(HeadPose.yaw(landmarks: Array(Self.face().prefix(4))) == nil)
     }
 
-    @Test("a tilted head is not a turn, and a flat photo turned in front of the camera keeps its yaw")
+    @Test("a tilted head is not a turn, and a flat photo turned in front of the camera keeps its yaw", .offCooperativePool)
     func rollAndFlatPhoto() throws {
         let turned = Self.face(noseShift: 20)
         let angle = 0.4
@@ -56,7 +56,7 @@ struct LivenessRuleTests {
         LivenessVerdict(frames: frames(yaws, who: who), phases: phases, steps: steps, policy: LivenessPolicy())
     }
 
-    @Test("each turn must be made while it is asked, and not undone the other way; people may lag a frame")
+    @Test("each turn must be made while it is asked, and not undone the other way; people may lag a frame", .offCooperativePool)
     func verdicts() {
         let (person, stranger) = (Self.person, Self.stranger)
         #expect(person.distance(to: stranger) > LivenessPolicy().maxDistance)
@@ -85,7 +85,7 @@ struct LivenessRuleTests {
         #expect(switched.frames[7].distance == person.distance(to: stranger))
     }
 
-    @Test("an answer's frames and phases are checked before anything is decoded")
+    @Test("an answer's frames and phases are checked before anything is decoded", .offCooperativePool)
     func answerShape() throws {
         let checker = LivenessChecker(finder: FaceFinder(analyzer: StubAnalyzer()), challenges: LivenessChallenges())
         try checker.checkAnswer(frameCount: 8, phases: Self.phases)
@@ -102,7 +102,7 @@ struct LivenessRuleTests {
 
 @Suite("Liveness: challenges and passes", .tags(.unit))
 struct LivenessChallengeTests {
-    @Test("a challenge asks both turns, is answered once, by its caller, in its 30 s")
+    @Test("a challenge asks both turns, is answered once, by its caller, in its 30 s", .offCooperativePool)
     func singleUseAndExpiring() throws {
         let challenges = LivenessChallenges()
         let start = Date()
@@ -119,7 +119,7 @@ struct LivenessChallengeTests {
         #expect(orders.count == 2, "both orders are asked")
     }
 
-    @Test("a pass allows one use, for the same person, by the same caller, for 120 s")
+    @Test("a pass allows one use, for the same person, by the same caller, for 120 s", .offCooperativePool)
     func passes() throws {
         let challenges = LivenessChallenges()
         let person = LivenessRuleTests.person, stranger = LivenessRuleTests.stranger
@@ -151,7 +151,7 @@ struct LivenessChallengeTests {
 
 @Suite("Liveness: settings", .tags(.unit))
 struct LivenessSettingsTests {
-    @Test("a turn threshold a photo could meet, or a check required where callers are unknown, is refused at start")
+    @Test("a turn threshold a photo could meet, or a check required where callers are unknown, is refused at start", .offCooperativePool)
     func rules() throws {
         var liveness = NetraConfiguration.Liveness()
         try DeploymentRules.checkLiveness(liveness, requireAPIKey: false)
@@ -170,7 +170,7 @@ struct LivenessSettingsTests {
         try DeploymentRules.checkLiveness(liveness, requireAPIKey: true)
     }
 
-    @Test("a console session must last a finite, sensible time")
+    @Test("a console session must last a finite, sensible time", .offCooperativePool)
     func sessionHours() throws {
         var console = NetraConfiguration.Console()
         try DeploymentRules.checkConsole(console)
@@ -204,7 +204,7 @@ struct LivenessPhotoTests {
         return try checker.judge(images, phases: LivenessRuleTests.phases, answering: try challenges.take(challenge.id, by: "key:test"))
     }
 
-    @Test("the landmarks' yaw tells the hand-labelled turns apart: frontal within the threshold, turned beyond it")
+    @Test("the landmarks' yaw tells the hand-labelled turns apart: frontal within the threshold, turned beyond it", .offCooperativePool)
     func yawOfLabelledPhotos() throws {
         let analyzer = try TestModels.analyzer()
         func yaw(_ name: String) throws -> Double {
@@ -217,7 +217,7 @@ struct LivenessPhotoTests {
         #expect(try yaw(Self.right) < -threshold)
     }
 
-    @Test("the same person turning as asked passes; the other order, a still photo and a change of person fail")
+    @Test("the same person turning as asked passes; the other order, a still photo and a change of person fail", .offCooperativePool)
     func sequences() throws {
         let (f, l, r) = (Self.frontal, Self.left, Self.right)
         let following = [f, f, f, l, l, l, r, r]

@@ -41,7 +41,7 @@ struct ModelPrecisionTests {
         return try ModelSelection.resolve(precision, store: store, directory: directory, modelDirectory: "models").0
     }
 
-    @Test("the store's faces are counted by model version without its key, and a missing store is not created")
+    @Test("the store's faces are counted by model version without its key, and a missing store is not created", .offCooperativePool)
     func countsFaces() throws {
         let (temporary, faces) = try Self.store([Self.f32: 2, "other": 1])
         #expect(faces.countsByModelVersion == [Self.f32: 2, "other": 1])
@@ -50,7 +50,7 @@ struct ModelPrecisionTests {
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
-    @Test("auto: a fresh or int8 store runs int8, an f32 store stays f32, no store or (for a fresh store) no bundle runs f32")
+    @Test("auto: a fresh or int8 store runs int8, an f32 store stays f32, no store or (for a fresh store) no bundle runs f32", .offCooperativePool)
     func auto() throws {
         let (_, fresh) = try Self.store([:])
         #expect(try resolve(.auto, fresh) == .int8)
@@ -64,7 +64,7 @@ struct ModelPrecisionTests {
         #expect(try resolve(.auto, older) == .int8, "faces of any int8 build count as int8")
     }
 
-    @Test("auto on a store of int8 faces without the bundle is refused: f32 would leave them unsearched")
+    @Test("auto on a store of int8 faces without the bundle is refused: f32 would leave them unsearched", .offCooperativePool)
     func autoWithoutBundle() throws {
         let (temporary, int8Store) = try Self.store([Self.int8: 2, Self.f32: 2])
         let refused = #expect(throws: ConfigurationError.self) { try resolve(.auto, int8Store, bundle: false) }
@@ -73,7 +73,7 @@ struct ModelPrecisionTests {
         #expect(refused?.message.hasSuffix("dlib-int8.netra is missing: run netra models fetch") == true)
     }
 
-    @Test("auto on a store of int8 faces with a bundle of other scales is refused: run netra models fetch", .tags(.model))
+    @Test("auto on a store of int8 faces with a bundle of other scales is refused: run netra models fetch", .offCooperativePool, .tags(.model))
     func autoWithStaleBundle() throws {
         var configuration = NetraConfiguration()
         configuration.model.dir = SharedData.models.path
@@ -86,7 +86,7 @@ struct ModelPrecisionTests {
         #expect(unknown?.message.contains("not known to this command") == true)
     }
 
-    @Test("int8 on a store with f32 faces, and f32 on a store holding more int8 faces than f32, are refused in one line naming the fix")
+    @Test("int8 on a store with f32 faces, and f32 on a store holding more int8 faces than f32, are refused in one line naming the fix", .offCooperativePool)
     func forced() throws {
         let (temporary, f32Store) = try Self.store([Self.f32: 1])
         #expect(try resolve(.f32, f32Store) == .f32)
@@ -108,7 +108,7 @@ struct ModelPrecisionTests {
         #expect(missing?.message.hasSuffix("is missing: run netra models fetch") == true)
     }
 
-    @Test("model.precision is read from NETRA_MODEL_PRECISION and cannot be combined with model.path or model.head")
+    @Test("model.precision is read from NETRA_MODEL_PRECISION and cannot be combined with model.path or model.head", .offCooperativePool)
     func configuration() throws {
         #expect(try NetraConfiguration.load(path: nil, environment: ["NETRA_MODEL_PRECISION": "f32"]).model.precision == .f32)
         #expect(throws: ConfigurationError.self) { try NetraConfiguration.load(path: nil, environment: ["NETRA_MODEL_PRECISION": "int4"]) }
@@ -126,7 +126,7 @@ struct ModelPrecisionTests {
         #expect(export?.message.hasSuffix("(model.head)") == true, "export's f32 override with model.head set gets past the check to the head file")
     }
 
-    @Test("the int8 bundle models fetch built is chosen for a fresh store, with model.threshold; an f32 store keeps dlib's files",
+    @Test("the int8 bundle models fetch built is chosen for a fresh store, with model.threshold; an f32 store keeps dlib's files", .offCooperativePool,
           .tags(.model))
     func realBundle() throws {
         var configuration = NetraConfiguration()

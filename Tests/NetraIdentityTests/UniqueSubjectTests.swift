@@ -42,7 +42,7 @@ struct UniqueSubjectTests {
                      favoursPerson: favoursPerson)
     }
 
-    @Test("with the people and a look-alike enrolled, each face gets its own subject; without the rule two faces share one",
+    @Test("with the people and a look-alike enrolled, each face gets its own subject; without the rule two faces share one", .offCooperativePool,
           .tags(.endToEnd))
     func groupWithLookAlike() throws {
         let scene = try Self.scene()
@@ -75,7 +75,7 @@ struct UniqueSubjectTests {
         }
     }
 
-    @Test("assignment takes pairs best distance first; a face whose subject is taken gets its next one, or none", .tags(.unit))
+    @Test("assignment takes pairs best distance first; a face whose subject is taken gets its next one, or none", .offCooperativePool, .tags(.unit))
     func assignment() {
         func hit(_ subject: Int64, _ distance: Float) -> IndexCandidate {
             IndexCandidate(subjectID: subject, faceID: subject * 10, distance: distance)

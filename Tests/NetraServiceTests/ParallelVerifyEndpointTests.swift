@@ -28,7 +28,7 @@ struct ParallelVerifyEndpointTests {
         return try #require(answer.withLock { $0 })
     }
 
-    @Test("two workers free: the same similarity, distance and boxes as one worker and as FaceVerifier, and the same timings keys")
+    @Test("two workers free: the same similarity, distance and boxes as one worker and as FaceVerifier, and the same timings keys", .offCooperativePool)
     func sameAnswer() async throws {
         let files = ["image1": RecognitionEndpointTests.obama, "image2": RecognitionEndpointTests.obama2]
         let parallel = try await Self.verify(workers: 2, files: files), sequential = try await Self.verify(workers: 1, files: files)
@@ -52,7 +52,7 @@ struct ParallelVerifyEndpointTests {
         #expect(parallel.json["faces"] as? [String: [Int]] == ["image1": direct.boxes[0].corners, "image2": direct.boxes[1].corners])
     }
 
-    @Test("errors name the same image as one after the other: image1's when both fail, else the failing one's",
+    @Test("errors name the same image as one after the other: image1's when both fail, else the failing one's", .offCooperativePool,
           arguments: [("dogs", "text"), ("obama", "dogs"), ("text", "obama")])
     func sameErrors(first: String, second: String) async throws {
         let images = ["obama": RecognitionEndpointTests.obama, "dogs": Body.image("multi/images/dlib_dogs.jpg"),
@@ -112,7 +112,7 @@ struct BusyPoolVerifyTests {
     static let face = HostileImages.greyPNG(width: 64, height: 64)
     static let holding = HostileImages.greyPNG(width: UInt32(Gate.holdingSide), height: UInt32(Gate.holdingSide))
 
-    @Test("one of two slots held: verify runs both images on the free slot; both held: verify waits its turn and completes")
+    @Test("one of two slots held: verify runs both images on the free slot; both held: verify waits its turn and completes", .offCooperativePool)
     func busyPool() async throws {
         let fixture = try ServiceFixture { $0.visionWorkers = 2; $0.queueDepth = 4 }
         let gate = Gate()

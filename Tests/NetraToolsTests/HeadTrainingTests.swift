@@ -19,7 +19,7 @@ struct HeadTrainingTests {
         }
     }
 
-    @Test("the analytic gradient of the contrastive loss matches finite differences")
+    @Test("the analytic gradient of the contrastive loss matches finite differences", .offCooperativePool)
     func gradient() throws {
         let faces = Self.clusters(people: 3, each: 3, spread: 0.05, seed: 7)
         let loss = ContrastiveLoss(margin: 1.0, threshold: 0.7)
@@ -36,7 +36,7 @@ struct HeadTrainingTests {
         }
     }
 
-    @Test("training lowers the loss on a small set, and the untrained head is the identity")
+    @Test("training lowers the loss on a small set, and the untrained head is the identity", .offCooperativePool)
     func lossDecreases() throws {
         let training = Self.clusters(people: 6, each: 4, spread: 0.06, seed: 11)
         let validation = Self.clusters(people: 4, each: 3, spread: 0.06, seed: 12)
@@ -49,7 +49,7 @@ struct HeadTrainingTests {
         #expect(result.bestEpoch > 0)
     }
 
-    @Test("too few people and bad options are clear errors")
+    @Test("too few people and bad options are clear errors", .offCooperativePool)
     func badInput() throws {
         let one = Self.clusters(people: 1, each: 4, spread: 0.05, seed: 1)
         let trainer = try HeadTrainer(options: TrainingOptions())
@@ -57,7 +57,7 @@ struct HeadTrainingTests {
         #expect(throws: TrainingError.self) { try HeadTrainer(options: TrainingOptions(learningRate: -1)) }
     }
 
-    @Test("honesty: a head trained on half the public people does not lower accuracy on the other half")
+    @Test("honesty: a head trained on half the public people does not lower accuracy on the other half", .offCooperativePool)
     func heldOutPeople() throws {
         let faces = try PublicFaceDescriptors.faces.get()
         var generator = SeededGenerator(seed: 5)
@@ -100,7 +100,7 @@ struct EmbeddingHeadFileTests {
         return EmbeddingHeadFile(head: head, card: card)
     }
 
-    @Test("a saved head reloads with the same weights and card, and gives the same embeddings")
+    @Test("a saved head reloads with the same weights and card, and gives the same embeddings", .offCooperativePool)
     func roundTrip() throws {
         let file = try Self.trainedFile()
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("head-\(UUID().uuidString).netrahead")
@@ -114,7 +114,7 @@ struct EmbeddingHeadFileTests {
         #expect(loaded.head.apply(descriptor.values) != descriptor.values)
     }
 
-    @Test("a damaged, truncated or foreign head file is a clear error")
+    @Test("a damaged, truncated or foreign head file is a clear error", .offCooperativePool)
     func corrupted() throws {
         let bytes = try Self.trainedFile().encoded()
         var flipped = bytes

@@ -6,13 +6,13 @@ import Testing
 
 @Suite("Installing and verifying model files", .tags(.unit))
 struct ModelInstallerTests {
-    @Test("SHA-256 of a known vector")
+    @Test("SHA-256 of a known vector", .offCooperativePool)
     func knownDigest() throws {
         #expect(try SHA256Digest.hex(of: Array("abc".utf8))
             == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
-    @Test("models/manifest.tsv lists exactly the catalogue's files and hashes")
+    @Test("models/manifest.tsv lists exactly the catalogue's files and hashes", .offCooperativePool)
     func manifestMatchesCatalogue() throws {
         let text = try String(contentsOf: SharedData.repositoryRoot.appendingPathComponent("models/manifest.tsv"), encoding: .utf8)
         let rows = text.split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
@@ -20,7 +20,7 @@ struct ModelInstallerTests {
         #expect(rows == catalogue)
     }
 
-    @Test("installs from a .tar.gz archive, verifying each file, and reports them verified")
+    @Test("installs from a .tar.gz archive, verifying each file, and reports them verified", .offCooperativePool)
     func installsFromArchive() throws {
         let sandbox = try Sandbox()
         let archive = try sandbox.archive(named: "models.tar.gz", contents: FakeModels.contents)
@@ -30,7 +30,7 @@ struct ModelInstallerTests {
         #expect(sandbox.leftovers(in: sandbox.modelDirectory).isEmpty)
     }
 
-    @Test("a corrupted file is rejected by its hash and nothing is written")
+    @Test("a corrupted file is rejected by its hash and nothing is written", .offCooperativePool)
     func rejectsCorruptedFile() throws {
         let sandbox = try Sandbox()
         var contents = FakeModels.contents
@@ -48,7 +48,7 @@ struct ModelInstallerTests {
         #expect(sandbox.leftovers(in: sandbox.modelDirectory).isEmpty)
     }
 
-    @Test("an archive without one of the files names the missing file")
+    @Test("an archive without one of the files names the missing file", .offCooperativePool)
     func reportsMissingFile() throws {
         let sandbox = try Sandbox()
         var contents = FakeModels.contents
@@ -59,7 +59,7 @@ struct ModelInstallerTests {
         }
     }
 
-    @Test("a file that is not an archive is reported as unreadable")
+    @Test("a file that is not an archive is reported as unreadable", .offCooperativePool)
     func rejectsGarbageArchive() throws {
         let sandbox = try Sandbox()
         let garbage = sandbox.root.appendingPathComponent("garbage.tar.gz")
@@ -71,7 +71,7 @@ struct ModelInstallerTests {
         }
     }
 
-    @Test("a cached archive is used without the network, and a damaged one is dropped")
+    @Test("a cached archive is used without the network, and a damaged one is dropped", .offCooperativePool)
     func usesCache() throws {
         let sandbox = try Sandbox()
         let cached = try sandbox.archive(named: ModelCatalog.sourceArchiveName, contents: FakeModels.contents,
@@ -88,7 +88,7 @@ struct ModelInstallerTests {
         #expect(!FileManager.default.fileExists(atPath: damaged.path))
     }
 
-    @Test("a damaged installed file shows up in the status")
+    @Test("a damaged installed file shows up in the status", .offCooperativePool)
     func statusSeesDamage() throws {
         let sandbox = try Sandbox()
         let installer = sandbox.installer(files: FakeModels.files)
@@ -105,7 +105,7 @@ struct ModelInstallerTests {
         #expect(states[2] == .verified)
     }
 
-    @Test("the real models install offline from a folder (--from DIR) with their published hashes")
+    @Test("the real models install offline from a folder (--from DIR) with their published hashes", .offCooperativePool)
     func installsRealModelsFromFolder() throws {
         let sandbox = try Sandbox()
         let installer = sandbox.installer(files: ModelCatalog.files)
@@ -113,7 +113,7 @@ struct ModelInstallerTests {
         #expect(installer.status().allSatisfy { $0.isVerified })
     }
 
-    @Test("a folder given through a symbolic link is searched too")
+    @Test("a folder given through a symbolic link is searched too", .offCooperativePool)
     func installsFromLinkedFolder() throws {
         let sandbox = try Sandbox()
         let link = sandbox.root.appendingPathComponent("linked-models")

@@ -15,7 +15,7 @@ struct VerificationMetricsTests {
         return scored(genuine, same: true) + scored(impostor, same: false)
     }
 
-    @Test("confusion counts and accuracy at a threshold")
+    @Test("confusion counts and accuracy at a threshold", .offCooperativePool)
     func confusion() {
         let counts = VerificationMetrics.confusion(Self.pairs(genuine: [0.9, 0.75, 0.6], impostor: [0.8, 0.3]), threshold: 0.7)
         #expect([counts.truePositives, counts.falseNegatives, counts.falsePositives, counts.trueNegatives] == [2, 1, 1, 1])
@@ -23,14 +23,14 @@ struct VerificationMetricsTests {
         #expect(counts.falseAcceptRate == 0.5)
     }
 
-    @Test("ROC AUC is the chance that a genuine pair outscores an impostor pair")
+    @Test("ROC AUC is the chance that a genuine pair outscores an impostor pair", .offCooperativePool)
     func auc() {
         // 0.9 beats both impostors, 0.8 beats only 0.1: 3 of 4.
         #expect(VerificationMetrics.rocAUC(Self.pairs(genuine: [0.9, 0.8], impostor: [0.85, 0.1])) == 0.75)
         #expect(VerificationMetrics.rocAUC(Self.pairs(genuine: [0.5], impostor: [0.5])) == 0.5)
     }
 
-    @Test("separable scores: best accuracy 1 with the threshold between the classes; EER 0")
+    @Test("separable scores: best accuracy 1 with the threshold between the classes; EER 0", .offCooperativePool)
     func separable() {
         let pairs = Self.pairs(genuine: [0.8, 0.9, 0.95], impostor: [0.2, 0.4, 0.6])
         let best = VerificationMetrics.bestThreshold(pairs)
@@ -39,7 +39,7 @@ struct VerificationMetricsTests {
         #expect(VerificationMetrics.equalErrorRate(pairs)?.rate == 0)
     }
 
-    @Test("FAR calibration on evenly spread impostor scores gives the known threshold")
+    @Test("FAR calibration on evenly spread impostor scores gives the known threshold", .offCooperativePool)
     func farCalibration() throws {
         // 10 000 impostor scores k / 10 000: at most 1 % may pass, so the threshold sits just above 0.9899.
         let impostor = (0..<10_000).map { Float($0) / 10_000 }
@@ -50,7 +50,7 @@ struct VerificationMetricsTests {
         #expect(VerificationMetrics.threshold(forFAR: 1e-5, pairs) == nil)
     }
 
-    @Test("cross-validation chooses each fold's threshold on the other folds")
+    @Test("cross-validation chooses each fold's threshold on the other folds", .offCooperativePool)
     func folds() throws {
         let pairs = Self.pairs(genuine: (0..<20).map { 0.7 + Float($0) / 100 }, impostor: (0..<20).map { 0.2 + Float($0) / 100 }, folds: 10)
         let result = try #require(VerificationMetrics.crossValidated(pairs))
@@ -61,7 +61,7 @@ struct VerificationMetricsTests {
 
 @Suite("The verification report on the public pairs", .tags(.model))
 struct PublicPairsReportTests {
-    @Test("the report on the 781 public pairs agrees with a direct count at the default threshold", )
+    @Test("the report on the 781 public pairs agrees with a direct count at the default threshold", .offCooperativePool, )
     func publicPairsReport() throws {
         let pairs = try FaceDataSet.pairs()
         let descriptors = try PublicFaceDescriptors.byFile()

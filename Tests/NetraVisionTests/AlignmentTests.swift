@@ -12,7 +12,7 @@ struct AlignmentTests {
         try ImageDecoder().decode(SharedData.goldenImageBytes(GoldenImage.load(name).file))
     }
 
-    @Test("landmarks equal dlib's for each golden detection", arguments: 0..<5)
+    @Test("landmarks equal dlib's for each golden detection", .offCooperativePool, arguments: 0..<5)
     func landmarks(index: Int) throws {
         let (name, face) = try GoldenImage.allFaces()[index]
         let box = PixelRect(left: face.detection.left, top: face.detection.top, right: face.detection.right, bottom: face.detection.bottom)
@@ -20,7 +20,7 @@ struct AlignmentTests {
         #expect(points.map { [$0.x, $0.y] } == face.landmarks5)
     }
 
-    @Test("chip details and pixels equal dlib's", arguments: 0..<5)
+    @Test("chip details and pixels equal dlib's", .offCooperativePool, arguments: 0..<5)
     func chip(index: Int) throws {
         let (name, face) = try GoldenImage.allFaces()[index]
         let landmarks = face.landmarks5.map { PixelPoint(x: $0[0], y: $0[1]) }
@@ -37,7 +37,7 @@ struct AlignmentTests {
         #expect(Double(differing) < 0.001 * Double(chip.pixels.count), "\(differing) differing samples in \(face.chipPNG)")
     }
 
-    @Test("pyramid_down<2> on a hand-computed 10x10 ramp")
+    @Test("pyramid_down<2> on a hand-computed 10x10 ramp", .offCooperativePool)
     func pyramidDown() {
         let pixels = (0..<100).flatMap { i -> [UInt8] in let v = UInt8((i % 10) * 20); return [v, v, v] }
         let reduced = RGBImage(width: 10, height: 10, pixels: pixels).pyramidDown()

@@ -8,7 +8,7 @@ import Testing
 struct FaceDetectorTests {
     static let detector = Result { try FaceDetector(modelFile: SharedData.models.appendingPathComponent(ModelCatalog.detector.fileName), threads: 2) }
 
-    @Test("same rectangles and scores within 1e-3 at upsample 0 and 1",
+    @Test("same rectangles and scores within 1e-3 at upsample 0 and 1", .offCooperativePool,
           arguments: [("astronaut", 0), ("obama", 0), ("two_people", 0), ("biden", 0), ("astronaut", 1), ("two_people", 1)])
     func goldenDetections(name: String, upsample: Int) throws {
         let golden = try GoldenImage.load(name)
@@ -21,7 +21,7 @@ struct FaceDetectorTests {
         }
     }
 
-    @Test("the tiled pyramid of a 512x512 image matches dlib's layout")
+    @Test("the tiled pyramid of a 512x512 image matches dlib's layout", .offCooperativePool)
     func pyramidLayout() {
         let pyramid = TiledPyramid(imageHeight: 512, imageWidth: 512, padding: 10, outerPadding: 11)
         #expect(pyramid.levels.count == 24)
@@ -32,7 +32,7 @@ struct FaceDetectorTests {
         #expect(pyramid.levels[23] == PixelRect(left: 518, top: 559, right: 522, bottom: 563))
     }
 
-    @Test("images too small or too thin for the network, or shrunk for a minimum face larger than themselves, hold no face: no error")
+    @Test("images too small or too thin for the network, or shrunk for a minimum face larger than themselves, hold no face: no error", .offCooperativePool)
     func degenerateImages() throws {
         let analyzer = try TestModels.analyzer()
         for (width, height) in [(1, 1), (2, 2), (1, 5000), (20000, 2), (15, 400)] {
@@ -45,7 +45,7 @@ struct FaceDetectorTests {
         #expect(try analyzer.detectFaces(in: photo, options: DetectionOptions(minFaceSize: 10 * max(photo.width, photo.height))).isEmpty)
     }
 
-    @Test("a pixel bound lowers upsampling first, then shrinks the image, and maps boxes back")
+    @Test("a pixel bound lowers upsampling first, then shrinks the image, and maps boxes back", .offCooperativePool)
     func pixelBound() {
         let dropUpsample = DetectionScaling(imageWidth: 2000, imageHeight: 1428, window: 80,
                                             options: DetectionOptions(upsample: 1, maxPixels: 4_000_000))
@@ -59,7 +59,7 @@ struct FaceDetectorTests {
         #expect(DetectionScaling(imageWidth: 4000, imageHeight: 3000, window: 80, options: DetectionOptions()).downscaledSize == nil)
     }
 
-    @Test("a face in an image above the pixel bound is still found, at its place in the original")
+    @Test("a face in an image above the pixel bound is still found, at its place in the original", .offCooperativePool)
     func largeImage() throws {
         let golden = try GoldenImage.load("obama")
         let image = try ImageDecoder().decode(SharedData.goldenImageBytes(golden.file)).pyramidUp()

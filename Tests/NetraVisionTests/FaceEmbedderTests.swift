@@ -8,7 +8,7 @@ import Testing
 struct FaceEmbedderTests {
     static let embedder = Result { try FaceEmbedder(modelFile: SharedData.models.appendingPathComponent(ModelCatalog.embedder.fileName)) }
 
-    @Test("each golden chip gives dlib's descriptor within 1e-4", arguments: 0..<5)
+    @Test("each golden chip gives dlib's descriptor within 1e-4", .offCooperativePool, arguments: 0..<5)
     func goldenChipDescriptor(index: Int) throws {
         let (_, face) = try GoldenImage.allFaces()[index]
         let chip = try ImageDecoder().decode(contentsOf: SharedData.golden.appendingPathComponent(face.chipPNG))
@@ -20,7 +20,7 @@ struct FaceEmbedderTests {
 
 @Suite("The flip-averaged descriptor lever", .tags(.model))
 struct FlipAveragedDescriptorTests {
-    @Test("mirroring twice is the identity, and flip averaging is the mean of the two descriptors")
+    @Test("mirroring twice is the identity, and flip averaging is the mean of the two descriptors", .offCooperativePool)
     func flipAveraging() throws {
         let face = try GoldenImage.load("obama").faces[0]
         let chip = try ImageDecoder().decode(contentsOf: SharedData.golden.appendingPathComponent(face.chipPNG))
@@ -37,7 +37,7 @@ struct FlipAveragedDescriptorTests {
         #expect(plain.distance(to: mirrored) > 0 && plain.distance(to: mirrored) < 0.4)
     }
 
-    @Test("jittered descriptors: the same crops every time, close to the plain descriptor, nearer the same person")
+    @Test("jittered descriptors: the same crops every time, close to the plain descriptor, nearer the same person", .offCooperativePool)
     func jittering() throws {
         let jittered = try FaceAnalyzer(modelDirectory: SharedData.models, threads: 2, jitterCount: 4)
         let plain = try TestModels.analyzer()

@@ -36,7 +36,7 @@ struct NetworkPlanTests {
         }
     }
 
-    @Test("a residual chain: the shortcut input stays alive until its add, dead slots' buffers are reused")
+    @Test("a residual chain: the shortcut input stays alive until its add, dead slots' buffers are reused", .offCooperativePool)
     func residualChain() {
         let steps: [NetworkPlan.Step] = [
             .maxPool(kernel: 1, stride: 1, input: 0, output: 1),
@@ -52,7 +52,7 @@ struct NetworkPlanTests {
         Self.expectNoLiveSlotsShare(steps: steps, sizes: sizes, output: 4, bufferOfSlot: bufferOfSlot, bufferSizes: bufferSizes)
     }
 
-    @Test("the detector's and embedder's plans share buffers safely and need far less memory")
+    @Test("the detector's and embedder's plans share buffers safely and need far less memory", .offCooperativePool)
     func realNetworks() throws {
         let detector = try ModelFileReader.network(at: SharedData.models.appendingPathComponent(ModelCatalog.detector.fileName),
                                                    layout: MMODArchitecture.layers)
@@ -70,7 +70,7 @@ struct NetworkPlanTests {
         }
     }
 
-    @Test("idle workspaces are kept only within the byte budget")
+    @Test("idle workspaces are kept only within the byte budget", .offCooperativePool)
     func memoryBudget() {
         let budget = MemoryBudget(bytes: 100)
         #expect(budget.reserve(60))

@@ -29,7 +29,7 @@ struct QuantizedConvolutionTests {
         Case(input: TensorShape(batch: 1, height: 23, width: 31, channels: 16), filters: 32, kernel: 5, stride: 2, padding: 0, relu: true),
     ]
 
-    @Test("agrees with the f32 convolution on post-ReLU-like data", arguments: cases)
+    @Test("agrees with the f32 convolution on post-ReLU-like data", .offCooperativePool, arguments: cases)
     func agreesWithFloat(_ testCase: Case) throws {
         var generator = SeededGenerator(seed: 0x5EED_0000 + UInt64(testCase.filters * 10 + testCase.stride + (testCase.relu ? 1 : 0)))
         let layer = Self.randomLayer(channels: testCase.input.channels, filters: testCase.filters, kernel: testCase.kernel,
@@ -54,7 +54,7 @@ struct QuantizedConvolutionTests {
 
     /// With all-zero weights the output is exactly the bias (ReLU'd if fused): this pins down
     /// how oneDNN 2.x combines the bias with the output scales.
-    @Test("all-zero weights give the f32 bias back", arguments: [false, true])
+    @Test("all-zero weights give the f32 bias back", .offCooperativePool, arguments: [false, true])
     func biasOnly(relu: Bool) throws {
         let shape = TensorShape(batch: 1, height: 6, width: 7, channels: 16)
         var generator = SeededGenerator(seed: 42)
@@ -72,7 +72,7 @@ struct QuantizedConvolutionTests {
         }
     }
 
-    @Test("weight quantization round-trips within half a step per filter")
+    @Test("weight quantization round-trips within half a step per filter", .offCooperativePool)
     func weightRoundTrip() {
         var generator = SeededGenerator(seed: 7)
         var layer = Self.randomLayer(channels: 24, filters: 40, kernel: 3, stride: 1, padding: 1, using: &generator)
@@ -105,7 +105,7 @@ struct QuantizedConvolutionTests {
         #expect(copy == quantized)
     }
 
-    @Test("the u8 input quantization is min(255, Int(x / scale + 0.5)), negatives giving 0")
+    @Test("the u8 input quantization is min(255, Int(x / scale + 0.5)), negatives giving 0", .offCooperativePool)
     func inputQuantization() {
         let scale: Float = 0.037
         var generator = SeededGenerator(seed: 3)
