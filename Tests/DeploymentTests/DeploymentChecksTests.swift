@@ -8,23 +8,23 @@ import Testing
 /// shown here when a check fails.
 @Suite("Deployment checks", .serialized, .tags(.endToEnd))
 struct DeploymentChecksTests {
-    @Test func yamlFilesParse() throws { try expectPasses("yaml") }
+    @Test(.offCooperativePool) func yamlFilesParse() throws { try expectPasses("yaml") }
 
-    @Test func yamllintIsClean() throws { try expectPasses("yamllint") }
+    @Test(.offCooperativePool) func yamllintIsClean() throws { try expectPasses("yamllint") }
 
-    @Test func dockerAndComposeFilesAgree() throws { try expectPasses("docker", binary: true) }
+    @Test(.offCooperativePool) func dockerAndComposeFilesAgree() throws { try expectPasses("docker", binary: true) }
 
-    @Test func runtimeImageProvidesEveryLinkedLibrary() throws { try expectPasses("docker-libs", binary: true) }
+    @Test(.offCooperativePool) func runtimeImageProvidesEveryLinkedLibrary() throws { try expectPasses("docker-libs", binary: true) }
 
-    @Test func entrypointWorks() throws { try expectPasses("entrypoint", binary: true) }
+    @Test(.offCooperativePool) func entrypointWorks() throws { try expectPasses("entrypoint", binary: true) }
 
-    @Test func kubernetesObjectsAreConsistent() throws { try expectPasses("kubernetes", binary: true) }
+    @Test(.offCooperativePool) func kubernetesObjectsAreConsistent() throws { try expectPasses("kubernetes", binary: true) }
 
-    @Test func helmChartLintsAndRenders() throws { try expectPasses("helm", binary: true) }
+    @Test(.offCooperativePool) func helmChartLintsAndRenders() throws { try expectPasses("helm", binary: true) }
 
-    @Test func dashboardAndAlertsUseLiveMetrics() throws { try expectPasses("metrics", binary: true) }
+    @Test(.offCooperativePool) func dashboardAndAlertsUseLiveMetrics() throws { try expectPasses("metrics", binary: true) }
 
-    @Test func promtoolAcceptsConfigRulesAndQueries() throws { try expectPasses("promtool") }
+    @Test(.offCooperativePool) func promtoolAcceptsConfigRulesAndQueries() throws { try expectPasses("promtool") }
 
     // MARK: Running the script
 

@@ -7,14 +7,14 @@ import Testing
 struct DecodingCostTests {
     let decoder = ImageDecoder()
 
-    @Test("a photo cut short and given an end marker is truncated, not grey-padded", arguments: [0.3, 0.6, 0.9])
+    @Test("a photo cut short and given an end marker is truncated, not grey-padded", .offCooperativePool, arguments: [0.3, 0.6, 0.9])
     func truncatedWithEndMarker(fraction: Double) throws {
         let obama = try SharedData.goldenImageBytes("obama.jpg")
         let cut = Array(obama.prefix(Int(Double(obama.count) * fraction))) + [0xFF, 0xD9]
         #expect(throws: ImageDecodingError.truncated(.jpeg)) { try decoder.decode(cut) }
     }
 
-    @Test("a progressive JPEG ending after a complete scan but before its last one is truncated")
+    @Test("a progressive JPEG ending after a complete scan but before its last one is truncated", .offCooperativePool)
     func progressiveMissingScans() throws {
         let progressive = try Fixture.bytes("progressive.jpg")
         let scans = Self.offsets(of: [0xFF, 0xDA], in: progressive)
@@ -26,7 +26,7 @@ struct DecodingCostTests {
         #expect(Self.failure(decoding: progressive) == nil)
     }
 
-    @Test("a 600-byte JPEG whose header says 6000 x 6000 is refused before decoding")
+    @Test("a 600-byte JPEG whose header says 6000 x 6000 is refused before decoding", .offCooperativePool)
     func jpegPixelsBeyondItsBytes() throws {
         var jpeg = try Fixture.bytes("baseline.jpg")
         let frame = try #require(HostileInputTests.offset(ofMarker: 0xC0, in: jpeg))
@@ -35,7 +35,7 @@ struct DecodingCostTests {
         #expect(error == .tooCostly(.jpeg, detail: "JPEG declares 6000 x 6000 pixels, more than \(jpeg.count) bytes can encode"))
     }
 
-    @Test("a PNG declaring more pixels than deflate can pack into its bytes is refused")
+    @Test("a PNG declaring more pixels than deflate can pack into its bytes is refused", .offCooperativePool)
     func pngPixelsBeyondItsBytes() {
         var png = HostileImages.greyPNG(width: 16, height: 16)
         png.replaceSubrange(16..<24, with: [0, 0, 0x17, 0x70, 0, 0, 0x17, 0x70])
@@ -43,7 +43,7 @@ struct DecodingCostTests {
         #expect(Self.failure(decoding: png) == .tooCostly(.png, detail: "PNG declares 6000 x 6000 pixels, more than \(png.count) bytes can encode"))
     }
 
-    @Test("compressed data going on after the last row (a bomb behind a small image) is refused")
+    @Test("compressed data going on after the last row (a bomb behind a small image) is refused", .offCooperativePool)
     func pngTrailingBomb() throws {
         let bomb = HostileImages.pngWithTrailingBomb(width: 64, height: 64, trailingBytes: 100_000_000)
         #expect(bomb.count < 1_000_000)
@@ -53,7 +53,7 @@ struct DecodingCostTests {
         #expect(Self.failure(decoding: honest) == nil)
     }
 
-    @Test("scans are counted before decoding and refused beyond the limit")
+    @Test("scans are counted before decoding and refused beyond the limit", .offCooperativePool)
     func scanLimit() throws {
         let progressive = try Fixture.bytes("progressive.jpg")
         let scans = Self.offsets(of: [0xFF, 0xDA], in: progressive).count
@@ -63,7 +63,7 @@ struct DecodingCostTests {
         #expect(Self.failure(decoding: progressive, limits: DecodingLimits(maxScans: scans)) == nil)
     }
 
-    @Test("an embedded thumbnail's scan is not counted as the image's", .tags(.unit))
+    @Test("an embedded thumbnail's scan is not counted as the image's", .offCooperativePool, .tags(.unit))
     func thumbnailScanNotCounted() throws {
         let baseline = try Fixture.bytes("baseline.jpg")
         let segment = Array("Exif".utf8) + [0, 0] + baseline
@@ -72,7 +72,7 @@ struct DecodingCostTests {
         #expect(Self.failure(decoding: withThumbnail, limits: DecodingLimits(maxScans: 1)) == nil)
     }
 
-    @Test("decoding stops once it has spent its CPU budget", arguments: ["obama.jpg", "astronaut.png"])
+    @Test("decoding stops once it has spent its CPU budget", .offCooperativePool, arguments: ["obama.jpg", "astronaut.png"])
     func cpuBudget(name: String) throws {
         let bytes = try SharedData.goldenImageBytes(name)
         let hurried = ImageDecoder(limits: DecodingLimits(maxCPUSeconds: 0.000_1))
@@ -84,20 +84,20 @@ struct DecodingCostTests {
         #expect(detail.hasSuffix("needs more than 0.0 s of CPU to decode"))
     }
 
-    @Test("a PNG header of 2^32 - 1 by 2^32 - 1 is refused, not an overflow (found by fuzzing)")
+    @Test("a PNG header of 2^32 - 1 by 2^32 - 1 is refused, not an overflow (found by fuzzing)", .offCooperativePool)
     func headerProductOverflow() {
         let png = HostileImages.pngHeader(width: .max, height: .max)
         #expect(Self.failure(decoding: png) == .tooManyPixels(width: Int(UInt32.max), height: Int(UInt32.max), limit: 40_000_000))
     }
 
-    @Test("a chunk declaring 2 GiB past the end of a 41-byte PNG is truncation, found before libpng allocates it (found by fuzzing)")
+    @Test("a chunk declaring 2 GiB past the end of a 41-byte PNG is truncation, found before libpng allocates it (found by fuzzing)", .offCooperativePool)
     func chunkLengthPastTheEnd() {
         let png = HostileImages.pngHeader(width: 1, height: 1) + [0x7F, 0xFF, 0xFF, 0xFF] + Array("tEXt".utf8)
         #expect(png.count == 41)
         #expect(Self.failure(decoding: png) == .truncated(.png))
     }
 
-    @Test("every public photo still decodes under the default limits")
+    @Test("every public photo still decodes under the default limits", .offCooperativePool)
     func publicPhotosDecode() throws {
         let photos = try FileManager.default.subpathsOfDirectory(atPath: SharedData.faces.path)
             .filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }

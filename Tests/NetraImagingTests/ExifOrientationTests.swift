@@ -11,7 +11,7 @@ struct ExifOrientationTests {
         (.leftMirrored, [0, 2, 1, 3]), (.right, [2, 0, 3, 1]), (.rightMirrored, [3, 1, 2, 0]), (.left, [1, 3, 0, 2]),
     ]
 
-    @Test("each orientation turns the picture upright", arguments: 0..<8)
+    @Test("each orientation turns the picture upright", .offCooperativePool, arguments: 0..<8)
     func appliesOrientation(index: Int) throws {
         let (orientation, quadrants) = Self.displayedQuadrants[index]
         for byteOrder in [ExifBlock.ByteOrder.little, .big] {
@@ -28,7 +28,7 @@ struct ExifOrientationTests {
         }
     }
 
-    @Test("a damaged or out-of-range EXIF block leaves the image as stored")
+    @Test("a damaged or out-of-range EXIF block leaves the image as stored", .offCooperativePool)
     func ignoresBrokenExif() throws {
         let baseline = try Fixture.bytes("baseline.jpg")
         let outOfRange = ExifBlock.inserting(orientation: 9, byteOrder: .little, into: baseline)

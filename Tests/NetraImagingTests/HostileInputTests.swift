@@ -7,19 +7,19 @@ import Testing
 struct HostileInputTests {
     let decoder = ImageDecoder()
 
-    @Test("empty data")
+    @Test("empty data", .offCooperativePool)
     func empty() {
         #expect(throws: ImageDecodingError.empty) { try decoder.decode([UInt8]()) }
     }
 
-    @Test("random bytes are not an image")
+    @Test("random bytes are not an image", .offCooperativePool)
     func randomBytes() {
         var generator = SplitMix64(seed: 7)
         let noise = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
         #expect(throws: ImageDecodingError.unrecognizedFormat) { try decoder.decode(noise) }
     }
 
-    @Test("a text file named .jpg is recognised by its content, not its name")
+    @Test("a text file named .jpg is recognised by its content, not its name", .offCooperativePool)
     func textNamedJPEG() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("netra-\(UUID().uuidString).jpg")
         try Data("this is not a picture\n".utf8).write(to: url)
@@ -29,7 +29,7 @@ struct HostileInputTests {
         #expect(error?.description == "not a JPEG or PNG image")
     }
 
-    @Test("JPEG truncated at any point", arguments: [3, 20, 300, 2_000, 100_000, 279_000])
+    @Test("JPEG truncated at any point", .offCooperativePool, arguments: [3, 20, 300, 2_000, 100_000, 279_000])
     func truncatedJPEG(length: Int) throws {
         let obama = try SharedData.goldenImageBytes("obama.jpg")
         let error = #expect(throws: ImageDecodingError.self) { try decoder.decode(Array(obama.prefix(length))) }
@@ -37,13 +37,13 @@ struct HostileInputTests {
         #expect(error?.description == "JPEG data is truncated")
     }
 
-    @Test("PNG truncated inside its image data")
+    @Test("PNG truncated inside its image data", .offCooperativePool)
     func truncatedPNG() throws {
         let astronaut = try SharedData.goldenImageBytes("astronaut.png")
         #expect(throws: ImageDecodingError.truncated(.png)) { try decoder.decode(Array(astronaut.prefix(astronaut.count / 2))) }
     }
 
-    @Test("a JPEG header claiming 50000 x 50000 is rejected before decoding")
+    @Test("a JPEG header claiming 50000 x 50000 is rejected before decoding", .offCooperativePool)
     func hugeJPEGHeader() throws {
         var jpeg = try Fixture.bytes("baseline.jpg")
         let frame = try #require(Self.offset(ofMarker: 0xC0, in: jpeg))
@@ -53,7 +53,7 @@ struct HostileInputTests {
         #expect(error?.description == "image is 50000 x 50000 pixels, the limit is 40 megapixels")
     }
 
-    @Test("a PNG header claiming 50000 x 50000 (a pixel bomb) is rejected before decoding")
+    @Test("a PNG header claiming 50000 x 50000 (a pixel bomb) is rejected before decoding", .offCooperativePool)
     func hugePNGHeader() throws {
         var png = try Fixture.bytes("rgb8.png")
         png.replaceSubrange(16..<24, with: [0, 0, 0xC3, 0x50, 0, 0, 0xC3, 0x50])
@@ -63,7 +63,7 @@ struct HostileInputTests {
         }
     }
 
-    @Test("a PNG whose header checksum is wrong")
+    @Test("a PNG whose header checksum is wrong", .offCooperativePool)
     func badCRC() throws {
         var png = try Fixture.bytes("rgb8.png")
         png[30] ^= 0xFF
@@ -76,14 +76,14 @@ struct HostileInputTests {
         #expect(detail.contains("CRC"))
     }
 
-    @Test("garbage after a JPEG signature")
+    @Test("garbage after a JPEG signature", .offCooperativePool)
     func garbageAfterSignature() {
         var generator = SplitMix64(seed: 11)
         let data: [UInt8] = [0xFF, 0xD8, 0xFF] + (0..<2000).map { _ in UInt8.random(in: 0...255, using: &generator) }
         #expect(throws: ImageDecodingError.self) { try decoder.decode(data) }
     }
 
-    @Test("the encoded-size limit applies to memory and to files, before reading")
+    @Test("the encoded-size limit applies to memory and to files, before reading", .offCooperativePool)
     func encodedSizeLimit() throws {
         let small = ImageDecoder(limits: DecodingLimits(maxEncodedBytes: 100, maxPixels: 40_000_000))
         let jpeg = try Fixture.bytes("baseline.jpg")
@@ -92,7 +92,7 @@ struct HostileInputTests {
         #expect(throws: ImageDecodingError.encodedSizeTooLarge(bytes: 353_723, limit: 100)) { try small.decode(contentsOf: url) }
     }
 
-    @Test("the pixel limit is configurable")
+    @Test("the pixel limit is configurable", .offCooperativePool)
     func pixelLimit() throws {
         let tiny = ImageDecoder(limits: DecodingLimits(maxEncodedBytes: 1 << 20, maxPixels: 500))
         #expect(throws: ImageDecodingError.tooManyPixels(width: 32, height: 16, limit: 500)) {
@@ -100,7 +100,7 @@ struct HostileInputTests {
         }
     }
 
-    @Test("a missing file names the path")
+    @Test("a missing file names the path", .offCooperativePool)
     func missingFile() {
         let error = #expect(throws: ImageDecodingError.self) {
             try decoder.decode(contentsOf: URL(fileURLWithPath: "/nonexistent/face.jpg"))
@@ -108,7 +108,7 @@ struct HostileInputTests {
         #expect(error?.description.hasPrefix("cannot read /nonexistent/face.jpg") == true)
     }
 
-    @Test("randomly damaged JPEGs and PNGs never crash the decoder")
+    @Test("randomly damaged JPEGs and PNGs never crash the decoder", .offCooperativePool)
     func damagedBytes() throws {
         var generator = SplitMix64(seed: 2024)
         for name in ["baseline.jpg", "progressive.jpg", "rgb8_interlaced.png", "palette.png"] {

@@ -12,7 +12,7 @@ import Yams
 
 @Suite("API keys, rate limits, health, metrics and documentation", .tags(.unit))
 struct AccessAndOperationsTests {
-    @Test("no key 401, wrong scope 403, revoked key 401, right key 200")
+    @Test("no key 401, wrong scope 403, revoked key 401, right key 200", .offCooperativePool)
     func apiKeys() async throws {
         let fixture = try ServiceFixture { $0.requireAPIKey = true }
         let recognize = try fixture.store.createAPIKey(name: "door", scopes: [.recognize])
@@ -37,7 +37,7 @@ struct AccessAndOperationsTests {
         }
     }
 
-    @Test("over the rate a caller gets 429 with Retry-After")
+    @Test("over the rate a caller gets 429 with Retry-After", .offCooperativePool)
     func rateLimit() async throws {
         let fixture = try ServiceFixture {
             $0.rateLimitPerSecond = 0.001
@@ -59,7 +59,7 @@ struct AccessAndOperationsTests {
         }
     }
 
-    @Test("health answers while loading; ready is 503 until loaded, then 200")
+    @Test("health answers while loading; ready is 503 until loaded, then 200", .offCooperativePool)
     func readiness() async throws {
         let fixture = try ServiceFixture()
         try await fixture.test(loaded: false) { client in
@@ -79,7 +79,7 @@ struct AccessAndOperationsTests {
         }
     }
 
-    @Test("after a failed load, health and ready say so with 503 instead of waiting for ever")
+    @Test("after a failed load, health and ready say so with 503 instead of waiting for ever", .offCooperativePool)
     func failedLoad() async throws {
         struct WrongKey: Error {}
         let state = ServiceState()
@@ -96,7 +96,7 @@ struct AccessAndOperationsTests {
         }
     }
 
-    @Test("faces no supplied key opens make /ready say degraded, with a metric; a rotation the server lacks the key of refuses enrollments with 503")
+    @Test("faces no supplied key opens make /ready say degraded, with a metric; a rotation the server lacks the key of refuses enrollments with 503", .offCooperativePool)
     func unreadableFacesAndRotatedKey() async throws {
         let temporary = try TemporaryStore()
         do {
@@ -135,7 +135,7 @@ struct AccessAndOperationsTests {
         }
     }
 
-    @Test("security headers, Host check, metrics text, documentation with a CSP")
+    @Test("security headers, Host check, metrics text, documentation with a CSP", .offCooperativePool)
     func operations() async throws {
         try await ServiceFixture { $0.allowedHosts = ["netra.example"] }.test { client in
             try await client.execute(uri: "/health", method: .get) { response in
@@ -161,7 +161,7 @@ struct AccessAndOperationsTests {
         }
     }
 
-    @Test("openapi.yaml parses and describes exactly the service's routes")
+    @Test("openapi.yaml parses and describes exactly the service's routes", .offCooperativePool)
     func openAPIMatchesRoutes() async throws {
         let fixture = try ServiceFixture()
         // The compatible APIs answer in their peers' documented shapes (docs/compatibility.md).
@@ -181,7 +181,7 @@ struct AccessAndOperationsTests {
         }
     }
 
-    @Test("a saturated worker pool refuses at once with 503 and Retry-After")
+    @Test("a saturated worker pool refuses at once with 503 and Retry-After", .offCooperativePool)
     func overload() async throws {
         let workers = VisionWorkers(workers: 1, queueDepth: 0)
         let release = DispatchSemaphore(value: 0)
@@ -193,7 +193,7 @@ struct AccessAndOperationsTests {
         try await workers.run { () }
     }
 
-    @Test("the request log records method, path and status, never the query string (where some clients put their key)")
+    @Test("the request log records method, path and status, never the query string (where some clients put their key)", .offCooperativePool)
     func requestLogLeavesOutTheQuery() {
         let request = Request(head: HTTPRequest(method: .get, scheme: "http", authority: "localhost",
                                                 path: "/api/v1/subjects?api_key=netra_0123456789ab_secret&name=Ada"),
@@ -210,7 +210,7 @@ struct AccessAndOperationsTests {
             == "/api/v1/static/{api_key}/images/{image_id}")
     }
 
-    @Test("Host checks: one host, a numeric port, IPv6 literals; loopback means an address, not a name's prefix")
+    @Test("Host checks: one host, a numeric port, IPv6 literals; loopback means an address, not a name's prefix", .offCooperativePool)
     func hostParsing() {
         #expect(SecurityMiddleware.host(ofAuthorities: ["Netra.Example:8000"]) == "netra.example")
         #expect(SecurityMiddleware.host(ofAuthorities: ["[::1]:8000"]) == "::1")

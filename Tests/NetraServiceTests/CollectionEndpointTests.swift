@@ -12,7 +12,7 @@ struct CollectionEndpointTests {
     static let image = Body.image("public/images/face_recognition/test_obama.jpg")
     static let keyField = HTTPField.Name("X-API-Key")!
 
-    @Test("a key bound to a collection never sees, searches or changes another; an unbound key names one; admins manage them")
+    @Test("a key bound to a collection never sees, searches or changes another; an unbound key names one; admins manage them", .offCooperativePool)
     func boundKeysStayInTheirCollection() async throws {
         let fixture = try ServiceFixture { $0.requireAPIKey = true }
         let lobby = try fixture.store.createCollection(name: "lobby")

@@ -21,7 +21,7 @@ struct CompreFaceEndpointTests {
 
     static func body(_ response: TestResponse) -> String { String(buffer: response.body) }
 
-    @Test("examples build up subjects; recognize with the SDK's query names them, strict about strangers, with the plugins asked for")
+    @Test("examples build up subjects; recognize with the SDK's query names them, strict about strangers, with the plugins asked for", .offCooperativePool)
     func recognizeRoundTrip() async throws {
         try await ServiceFixture(models: .real).test { client in
             for (subject, image) in [("angelina", Self.angelina[0]), ("angelina", Self.angelina[1]), ("jennifer", Self.jennifer)] {
@@ -67,7 +67,7 @@ struct CompreFaceEndpointTests {
         }
     }
 
-    @Test("without strict unknown (the setting, or a collection's own) the nearest subject is named below the threshold, under 0.5",
+    @Test("without strict unknown (the setting, or a collection's own) the nearest subject is named below the threshold, under 0.5", .offCooperativePool,
           arguments: [false, true])
     func nearestWhenNotStrict(byCollection: Bool) async throws {
         let fixture = try ServiceFixture(models: .real, configure: { $0.compat.strictUnknown = byCollection })
@@ -84,7 +84,7 @@ struct CompreFaceEndpointTests {
         }
     }
 
-    @Test("CompreFace's errors with their exact bodies")
+    @Test("CompreFace's errors with their exact bodies", .offCooperativePool)
     func errors() async throws {
         try await ServiceFixture(models: .real).test { client in
             let cases: [(String, HTTPRequest.Method, HTTPFields, ByteBuffer, HTTPResponse.Status, String)] = [
@@ -129,7 +129,7 @@ struct CompreFaceEndpointTests {
         }
     }
 
-    @Test("a missing or unknown x-api-key is CompreFace's code 20 or 10, never echoing the key; a recognize key cannot manage")
+    @Test("a missing or unknown x-api-key is CompreFace's code 20 or 10, never echoing the key; a recognize key cannot manage", .offCooperativePool)
     func keys() async throws {
         let fixture = try ServiceFixture(configure: { $0.requireAPIKey = true })
         let (recognizeKey, _) = try fixture.store.createAPIKey(name: "camera", scopes: [.recognize])
@@ -156,7 +156,7 @@ struct CompreFaceEndpointTests {
         }
     }
 
-    @Test("on a server without keys, a web page of another site cannot read the compatible routes from a browser")
+    @Test("on a server without keys, a web page of another site cannot read the compatible routes from a browser", .offCooperativePool)
     func crossSiteReadsNeedAKey() async throws {
         try await ServiceFixture().test { client in
             let origin = HTTPField.Name("Origin")!
@@ -167,7 +167,7 @@ struct CompreFaceEndpointTests {
         }
     }
 
-    @Test("with compat.enabled false neither compatible API is served")
+    @Test("with compat.enabled false neither compatible API is served", .offCooperativePool)
     func disabled() async throws {
         try await ServiceFixture(configure: { $0.compat.enabled = false }).test { client in
             for uri in ["/api/v1/recognition/recognize", "/v1/vision/face"] {
@@ -178,7 +178,7 @@ struct CompreFaceEndpointTests {
         }
     }
 
-    @Test("rename onto an existing name merges the two; list pages; delete by subject answers the faces deleted")
+    @Test("rename onto an existing name merges the two; list pages; delete by subject answers the faces deleted", .offCooperativePool)
     func renameMergeAndDelete() async throws {
         try await ServiceFixture(models: .real).test { client in
             for (subject, image) in [("angie", Self.angelina[0]), ("angelina", Self.angelina[1])] {

@@ -14,7 +14,7 @@ struct ConnectionLimitTests {
         "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: \(contentType)\r\nContent-Length: \(contentLength)\r\n\r\n"
     }
 
-    @Test("a connection that never finishes its request line is closed after the idle timeout")
+    @Test("a connection that never finishes its request line is closed after the idle timeout", .offCooperativePool)
     func idleTimeout() async throws {
         let fixture = try ServiceFixture { $0.idleTimeout = .seconds(1) }
         try await fixture.testLive { port in
@@ -27,7 +27,7 @@ struct ConnectionLimitTests {
         }
     }
 
-    @Test("a Content-Length over the limit is 413 before any of the body is sent")
+    @Test("a Content-Length over the limit is 413 before any of the body is sent", .offCooperativePool)
     func declaredLengthOverLimit() async throws {
         let fixture = try ServiceFixture { $0.maxBodyBytes = 1000 }
         try await fixture.testLive { port in
@@ -39,7 +39,7 @@ struct ConnectionLimitTests {
         }
     }
 
-    @Test("a body that does not arrive within the body timeout is 408")
+    @Test("a body that does not arrive within the body timeout is 408", .offCooperativePool)
     func bodyTimeout() async throws {
         let fixture = try ServiceFixture { $0.bodyTimeout = .seconds(1) }
         try await fixture.testLive { port in
@@ -60,7 +60,7 @@ struct ConnectionLimitTests {
         }
     }
 
-    @Test("bodies beyond the concurrent-upload cap are refused at once with 503 and Retry-After")
+    @Test("bodies beyond the concurrent-upload cap are refused at once with 503 and Retry-After", .offCooperativePool)
     func uploadCap() async throws {
         let fixture = try ServiceFixture {
             $0.maxConcurrentUploads = 1
@@ -89,7 +89,7 @@ struct ConnectionLimitTests {
         }
     }
 
-    @Test("a body ending before its Content-Length is not reported as too large")
+    @Test("a body ending before its Content-Length is not reported as too large", .offCooperativePool)
     func shortBody() async throws {
         let fixture = try ServiceFixture()
         try await fixture.testLive { port in
@@ -108,7 +108,7 @@ struct BrowserSafetyTests {
     static let origin = HTTPField.Name("Origin")!
     static let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
 
-    @Test("a subject body sent as text/plain (a CORS simple request) is 415 and creates nothing")
+    @Test("a subject body sent as text/plain (a CORS simple request) is 415 and creates nothing", .offCooperativePool)
     func textPlain() async throws {
         let fixture = try ServiceFixture()
         try await fixture.test { client in
@@ -121,7 +121,7 @@ struct BrowserSafetyTests {
         #expect(try fixture.store.subjectCount() == 0)
     }
 
-    @Test("writes without a key from another origin are 403; same origin, no origin, or a key pass")
+    @Test("writes without a key from another origin are 403; same origin, no origin, or a key pass", .offCooperativePool)
     func crossOriginWrites() async throws {
         let fixture = try ServiceFixture()
         let manage = try fixture.store.createAPIKey(name: "hr", scopes: [.manage])
@@ -151,7 +151,7 @@ struct BrowserSafetyTests {
         #expect(try fixture.store.subjectCount() == 3)
     }
 
-    @Test("bound to loopback with no allowed hosts configured, only loopback names are served")
+    @Test("bound to loopback with no allowed hosts configured, only loopback names are served", .offCooperativePool)
     func loopbackHostsByDefault() throws {
         var configuration = NetraConfiguration()
         #expect(ServiceConfiguration(configuration, threshold: 0.7).allowedHosts == ["localhost", "127.0.0.1", "::1"])

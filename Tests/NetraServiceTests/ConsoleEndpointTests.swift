@@ -30,7 +30,7 @@ struct ConsoleEndpointTests {
         }
     }
 
-    @Test("the console's pages carry a strict CSP and no framing; / redirects to the console")
+    @Test("the console's pages carry a strict CSP and no framing; / redirects to the console", .offCooperativePool)
     func pageHeaders() async throws {
         let fixture = try ServiceFixture()
         try await fixture.test { client in
@@ -64,7 +64,7 @@ struct ConsoleEndpointTests {
         }
     }
 
-    @Test("a key is exchanged for an HttpOnly SameSite=Strict session; changes need its CSRF token; sign-out ends it")
+    @Test("a key is exchanged for an HttpOnly SameSite=Strict session; changes need its CSRF token; sign-out ends it", .offCooperativePool)
     func sessions() async throws {
         let fixture = try ServiceFixture { $0.requireAPIKey = true }
         let manager = try fixture.store.createAPIKey(name: "reception", scopes: [.recognize, .manage]).key
@@ -136,7 +136,7 @@ struct ConsoleEndpointTests {
         }
     }
 
-    @Test("a sign-in posted by another site is refused, and revoking a key ends its sessions")
+    @Test("a sign-in posted by another site is refused, and revoking a key ends its sessions", .offCooperativePool)
     func crossSiteSignInAndRevocation() async throws {
         let fixture = try ServiceFixture { $0.requireAPIKey = true }
         let admin = try fixture.store.createAPIKey(name: "admin", scopes: [.admin]).key
@@ -169,7 +169,7 @@ struct ConsoleEndpointTests {
         }
     }
 
-    @Test("admin routes: API keys created (shown once), listed without secrets, revoked; the audit log; info; all admin-only")
+    @Test("admin routes: API keys created (shown once), listed without secrets, revoked; the audit log; info; all admin-only", .offCooperativePool)
     func adminRoutes() async throws {
         let fixture = try ServiceFixture { $0.requireAPIKey = true; $0.modelVersion = "test-model"; $0.thresholdSource = "model.threshold" }
         let admin = try fixture.store.createAPIKey(name: "admin", scopes: [.admin]).key

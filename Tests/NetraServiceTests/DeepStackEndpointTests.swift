@@ -46,7 +46,7 @@ struct DeepStackEndpointTests {
 
     // MARK: Faces (real models)
 
-    @Test("register appends one face per call; recognize names the person, a stranger is unknown, a group gets one prediction per face; list, delete",
+    @Test("register appends one face per call; recognize names the person, a stranger is unknown, a group gets one prediction per face; list, delete", .offCooperativePool,
           .tags(.model))
     func registerRecognizeListDelete() async throws {
         let fixture = try ServiceFixture(models: .real)
@@ -111,7 +111,7 @@ struct DeepStackEndpointTests {
         #expect(actions.filter { $0 == "enroll ok" }.count == 2)
     }
 
-    @Test("detect: every face with and without a trailing slash, a photo without a face is an empty list", .tags(.model))
+    @Test("detect: every face with and without a trailing slash, a photo without a face is an empty list", .offCooperativePool, .tags(.model))
     func detect() async throws {
         try await ServiceFixture(models: .real).test { client in
             for route in ["", "/"] {
@@ -132,7 +132,7 @@ struct DeepStackEndpointTests {
         }
     }
 
-    @Test("register refuses a photo without a face; match compares two largest faces and is audited", .tags(.model))
+    @Test("register refuses a photo without a face; match compares two largest faces and is audited", .offCooperativePool, .tags(.model))
     func registerRefusalAndMatch() async throws {
         let fixture = try ServiceFixture(models: .real)
         try await fixture.test { client in
@@ -157,7 +157,7 @@ struct DeepStackEndpointTests {
 
     // MARK: Requests and refusals (stub models)
 
-    @Test("api_key in the form or the query; a wrong or missing key is DeepStack's 401; scopes apply", .tags(.unit))
+    @Test("api_key in the form or the query; a wrong or missing key is DeepStack's 401; scopes apply", .offCooperativePool, .tags(.unit))
     func apiKeys() async throws {
         let fixture = try ServiceFixture { $0.requireAPIKey = true }
         let both = try fixture.store.createAPIKey(name: "double-take", scopes: [.recognize, .manage])
@@ -190,7 +190,7 @@ struct DeepStackEndpointTests {
         }
     }
 
-    @Test("missing images, userids and bad min_confidence are DeepStack's 400s with its exact texts", .tags(.unit))
+    @Test("missing images, userids and bad min_confidence are DeepStack's 400s with its exact texts", .offCooperativePool, .tags(.unit))
     func badRequests() async throws {
         func error(_ text: String) -> String { #"{"duration":0,"error":""# + text + #"","success":false}"# }
         let noImage = error("No valid image file found")
@@ -218,7 +218,7 @@ struct DeepStackEndpointTests {
         }
     }
 
-    @Test("register takes every file whatever its field name; an unbound key names a collection with the collection field", .tags(.unit))
+    @Test("register takes every file whatever its field name; an unbound key names a collection with the collection field", .offCooperativePool, .tags(.unit))
     func filesAndCollections() async throws {
         let fixture = try ServiceFixture()
         let beta = try fixture.store.createCollection(name: "beta")
@@ -242,7 +242,7 @@ struct DeepStackEndpointTests {
         #expect(try fixture.store.subjects(named: "sdk", in: beta.id).map(\.faceCount) == [2])
     }
 
-    @Test("strict unknown caps recognize's distance at NETRA's threshold; without it the client's min_confidence rules", .tags(.unit))
+    @Test("strict unknown caps recognize's distance at NETRA's threshold; without it the client's min_confidence rules", .offCooperativePool, .tags(.unit))
     func strictUnknown() throws {
         let controller = DeepStackController(state: ServiceState(), configuration: ServiceConfiguration(),
                                              workers: VisionWorkers(workers: 1, queueDepth: 0))
@@ -254,7 +254,7 @@ struct DeepStackEndpointTests {
         #expect(abs(controller.scale.score(distance: controller.maxDistance(minConfidence: 0.9, strict: true)) - 0.9) < 1e-4)
     }
 
-    @Test("answers have a Content-Length and are never chunked, errors included (Blue Iris)", .tags(.unit))
+    @Test("answers have a Content-Length and are never chunked, errors included (Blue Iris)", .offCooperativePool, .tags(.unit))
     func contentLength() async throws {
         let fixture = try ServiceFixture()
         try await fixture.testLive { port in

@@ -49,7 +49,7 @@ struct LivenessEndpointTests {
                                         body: Body.multipart(files: frames, fields: ["phases": phases])) { $0 }
     }
 
-    @Test("a challenge is passed by the same person turning as asked, once; a still photo fails; bad answers are 4xx")
+    @Test("a challenge is passed by the same person turning as asked, once; a still photo fails; bad answers are 4xx", .offCooperativePool)
     func challenges() async throws {
         let fixture = try ServiceFixture(models: .real) {
             $0.requireAPIKey = true
@@ -92,7 +92,7 @@ struct LivenessEndpointTests {
         }
     }
 
-    @Test("a challenge and its pass belong to the console session that asked, not to every holder of its key")
+    @Test("a challenge and its pass belong to the console session that asked, not to every holder of its key", .offCooperativePool)
     func sessionsOfOneKey() async throws {
         let fixture = try ServiceFixture(models: .real) {
             $0.requireAPIKey = true
@@ -120,7 +120,7 @@ struct LivenessEndpointTests {
         }
     }
 
-    @Test("with liveness required, console enrollment needs a pass of the same person; API keys are not asked")
+    @Test("with liveness required, console enrollment needs a pass of the same person; API keys are not asked", .offCooperativePool)
     func requiredForEnrollAndVerify() async throws {
         let fixture = try ServiceFixture(models: .real) {
             $0.requireAPIKey = true

@@ -11,7 +11,7 @@ struct RecognitionEndpointTests {
     static let obama2 = Body.image("public/images/face_recognition/test_obama2.jpg")
     static let biden = Body.image("public/images/face_recognition/test_biden.jpg")
 
-    @Test("verify: the seed's multipart fields; same person matches, different people do not")
+    @Test("verify: the seed's multipart fields; same person matches, different people do not", .offCooperativePool)
     func verify() async throws {
         try await ServiceFixture(models: .real).test { client in
             try await client.execute(uri: "/api/v1/verify", method: .post, headers: multipartHeaders,
@@ -35,7 +35,7 @@ struct RecognitionEndpointTests {
         }
     }
 
-    @Test("similarity accepts a JSON body with base64 images")
+    @Test("similarity accepts a JSON body with base64 images", .offCooperativePool)
     func similarityFromJSON() async throws {
         try await ServiceFixture(models: .real).test { client in
             let body = Body.json(["image1": Data(Self.obama).base64EncodedString(), "image2": Data(Self.obama2).base64EncodedString()])
@@ -47,7 +47,7 @@ struct RecognitionEndpointTests {
         }
     }
 
-    @Test("detect reports dlib's boxes for a golden image")
+    @Test("detect reports dlib's boxes for a golden image", .offCooperativePool)
     func detect() async throws {
         let image = try SharedData.goldenImageBytes("two_people.jpg")
         let golden = try GoldenImage.load("two_people").detections["upsample_0"] ?? []
@@ -62,7 +62,7 @@ struct RecognitionEndpointTests {
         }
     }
 
-    @Test("bad input is a clear 4xx and the service stays healthy",
+    @Test("bad input is a clear 4xx and the service stays healthy", .offCooperativePool,
           arguments: [
               ("missing field", "missing_field", HTTPResponse.Status.badRequest),
               ("empty file", "empty_file", .badRequest),
@@ -106,7 +106,7 @@ struct RecognitionEndpointTests {
         }
     }
 
-    @Test("an oversized body is 413 and a wrong content type 415")
+    @Test("an oversized body is 413 and a wrong content type 415", .offCooperativePool)
     func bodyLimits() async throws {
         try await ServiceFixture(models: .real).test { client in
             let big = ByteBuffer(repeating: 0x41, count: 11 * 1024 * 1024)

@@ -10,7 +10,7 @@ struct RequestFieldTests {
     /// Any decodable image will do: `StubAnalyzer` finds one face in the middle of it.
     static let image = Body.image("public/images/face_recognition/test_obama.jpg")
 
-    @Test("verify takes face=largest|centre|center; another value is a 400 naming the field")
+    @Test("verify takes face=largest|centre|center; another value is a 400 naming the field", .offCooperativePool)
     func faceChoice() async throws {
         try await ServiceFixture().test { client in
             for value in ["largest", "centre", "center", "Centre"] {
@@ -29,7 +29,7 @@ struct RequestFieldTests {
         }
     }
 
-    @Test("identify takes unique_subjects=true|false, in a form or as a JSON boolean; another value is a 400")
+    @Test("identify takes unique_subjects=true|false, in a form or as a JSON boolean; another value is a 400", .offCooperativePool)
     func uniqueSubjects() async throws {
         try await ServiceFixture().test { client in
             for value in ["true", "false", "0", "1"] {
@@ -51,7 +51,7 @@ struct RequestFieldTests {
         }
     }
 
-    @Test("the multipart boundary is found among other parameters, in any order and case; JSON may carry a charset")
+    @Test("the multipart boundary is found among other parameters, in any order and case; JSON may carry a charset", .offCooperativePool)
     func contentTypeParameters() async throws {
         try await ServiceFixture().test { client in
             let form = Body.multipart(files: ["image": Self.image])
@@ -69,7 +69,7 @@ struct RequestFieldTests {
         }
     }
 
-    @Test("bodies that trap MultipartKit 4.7.1 (found by fuzzing) are a 400 and the service lives on",
+    @Test("bodies that trap MultipartKit 4.7.1 (found by fuzzing) are a 400 and the service lives on", .offCooperativePool,
           arguments: [("multipart/form-data; boundary=\"\"", "--\r\n\r\nx\r\n----\r\n"),
                       ("multipart/form-data; boundary=b", "--b\r\n\u{80}: x\r\n\r\n\r\n--b--\r\n"),
                       ("multipart/form-data; boundary=b", "--b\r\nContent-Di\u{80}sposition")])
@@ -86,7 +86,7 @@ struct RequestFieldTests {
         }
     }
 
-    @Test("a bad API key is refused on the API's routes only: public routes ignore it, unserved paths stay 404")
+    @Test("a bad API key is refused on the API's routes only: public routes ignore it, unserved paths stay 404", .offCooperativePool)
     func apiKeyOnlyOnServedRoutes() async throws {
         try await ServiceFixture().test { client in
             let headers: HTTPFields = [HTTPField.Name("X-API-Key")!: "netra_000000000000_guess"]
@@ -105,7 +105,7 @@ struct RequestFieldTests {
         }
     }
 
-    @Test("refused API keys spend the caller's rate limit: key guessing is slowed to the configured rate")
+    @Test("refused API keys spend the caller's rate limit: key guessing is slowed to the configured rate", .offCooperativePool)
     func refusedKeysAreRateLimited() async throws {
         let fixture = try ServiceFixture {
             $0.rateLimitPerSecond = 0.001
@@ -123,7 +123,7 @@ struct RequestFieldTests {
         }
     }
 
-    @Test("identify's threshold may only be stricter than the configured one, and top_k at most app.identify_max_top_k")
+    @Test("identify's threshold may only be stricter than the configured one, and top_k at most app.identify_max_top_k", .offCooperativePool)
     func identifyCannotBeWidened() async throws {
         let fixture = try ServiceFixture { $0.identifyMaxTopK = 20 }
         try await fixture.test { client in
@@ -142,7 +142,7 @@ struct RequestFieldTests {
         }
     }
 
-    @Test("error answers carry the same security headers as successes: nosniff, Referrer-Policy, X-Request-Id, no-store")
+    @Test("error answers carry the same security headers as successes: nosniff, Referrer-Policy, X-Request-Id, no-store", .offCooperativePool)
     func errorsCarrySecurityHeaders() async throws {
         try await ServiceFixture().test { client in
             try await client.execute(uri: "/api/v1/identify", method: .post, headers: multipartHeaders,

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("subjects, faces, enroll and identify over HTTP", .tags(.model))
 struct SubjectEndpointTests {
-    @Test("every write attempt is audited with the id of the key that made it: accepted, rejected, forced, refused")
+    @Test("every write attempt is audited with the id of the key that made it: accepted, rejected, forced, refused", .offCooperativePool)
     func auditedAttempts() async throws {
         let fixture = try ServiceFixture(models: .real) { $0.requireAPIKey = true }
         let manage = try fixture.store.createAPIKey(name: "hr", scopes: [.manage])
@@ -51,7 +51,7 @@ struct SubjectEndpointTests {
         #expect(try fixture.store.subjectCount() == 1, "no subject for a refused or rejected enrollment")
     }
 
-    @Test("create, enroll, identify, update, list, delete; unknown ids are 404")
+    @Test("create, enroll, identify, update, list, delete; unknown ids are 404", .offCooperativePool)
     func lifecycle() async throws {
         try await ServiceFixture(models: .real).test { client in
             var subjectID = 0

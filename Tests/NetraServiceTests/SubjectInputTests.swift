@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Subject names, metadata and bodies: bad input is a 4xx, good input comes back as sent", .tags(.unit))
 struct SubjectInputTests {
-    @Test("a name longer than 200 code points (though fewer letters) or with a control character is a 400, never a 500")
+    @Test("a name longer than 200 code points (though fewer letters) or with a control character is a 400, never a 500", .offCooperativePool)
     func names() async throws {
         let accented = String(repeating: "e\u{0301}", count: 150)
         try await ServiceFixture().test { client in
@@ -26,7 +26,7 @@ struct SubjectInputTests {
         }
     }
 
-    @Test("metadata comes back as sent: booleans stay booleans, numbers numbers, keys unchanged")
+    @Test("metadata comes back as sent: booleans stay booleans, numbers numbers, keys unchanged", .offCooperativePool)
     func metadataRoundTrip() async throws {
         try await ServiceFixture().test { client in
             let metadata: [String: Any] = ["active": true, "retired": false, "badgeNumber": 7, "ratio": 0.5, "tags": ["a"]]
@@ -41,7 +41,7 @@ struct SubjectInputTests {
         }
     }
 
-    @Test("a subject body over 64 KB is a 413 naming the limit")
+    @Test("a subject body over 64 KB is a 413 naming the limit", .offCooperativePool)
     func oversizedBody() async throws {
         try await ServiceFixture().test { client in
             let body = Body.json(["name": "Ada", "metadata": ["note": String(repeating: "x", count: 70_000)]])

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import NetraService
+import NetraTestSupport
 import Testing
 
 /// The worker pool's two-halves jobs (`run(_:alongside:)`): both halves at once when a second
@@ -36,7 +37,7 @@ struct VisionWorkersTests {
         return other.wait(timeout: .now() + 5) == .success
     }
 
-    @Test("with two slots free, the halves run at the same time and give their results in order")
+    @Test("with two slots free, the halves run at the same time and give their results in order", .offCooperativePool)
     func parallelWhenFree() async throws {
         let workers = VisionWorkers(workers: 2, queueDepth: 0)
         let (a, b) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
@@ -45,7 +46,7 @@ struct VisionWorkersTests {
         #expect(workers.load == 0)
     }
 
-    @Test("with one worker, the halves run one after the other on its slot")
+    @Test("with one worker, the halves run one after the other on its slot", .offCooperativePool)
     func sequentialOnOneWorker() async throws {
         let workers = VisionWorkers(workers: 1, queueDepth: 0)
         let occupancy = Occupancy()
@@ -55,7 +56,7 @@ struct VisionWorkersTests {
         #expect(occupancy.most == 1)
     }
 
-    @Test("the first half's error wins; one after the other, the second half then does not run")
+    @Test("the first half's error wins; one after the other, the second half then does not run", .offCooperativePool)
     func errors() async throws {
         let parallel = VisionWorkers(workers: 2, queueDepth: 0), sequential = VisionWorkers(workers: 1, queueDepth: 0)
         for workers in [parallel, sequential] {
@@ -73,7 +74,7 @@ struct VisionWorkersTests {
         #expect(ranSecond.most == 0)
     }
 
-    @Test("a two-halves job on a busy pool runs on its one slot instead of waiting for a second, and waits in the queue when none is free")
+    @Test("a two-halves job on a busy pool runs on its one slot instead of waiting for a second, and waits in the queue when none is free", .offCooperativePool)
     func busyPool() async throws {
         let workers = VisionWorkers(workers: 2, queueDepth: 2)
         let release = DispatchSemaphore(value: 0), holding = DispatchSemaphore(value: 0)
@@ -108,7 +109,7 @@ struct VisionWorkersTests {
         #expect(workers.load == 0)
     }
 
-    @Test("never more than `workers` bodies at once while two-halves and single jobs mix", arguments: [1, 2, 3])
+    @Test("never more than `workers` bodies at once while two-halves and single jobs mix", .offCooperativePool, arguments: [1, 2, 3])
     func neverMoreThanWorkers(count: Int) async throws {
         let workers = VisionWorkers(workers: count, queueDepth: 64)
         let occupancy = Occupancy()

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Collections in the identity store", .tags(.unit))
 struct CollectionStoreTests {
-    @Test("a search, a name lookup and a listing see only their collection; the same face in two collections is two subjects")
+    @Test("a search, a name lookup and a listing see only their collection; the same face in two collections is two subjects", .offCooperativePool)
     func searchesStayInTheirCollection() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -33,7 +33,7 @@ struct CollectionStoreTests {
         #expect(try store.collection(named: "reception")?.faceCount == 1)
     }
 
-    @Test("names are checked, unique, and default cannot be deleted nor one an active key is bound to")
+    @Test("names are checked, unique, and default cannot be deleted nor one an active key is bound to", .offCooperativePool)
     func collectionRules() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -60,7 +60,7 @@ struct CollectionStoreTests {
         #expect(try store.collection(named: "lobby") == nil)
     }
 
-    @Test("deleting a collection deletes its subjects, faces and index, and nothing of the others")
+    @Test("deleting a collection deletes its subjects, faces and index, and nothing of the others", .offCooperativePool)
     func deletingACollection() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -75,7 +75,7 @@ struct CollectionStoreTests {
         #expect(try store.auditLog(limit: 1).first?.action == "delete_collection")
     }
 
-    @Test("many subjects are deleted in one transaction, each audited, their faces gone from the index; missing ones skipped")
+    @Test("many subjects are deleted in one transaction, each audited, their faces gone from the index; missing ones skipped", .offCooperativePool)
     func bulkDelete() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -89,7 +89,7 @@ struct CollectionStoreTests {
         #expect(try store.auditLog(limit: 2).map(\.action) == ["delete_subject", "delete_subject"])
     }
 
-    @Test("a subject moved into another collection by editing the database fails its MAC and is never answered")
+    @Test("a subject moved into another collection by editing the database fails its MAC and is never answered", .offCooperativePool)
     func movedSubjectIsTampered() throws {
         let temporary = try TemporaryStore()
         let subjectID: Int64
@@ -104,7 +104,7 @@ struct CollectionStoreTests {
         #expect(throws: StoreError.tamperedSubject(subjectID)) { try reopened.subject(id: subjectID) }
     }
 
-    @Test("merging moves every face to the target, re-sealed and bound to it, and deletes the source")
+    @Test("merging moves every face to the target, re-sealed and bound to it, and deletes the source", .offCooperativePool)
     func merge() throws {
         let temporary = try TemporaryStore()
         var generator = VectorGenerator(state: 11)
@@ -132,7 +132,7 @@ struct CollectionStoreTests {
         #expect(reopened.index.search(faces[1].values, in: SubjectCollection.defaultID, topK: 1).first?.subjectID == target.id)
     }
 
-    @Test("a store from before collections opens with everything in default, its MACs and seals still valid")
+    @Test("a store from before collections opens with everything in default, its MACs and seals still valid", .offCooperativePool)
     func upgradeFromSchema3() throws {
         let temporary = try TemporaryStore()
         var generator = VectorGenerator(state: 5)

@@ -12,7 +12,7 @@ struct CryptoTests {
         EmbeddingSealer(key: try EncryptionKey(bytes: [UInt8](repeating: byte, count: 32)))
     }
 
-    @Test("a sealed embedding opens to the same values, with a fresh nonce each time")
+    @Test("a sealed embedding opens to the same values, with a fresh nonce each time", .offCooperativePool)
     func roundTrip() throws {
         let sealer = try sealer()
         let first = try sealer.seal(values, binding: binding), second = try sealer.seal(values, binding: binding)
@@ -22,7 +22,7 @@ struct CryptoTests {
         #expect(first.ciphertext != values.withUnsafeBytes { Array($0) })
     }
 
-    @Test("any changed byte, another row's binding or another key fails to open")
+    @Test("any changed byte, another row's binding or another key fails to open", .offCooperativePool)
     func tamperingIsDetected() throws {
         let sealer = try sealer()
         let sealed = try sealer.seal(values, binding: binding)
@@ -45,7 +45,7 @@ struct CryptoTests {
         #expect(throws: SealError.authenticationFailed) { try self.sealer(2).open(sealed, binding: binding) }
     }
 
-    @Test("key ids identify keys without revealing them; base64 keys and passphrases parse")
+    @Test("key ids identify keys without revealing them; base64 keys and passphrases parse", .offCooperativePool)
     func keys() throws {
         let a = try EncryptionKey(bytes: [UInt8](repeating: 1, count: 32))
         let b = try EncryptionKey(bytes: [UInt8](repeating: 2, count: 32))
@@ -64,7 +64,7 @@ struct CryptoTests {
         #expect(derived.id != (try EncryptionKey.derive(passphrase: "correct horse", salt: [UInt8](repeating: 6, count: 16))).id)
     }
 
-    @Test("an empty key, a white-space key file and a passphrase under 12 characters are refused with a clear message")
+    @Test("an empty key, a white-space key file and a passphrase under 12 characters are refused with a clear message", .offCooperativePool)
     func trivialKeys() throws {
         #expect(throws: KeyError.emptyKey) { try KeySource.parse("") }
         #expect(throws: KeyError.emptyKey) { try KeySource.parse(" \n\t") }
@@ -85,7 +85,7 @@ struct CryptoTests {
         #expect(throws: KeyError.emptyKey) { _ = try KeySource.fromEnvironment(["NETRA_SECRET_KEY": "   "]) }
     }
 
-    @Test("a key file reached through a symbolic link is judged by its target, as Kubernetes mounts Secrets")
+    @Test("a key file reached through a symbolic link is judged by its target, as Kubernetes mounts Secrets", .offCooperativePool)
     func keyFileThroughSymlink() throws {
         let store = try TemporaryStore()
         let target = store.folder.appendingPathComponent("..data-netra.key").path
@@ -101,7 +101,7 @@ struct CryptoTests {
         #expect(throws: KeyError.keyFileTooOpen(path: link, mode: "640")) { _ = try KeySource.read(keyFile: link) }
     }
 
-    @Test("a new store's database files are readable by their owner only")
+    @Test("a new store's database files are readable by their owner only", .offCooperativePool)
     func databaseFilesOwnerOnly() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -115,7 +115,7 @@ struct CryptoTests {
         }
     }
 
-    @Test("a key file readable by others is refused; a new one is created with mode 0600")
+    @Test("a key file readable by others is refused; a new one is created with mode 0600", .offCooperativePool)
     func keyFiles() throws {
         let store = try TemporaryStore()
         let path = store.folder.appendingPathComponent("netra.key").path

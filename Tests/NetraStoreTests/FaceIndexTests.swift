@@ -17,7 +17,7 @@ struct FaceIndexTests {
             .sorted { $0.distance < $1.distance }.prefix(topK).map { $0 }
     }
 
-    @Test("top-k per subject equals brute force, single and batched, after adds and removals")
+    @Test("top-k per subject equals brute force, single and batched, after adds and removals", .offCooperativePool)
     func matchesBruteForce() {
         var generator = VectorGenerator(state: 42)
         let index = FaceIndex(capacity: 16)
@@ -47,7 +47,7 @@ struct FaceIndexTests {
         }
     }
 
-    @Test("maxDistance keeps only close subjects; removed faces are never returned")
+    @Test("maxDistance keeps only close subjects; removed faces are never returned", .offCooperativePool)
     func limitsAndRemoval() {
         let index = FaceIndex()
         let base = [Float](repeating: 0.05, count: 128)
@@ -65,7 +65,7 @@ struct FaceIndexTests {
         #expect(index.descriptor(faceID: 1) == nil)
     }
 
-    @Test("searches running during additions and removals see consistent results")
+    @Test("searches running during additions and removals see consistent results", .offCooperativePool)
     func concurrentSearches() async {
         let index = FaceIndex()
         var generator = VectorGenerator(state: 7)

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("The encrypted identity store", .tags(.unit))
 struct SQLiteStoreTests {
-    @Test("subjects and faces persist across reopening; the index is rebuilt from the sealed rows")
+    @Test("subjects and faces persist across reopening; the index is rebuilt from the sealed rows", .offCooperativePool)
     func persistence() throws {
         let temporary = try TemporaryStore()
         var generator = VectorGenerator(state: 1)
@@ -27,7 +27,7 @@ struct SQLiteStoreTests {
         #expect(try reopened.auditLog().map(\.action) == ["enroll", "create_subject"])
     }
 
-    @Test("the wrong key is one clear error at open, and changes nothing")
+    @Test("the wrong key is one clear error at open, and changes nothing", .offCooperativePool)
     func wrongKey() throws {
         let temporary = try TemporaryStore()
         let keyID: String
@@ -46,7 +46,7 @@ struct SQLiteStoreTests {
         #expect(try temporary.open().loadReport.loaded == 1)
     }
 
-    @Test("tampered, swapped and truncated rows are reported by id, left out, and the rest still load")
+    @Test("tampered, swapped and truncated rows are reported by id, left out, and the rest still load", .offCooperativePool)
     func tampering() throws {
         let temporary = try TemporaryStore()
         var generator = VectorGenerator(state: 3)
@@ -80,7 +80,7 @@ struct SQLiteStoreTests {
         #expect(try store.check().report.tamperedFaceIDs.sorted() == expected)
     }
 
-    @Test("a database from a newer schema is refused without being changed")
+    @Test("a database from a newer schema is refused without being changed", .offCooperativePool)
     func newerSchema() throws {
         let temporary = try TemporaryStore()
         do {
@@ -92,7 +92,7 @@ struct SQLiteStoreTests {
         #expect(throws: StoreError.newerSchema(unknownMigrations: ["9999_from_the_future"])) { try temporary.open() }
     }
 
-    @Test("a file that is not a database is a clear error")
+    @Test("a file that is not a database is a clear error", .offCooperativePool)
     func notADatabase() throws {
         let temporary = try TemporaryStore()
         try Data("this is not sqlite".utf8).write(to: URL(fileURLWithPath: temporary.path))
@@ -103,7 +103,7 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("deleting a subject deletes its faces from the database and the index")
+    @Test("deleting a subject deletes its faces from the database and the index", .offCooperativePool)
     func deletion() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -126,7 +126,7 @@ struct SQLiteStoreTests {
         #expect(throws: StoreError.self) { try store.createSubject(name: "  ") }
     }
 
-    @Test("key rotation re-seals every row; afterwards only the new key opens the store")
+    @Test("key rotation re-seals every row; afterwards only the new key opens the store", .offCooperativePool)
     func rotation() throws {
         let temporary = try TemporaryStore()
         var generator = VectorGenerator(state: 5)
@@ -148,7 +148,7 @@ struct SQLiteStoreTests {
         #expect(rotated.index.search(descriptors[7].values, in: SubjectCollection.defaultID, topK: 1).first?.distance ?? 1 < 1e-3)
     }
 
-    @Test("an interrupted rotation resumes when run again with both keys")
+    @Test("an interrupted rotation resumes when run again with both keys", .offCooperativePool)
     func interruptedRotation() throws {
         let temporary = try TemporaryStore()
         var generator = VectorGenerator(state: 6)
@@ -182,7 +182,7 @@ struct SQLiteStoreTests {
         #expect(try temporary.open(key: TemporaryStore.otherKey).loadReport.loaded == 10)
     }
 
-    @Test("a store open while a rotation runs seals new faces under the new key when it holds it, refuses them when not, and keeps searching")
+    @Test("a store open while a rotation runs seals new faces under the new key when it holds it, refuses them when not, and keeps searching", .offCooperativePool)
     func rotationWhileServing() throws {
         let temporary = try TemporaryStore()
         var generator = VectorGenerator(state: 8)
@@ -216,7 +216,7 @@ struct SQLiteStoreTests {
         #expect(restarted.loadReport.loaded == 6 + enrolledDuringRotation && restarted.loadReport.unavailableKeys.isEmpty)
     }
 
-    @Test("a rotation retires the old key only when no row is left under it, even one written after its last batch")
+    @Test("a rotation retires the old key only when no row is left under it, even one written after its last batch", .offCooperativePool)
     func rotationFinishesOnlyWhenNothingIsLeft() throws {
         let temporary = try TemporaryStore()
         var generator = VectorGenerator(state: 9)
@@ -242,7 +242,7 @@ struct SQLiteStoreTests {
         #expect(try temporary.open(key: TemporaryStore.otherKey).loadReport.loaded == 4)
     }
 
-    @Test("subjects whose names are swapped in the database are refused on read and reported at opening and by check")
+    @Test("subjects whose names are swapped in the database are refused on read and reported at opening and by check", .offCooperativePool)
     func swappedNames() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -263,7 +263,7 @@ struct SQLiteStoreTests {
         #expect(try reopened.subject(id: alice.id) == nil)
     }
 
-    @Test("a face whose model_version is edited is reported as tampered, not silently left out")
+    @Test("a face whose model_version is edited is reported as tampered, not silently left out", .offCooperativePool)
     func editedModelVersion() throws {
         let temporary = try TemporaryStore()
         var generator = VectorGenerator(state: 10)
@@ -275,7 +275,7 @@ struct SQLiteStoreTests {
         #expect(reopened.loadReport.tamperedFaceIDs == [face.id] && reopened.loadReport.otherModelVersion == 0)
     }
 
-    @Test("the audit log is a chain: an entry edited, removed from the middle or from the end is reported by check")
+    @Test("the audit log is a chain: an entry edited, removed from the middle or from the end is reported by check", .offCooperativePool)
     func auditChain() throws {
         func store(with entries: Int) throws -> (TemporaryStore, SQLiteStore) {
             let temporary = try TemporaryStore()
@@ -297,7 +297,7 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("a store from before subject MACs and the audit chain has its rows authenticated as they are at first opening")
+    @Test("a store from before subject MACs and the audit chain has its rows authenticated as they are at first opening", .offCooperativePool)
     func upgradeAuthenticatesExistingRows() throws {
         let temporary = try TemporaryStore()
         do {
@@ -317,7 +317,7 @@ struct SQLiteStoreTests {
         #expect(try upgraded.subjects(named: "Ada", in: SubjectCollection.defaultID).count == 1)
     }
 
-    @Test("a store whose integrity key was deleted from its settings is refused, not re-keyed (which would authenticate forged rows)")
+    @Test("a store whose integrity key was deleted from its settings is refused, not re-keyed (which would authenticate forged rows)", .offCooperativePool)
     func deletedIntegrityKey() throws {
         let temporary = try TemporaryStore()
         do {
@@ -331,7 +331,7 @@ struct SQLiteStoreTests {
         #expect(throws: StoreError.integrityKeyMissing) { try temporary.open() }
     }
 
-    @Test("entries removed from the end of the audit log stay reported after the next write")
+    @Test("entries removed from the end of the audit log stay reported after the next write", .offCooperativePool)
     func auditGapSurvivesNextWrite() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -342,7 +342,7 @@ struct SQLiteStoreTests {
         #expect(problems.count == 1 && problems[0].contains("from entry 5 on"), "\(problems)")
     }
 
-    @Test("an API key's last use is recorded when it authenticates, at most once a minute; a wrong secret records nothing")
+    @Test("an API key's last use is recorded when it authenticates, at most once a minute; a wrong secret records nothing", .offCooperativePool)
     func apiKeyLastUse() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
@@ -357,7 +357,7 @@ struct SQLiteStoreTests {
         #expect(SQLiteStore.isStale(nil) && SQLiteStore.isStale("2020-01-01T00:00:00.000Z") && !SQLiteStore.isStale(stored))
     }
 
-    @Test("a key is found by its id, revoked or not; an unknown id finds none")
+    @Test("a key is found by its id, revoked or not; an unknown id finds none", .offCooperativePool)
     func apiKeyByID() throws {
         let temporary = try TemporaryStore()
         let store = try temporary.open()
