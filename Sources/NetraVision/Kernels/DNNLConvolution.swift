@@ -182,8 +182,18 @@ final class DNNLConvolution: @unchecked Sendable {
 }
 
 /// oneDNN's CPU engine, created once per process.
+///
+/// oneDNN's own primitive cache is turned off when the engine is made. NETRA already keeps the
+/// primitives it reuses (a plan per tensor shape, `PlanCache` and `BatchedPlans`); oneDNN's
+/// cache (1024 primitives by default) would also keep every primitive of every plan evicted
+/// since, and its int8 (AMX) convolutions hold tens of megabytes each: a server fed photos of
+/// many sizes grew to over 2 GB resident with it and stays near the float32 figure without.
 enum DNNLEngine {
     nonisolated(unsafe) private static let creation: Result<dnnl_engine_t, VisionError> = {
+        let cacheStatus = dnnl_set_primitive_cache_capacity(0)
+        guard cacheStatus == dnnl_success else {
+            return .failure(.computeLibrary("oneDNN could not turn off its primitive cache (status \(cacheStatus.rawValue))"))
+        }
         var engine: dnnl_engine_t?
         let status = dnnl_engine_create(&engine, dnnl_cpu, 0)
         guard status == dnnl_success, let engine else {
