@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // MARK: C libraries
@@ -58,8 +59,11 @@ let package = Package(
         ),
         .target(
             name: "NetraStore",
-            dependencies: ["NetraDescriptor", "CLibcrypto", "CBLAS", .product(name: "GRDB", package: "GRDB.swift")],
-            resources: [.copy("Migrations")],
+            dependencies: [
+                "NetraDescriptor", "CLibcrypto", "CBLAS", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            resources: [.copy("Migrations"), .copy("PostgresMigrations")],
             swiftSettings: optimisedInDebug
         ),
 
@@ -115,7 +119,8 @@ let package = Package(
         // MARK: Tests (mirroring the modules; tiers are tags, see docs/testing.md)
         .target(
             name: "NetraTestSupport",
-            dependencies: ["CLibcrypto", "NetraImaging", "NetraDescriptor", "NetraVision", "NetraStore", "NetraIdentity", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CLibcrypto", "NetraImaging", "NetraDescriptor", "NetraVision", "NetraStore", "NetraIdentity", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Tests/NetraTestSupport"
         ),
         .testTarget(

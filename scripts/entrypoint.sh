@@ -28,15 +28,16 @@ fi
 
 # 2. The store key must be our own. Without one, netra would create a development key file on
 #    the data volume (and `netra serve` off loopback refuses it): stop before touching the store.
+#    An empty NETRA_SECRET_KEY counts as unset for netra, so it is named first.
+if [ -n "${NETRA_SECRET_KEY+set}" ] && [ -z "$NETRA_SECRET_KEY" ] && [ -z "${NETRA_KEY_FILE:-}" ]; then
+    say "NETRA_SECRET_KEY is empty: put the key in it (e.g. \"base64:\$(head -c 32 /dev/urandom | base64)\")"
+    exit 1
+fi
 case "$config" in
     *"# store key: development key file"*)
         say "no store key: set NETRA_SECRET_KEY (e.g. \"base64:\$(head -c 32 /dev/urandom | base64)\") or NETRA_KEY_FILE"
         exit 1 ;;
 esac
-if [ -n "${NETRA_SECRET_KEY+set}" ] && [ -z "$NETRA_SECRET_KEY" ] && [ -z "${NETRA_KEY_FILE:-}" ]; then
-    say "NETRA_SECRET_KEY is empty: put the key in it (e.g. \"base64:\$(head -c 32 /dev/urandom | base64)\")"
-    exit 1
-fi
 
 # 3. The models: the image normally carries them; otherwise install them once into the model
 #    folder (a volume), from NETRA_MODELS_FROM or the archive cache. `netra models list` exits 1

@@ -1,15 +1,15 @@
 import Foundation
-import GRDB
 import NetraDescriptor
 @testable import NetraStore
 import NetraTestSupport
 import Testing
 
+/// On each backend (`StoreBackend`); the SQLite upgrade from schema 3 is in SQLiteStoreTests.
 @Suite("Collections in the identity store", .tags(.unit))
 struct CollectionStoreTests {
-    @Test("a search, a name lookup and a listing see only their collection; the same face in two collections is two subjects", .offCooperativePool)
-    func searchesStayInTheirCollection() throws {
-        let temporary = try TemporaryStore()
+    @Test("a search, a name lookup and a listing see only their collection; the same face in two collections is two subjects", .offCooperativePool, arguments: StoreBackend.allCases)
+    func searchesStayInTheirCollection(backend: StoreBackend) throws {
+        let temporary = try TemporaryStore(backend: backend)
         let store = try temporary.open()
         let reception = try store.createCollection(name: "reception")
         var generator = VectorGenerator(state: 7)
@@ -33,9 +33,9 @@ struct CollectionStoreTests {
         #expect(try store.collection(named: "reception")?.faceCount == 1)
     }
 
-    @Test("names are checked, unique, and default cannot be deleted nor one an active key is bound to", .offCooperativePool)
-    func collectionRules() throws {
-        let temporary = try TemporaryStore()
+    @Test("names are checked, unique, and default cannot be deleted nor one an active key is bound to", .offCooperativePool, arguments: StoreBackend.allCases)
+    func collectionRules(backend: StoreBackend) throws {
+        let temporary = try TemporaryStore(backend: backend)
         let store = try temporary.open()
         #expect(throws: StoreError.collectionExists("default")) { try store.createCollection(name: "default") }
         for bad in ["", "has space", "semi;colon", String(repeating: "x", count: 65), "naïve"] {
@@ -60,9 +60,9 @@ struct CollectionStoreTests {
         #expect(try store.collection(named: "lobby") == nil)
     }
 
-    @Test("deleting a collection deletes its subjects, faces and index, and nothing of the others", .offCooperativePool)
-    func deletingACollection() throws {
-        let temporary = try TemporaryStore()
+    @Test("deleting a collection deletes its subjects, faces and index, and nothing of the others", .offCooperativePool, arguments: StoreBackend.allCases)
+    func deletingACollection(backend: StoreBackend) throws {
+        let temporary = try TemporaryStore(backend: backend)
         let store = try temporary.open()
         let lobby = try store.createCollection(name: "lobby")
         var generator = VectorGenerator(state: 3)
@@ -75,9 +75,9 @@ struct CollectionStoreTests {
         #expect(try store.auditLog(limit: 1).first?.action == "delete_collection")
     }
 
-    @Test("many subjects are deleted in one transaction, each audited, their faces gone from the index; missing ones skipped", .offCooperativePool)
-    func bulkDelete() throws {
-        let temporary = try TemporaryStore()
+    @Test("many subjects are deleted in one transaction, each audited, their faces gone from the index; missing ones skipped", .offCooperativePool, arguments: StoreBackend.allCases)
+    func bulkDelete(backend: StoreBackend) throws {
+        let temporary = try TemporaryStore(backend: backend)
         let store = try temporary.open()
         var generator = VectorGenerator(state: 9)
         let enrolled = try (0..<3).map { index in
@@ -89,24 +89,24 @@ struct CollectionStoreTests {
         #expect(try store.auditLog(limit: 2).map(\.action) == ["delete_subject", "delete_subject"])
     }
 
-    @Test("a subject moved into another collection by editing the database fails its MAC and is never answered", .offCooperativePool)
-    func movedSubjectIsTampered() throws {
-        let temporary = try TemporaryStore()
+    @Test("a subject moved into another collection by editing the database fails its MAC and is never answered", .offCooperativePool, arguments: StoreBackend.allCases)
+    func movedSubjectIsTampered(backend: StoreBackend) throws {
+        let temporary = try TemporaryStore(backend: backend)
         let subjectID: Int64
         do {
             let store = try temporary.open()
             _ = try store.createCollection(name: "vault")
             subjectID = try store.createSubject(name: "Ada").id
-            try store.databasePool.write { db in try db.execute(sql: "UPDATE subjects SET collection_id = 2") }
+            try temporary.execute("UPDATE subjects SET collection_id = 2")
         }
         let reopened = try temporary.open()
         #expect(reopened.loadReport.tamperedSubjectIDs == [subjectID])
         #expect(throws: StoreError.tamperedSubject(subjectID)) { try reopened.subject(id: subjectID) }
     }
 
-    @Test("merging moves every face to the target, re-sealed and bound to it, and deletes the source", .offCooperativePool)
-    func merge() throws {
-        let temporary = try TemporaryStore()
+    @Test("merging moves every face to the target, re-sealed and bound to it, and deletes the source", .offCooperativePool, arguments: StoreBackend.allCases)
+    func merge(backend: StoreBackend) throws {
+        let temporary = try TemporaryStore(backend: backend)
         var generator = VectorGenerator(state: 11)
         let faces = (0..<3).map { _ in generator.descriptor() }
         let (source, target): (Subject, Subject)
@@ -130,31 +130,5 @@ struct CollectionStoreTests {
         #expect(reopened.loadReport.loaded == 3 && reopened.loadReport.tamperedFaceIDs.isEmpty)
         #expect(try reopened.faces(ofSubject: target.id).count == 3)
         #expect(reopened.index.search(faces[1].values, in: SubjectCollection.defaultID, topK: 1).first?.subjectID == target.id)
-    }
-
-    @Test("a store from before collections opens with everything in default, its MACs and seals still valid", .offCooperativePool)
-    func upgradeFromSchema3() throws {
-        let temporary = try TemporaryStore()
-        var generator = VectorGenerator(state: 5)
-        let face = generator.descriptor()
-        do {
-            let store = try temporary.open()
-            _ = try store.addFace(toSubjectNamed: "Ada", in: SubjectCollection.defaultID, descriptor: face, quality: quality)
-            _ = try store.createAPIKey(name: "old", scopes: [.recognize])
-            // Back to schema 3: no collections table, columns or migration record.
-            try store.databasePool.write { db in
-                try db.execute(sql: "DROP INDEX subjects_by_collection_and_name")
-                try db.execute(sql: "ALTER TABLE subjects DROP COLUMN collection_id")
-                try db.execute(sql: "ALTER TABLE api_keys DROP COLUMN collection_id")
-                try db.execute(sql: "DROP TABLE collections")
-                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = '0004_collections'")
-            }
-        }
-        let upgraded = try temporary.open()
-        #expect(upgraded.loadReport.problems.isEmpty && upgraded.loadReport.loaded == 1)
-        #expect(try upgraded.subjects(named: "Ada", in: SubjectCollection.defaultID).first?.collectionID == SubjectCollection.defaultID)
-        #expect(upgraded.index.search(face.values, in: SubjectCollection.defaultID, topK: 1).count == 1)
-        #expect(try upgraded.apiKeys().first?.collectionID == nil)
-        #expect(try upgraded.check().report.problems.isEmpty)
     }
 }

@@ -75,6 +75,27 @@ public enum DeploymentRules {
         }
     }
 
+    /// The key the store at `location` is opened with: for SQLite as `storeKey(for:...)` of its
+    /// path; a PostgreSQL store needs `NETRA_SECRET_KEY`, `NETRA_KEY_FILE` or `data.key_file`
+    /// (there is no folder beside it for a development key, and its replicas must share one key).
+    public static func storeKey(for location: StoreLocation, configuration: NetraConfiguration,
+                                environment: [String: String] = ProcessInfo.processInfo.environment,
+                                listeningOn host: String? = nil,
+                                warn: (String) -> Void = { _ in }) throws(ConfigurationError) -> KeySource {
+        guard location.isPostgres else {
+            return try storeKey(for: location.description, configuration: configuration, environment: environment,
+                                listeningOn: host, warn: warn)
+        }
+        do {
+            if let key = try KeySource.fromEnvironment(environment) { return key }
+            if !configuration.data.keyFile.isEmpty { return try KeySource.read(keyFile: configuration.data.keyFile) }
+        } catch {
+            throw ConfigurationError("\(error)")
+        }
+        throw ConfigurationError("a PostgreSQL store (data.url) needs a key: set NETRA_SECRET_KEY, NETRA_KEY_FILE or data.key_file "
+            + "(every replica uses the same one)")
+    }
+
     /// Checks that a service listening on `host` may run as configured: off loopback, every
     /// request must carry an API key.
     public static func checkListening(host: String, requireAPIKey: Bool) throws(ConfigurationError) {

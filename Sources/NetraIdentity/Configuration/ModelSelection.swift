@@ -29,8 +29,14 @@ public struct ModelSelection: Sendable {
 
         /// The counts of the store at `path` (none when it does not exist yet).
         public static func read(path: String) throws(ConfigurationError) -> StoreFaces {
+            try read(.sqlite(path: path))
+        }
+
+        /// The counts of the store at `location` (none when it does not exist yet); `path` is
+        /// its description (never a password).
+        public static func read(_ location: StoreLocation) throws(ConfigurationError) -> StoreFaces {
             do {
-                return StoreFaces(path: path, countsByModelVersion: try SQLiteStore.faceCountsByModelVersion(atPath: path))
+                return StoreFaces(path: location.description, countsByModelVersion: try location.faceCountsByModelVersion())
             } catch {
                 throw ConfigurationError("\(error)")
             }
@@ -45,6 +51,16 @@ public struct ModelSelection: Sendable {
             } catch {
                 warn("cannot count the faces of \(path) by model version (\(error)); choosing the models of a new store")
                 return StoreFaces(path: path, countsByModelVersion: [:])
+            }
+        }
+
+        /// The counts of the store at `location`: for SQLite as `read(path:warn:)`; a PostgreSQL
+        /// store that cannot be read (unreachable, a wrong password, another application's
+        /// database) is an error, so that a command or service stops at start with its reason.
+        public static func read(_ location: StoreLocation, warn: (String) -> Void) throws(ConfigurationError) -> StoreFaces {
+            switch location {
+            case let .sqlite(path): read(path: path, warn: warn)
+            case .postgres: try read(location)
             }
         }
     }

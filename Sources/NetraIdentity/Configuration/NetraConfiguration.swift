@@ -226,14 +226,22 @@ public struct NetraConfiguration: Codable, Equatable, Sendable {
     public struct DataSection: Codable, Equatable, Sendable {
         public init() {}
 
-        /// The identity database (SQLite).
+        /// The identity database (SQLite), used when `url` is empty.
         public var db = "data/netra.db"
+        /// A PostgreSQL store instead, `postgres://USER@HOST:PORT/DATABASE?sslmode=MODE`
+        /// (`StoreLocation`), shared by several replicas; never with a password in it.
+        public var url = ""
+        /// File holding the PostgreSQL password (mode 0600 or stricter), read when
+        /// NETRA_DATA_PASSWORD is unset; the password is never part of the configuration.
+        public var passwordFile = ""
         /// Key file used when neither NETRA_SECRET_KEY nor NETRA_KEY_FILE is set; empty means
-        /// `<db folder>/netra.key`, created (mode 0600) on first use as a development default.
+        /// `<db folder>/netra.key`, created (mode 0600) on first use as a development default
+        /// (a PostgreSQL store has no such default: it needs a key configured).
         public var keyFile = ""
 
         enum CodingKeys: String, CodingKey {
-            case db
+            case db, url
+            case passwordFile = "password_file"
             case keyFile = "key_file"
         }
     }
@@ -270,12 +278,16 @@ extension NetraConfiguration {
             sections["app"] = .mapping(app)
             merged = .mapping(sections)
         }
+        let configuration: NetraConfiguration
         do {
-            return try YAMLDecoder().decode(NetraConfiguration.self, from: merged)
+            configuration = try YAMLDecoder().decode(NetraConfiguration.self, from: merged)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ConfigurationError(source: filePath ?? "environment", problem: "has an invalid value for \(key)")
         }
+        // A data.url NETRA cannot use is refused here, before any command acts on it.
+        _ = try configuration.postgresLocation
+        return configuration
     }
 
     /// The image limits in force.

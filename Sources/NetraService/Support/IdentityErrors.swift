@@ -71,6 +71,7 @@ extension APIError {
         case .storageFailure: self.init(.serviceUnavailable, "store_unavailable", error.description, headers: [.retryAfter: "30"])
         case .databaseReplaced: self.init(.serviceUnavailable, "store_replaced", error.description, headers: [.retryAfter: "30"])
         case .busy: self.init(.serviceUnavailable, "store_busy", error.description, headers: [.retryAfter: "1"])
+        case .unreachable: self.init(.serviceUnavailable, "store_unreachable", error.description, headers: [.retryAfter: "5"])
         case .tamperedSubject: self.init(.internalServerError, "store_integrity", error.description)
         // The store's own failures are logged by ErrorMiddleware; their text (which may quote
         // SQLite) never reaches the client.

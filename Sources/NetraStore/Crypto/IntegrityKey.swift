@@ -49,6 +49,19 @@ struct IntegrityKey: Sendable {
         try sealer.seal(bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, binding: Self.binding(keyID: sealer.key.id))
     }
 
+    /// The sealed key as one setting value: nonce, tag, then ciphertext.
+    static func settingValue(of sealed: SealedEmbedding) -> Data {
+        Data(sealed.nonce + sealed.tag + sealed.ciphertext)
+    }
+
+    /// The sealed key read back from its setting value (an empty seal, which never opens, when
+    /// the value is too short).
+    static func sealed(fromSetting value: Data) -> SealedEmbedding {
+        let bytes = [UInt8](value)
+        guard bytes.count > 28 else { return SealedEmbedding(nonce: [], ciphertext: [], tag: []) }
+        return SealedEmbedding(nonce: Array(bytes[0..<12]), ciphertext: Array(bytes[28...]), tag: Array(bytes[12..<28]))
+    }
+
     static func open(_ sealed: SealedEmbedding, with sealer: EmbeddingSealer) throws(SealError) -> IntegrityKey {
         let values = try sealer.open(sealed, binding: binding(keyID: sealer.key.id))
         return IntegrityKey(bytes: values.withUnsafeBytes { Array($0) })

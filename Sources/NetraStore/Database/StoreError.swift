@@ -43,7 +43,15 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case integrityKeyMissing
     /// The database stayed locked by another writer (a long rotation batch) past the wait.
     case busy
-    /// A SQLite error not caused by the caller's input.
+    /// `data.url` does not name a PostgreSQL store NETRA can use (the reason names what to fix).
+    case invalidLocation(String)
+    /// The PostgreSQL server cannot be reached or refused the connection (the reason names why:
+    /// unreachable, wrong password, no such database); nothing was changed.
+    case unreachable(String)
+    /// The database holds tables that are not a NETRA store's: it belongs to another
+    /// application and is left untouched.
+    case foreignDatabase(String)
+    /// A database error not caused by the caller's input.
     case database(String)
 
     public var description: String {
@@ -76,6 +84,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .integrityKeyMissing:
             "the store's integrity key is missing from its settings (the database was tampered with); restore it from a backup"
         case .busy: "the identity database is busy with another writer; retry shortly"
+        case let .invalidLocation(reason): reason
+        case let .unreachable(reason): "the PostgreSQL store is unreachable: \(reason)"
+        case let .foreignDatabase(location):
+            "\(location) holds another application's tables, not a NETRA store; nothing was changed (use an empty database)"
         case let .database(message): "database error: \(message)"
         }
     }

@@ -1,4 +1,3 @@
-import CLibcrypto
 import Foundation
 import GRDB
 
@@ -36,23 +35,18 @@ public struct APIKeyRecord: Sendable, Equatable, Codable {
 extension SQLiteStore {
     /// Creates an API key; the returned secret text (`netra_<id>_<secret>`) is shown once and not stored.
     public func createAPIKey(name: String, scopes: [APIScope], collectionID: Int64?) throws(StoreError) -> (key: String, record: APIKeyRecord) {
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalidName("an API key needs a name") }
-        guard !scopes.isEmpty else { throw .invalidName("an API key needs at least one scope") }
-        var idBytes = [UInt8](repeating: 0, count: 6), secret = [UInt8](repeating: 0, count: 24)
-        guard RAND_bytes(&idBytes, 6) == 1, RAND_bytes(&secret, 24) == 1 else { throw .key(.randomSourceFailed) }
-        let id = idBytes.map { String(format: "%02x", $0) }.joined()
-        let secretText = Data(secret).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        try APIKeyText.validate(name: name, scopes: scopes)
+        let (id, secret) = try APIKeyText.generate()
         let now = Timestamp.now()
-        let sortedScopes = Array(Set(scopes)).sorted()
+        let sortedScopes = APIKeyText.normalized(scopes)
         try write { db in
             if let collectionID { try self.requireCollection(collectionID, db) }
             try db.execute(sql: "INSERT INTO api_keys (id, name, secret_hash, scopes, created_at, collection_id) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [id, name, Data(Self.hash(secretText)), sortedScopes.map(\.rawValue).joined(separator: " "), now, collectionID])
-            let bound = collectionID.map { ", collection \($0)" } ?? ""
-            try self.audit(db, action: "create_api_key", result: "ok", detail: "key \(id) (\(name))\(bound)")
+                           arguments: [id, name, Data(APIKeyText.hash(secret)), APIKeyText.stored(sortedScopes), now, collectionID])
+            try self.audit(db, action: "create_api_key", result: "ok",
+                           detail: APIKeyText.createdDetail(id: id, name: name, collectionID: collectionID))
         }
-        return ("netra_\(id)_\(secretText)",
+        return (APIKeyText.text(id: id, secret: secret),
                 APIKeyRecord(id: id, name: name, scopes: sortedScopes, createdAt: now, lastUsedAt: nil, revokedAt: nil, collectionID: collectionID))
     }
 
@@ -61,26 +55,17 @@ extension SQLiteStore {
     /// A matching active key's `last_used_at` is brought up to date, at most once a minute
     /// (each update is a durable write).
     public func authenticateAPIKey(_ text: String) throws(StoreError) -> APIKeyRecord? {
-        let parts = text.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "netra", parts[1].count == 12 else { return nil }
-        let id = String(parts[1]), presented = Self.hash(String(parts[2]))
-        guard let record = try matchingKey(id: id, presentedHash: presented) else { return nil }
-        guard record.revokedAt == nil, Self.isStale(record.lastUsedAt) else { return record }
+        guard let parsed = APIKeyText.parse(text) else { return nil }
+        let id = parsed.id
+        guard let record = try matchingKey(id: id, presentedHash: parsed.secretHash) else { return nil }
+        guard record.revokedAt == nil, APIKeyText.isStale(record.lastUsedAt) else { return record }
         let now = Timestamp.now()
         try write { db in
             try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
         }
-        return APIKeyRecord(id: record.id, name: record.name, scopes: record.scopes, createdAt: record.createdAt, lastUsedAt: now,
-                            revokedAt: nil, collectionID: record.collectionID)
+        return APIKeyText.used(record, at: now)
     }
 
-    /// Whether a `last_used_at` is missing or more than a minute old.
-    static func isStale(_ lastUsed: String?) -> Bool {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let lastUsed, let date = formatter.date(from: lastUsed) else { return true }
-        return Date().timeIntervalSince(date) > 60
-    }
 
     private func matchingKey(id: String, presentedHash presented: [UInt8]) throws(StoreError) -> APIKeyRecord? {
         try read { db in
@@ -88,10 +73,8 @@ extension SQLiteStore {
                 return nil
             }
             let stored: Data = row["secret_hash"]
-            let matches = stored.count == presented.count && stored.withUnsafeBytes { storedBytes in
-                presented.withUnsafeBytes { CRYPTO_memcmp(storedBytes.baseAddress, $0.baseAddress, presented.count) == 0 }
-            }
-            return matches ? try Self.fetchAPIKeys(db, where: "id = ?", arguments: [id]).first : nil
+            return APIKeyText.matches(stored: stored, presented: presented)
+                ? try Self.fetchAPIKeys(db, where: "id = ?", arguments: [id]).first : nil
         }
     }
 
@@ -112,21 +95,11 @@ extension SQLiteStore {
         }
     }
 
-    private static func hash(_ secret: String) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let bytes = Array(secret.utf8)
-        _ = EVP_Digest(bytes, bytes.count, &digest, &length, EVP_sha256(), nil)
-        return Array(digest.prefix(Int(length)))
-    }
-
     private static func fetchAPIKeys(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [APIKeyRecord] {
         try Row.fetchAll(db, sql: "SELECT id, name, scopes, created_at, last_used_at, revoked_at, collection_id FROM api_keys WHERE \(condition) ORDER BY created_at",
                          arguments: arguments).map { row in
-            let scopes: String = row["scopes"]
-            return APIKeyRecord(id: row["id"], name: row["name"], scopes: scopes.split(separator: " ").compactMap { APIScope(rawValue: String($0)) },
-                                createdAt: row["created_at"], lastUsedAt: row["last_used_at"], revokedAt: row["revoked_at"],
-                                collectionID: row["collection_id"])
+            APIKeyText.record(id: row["id"], name: row["name"], scopes: row["scopes"], createdAt: row["created_at"],
+                              lastUsedAt: row["last_used_at"], revokedAt: row["revoked_at"], collectionID: row["collection_id"])
         }
     }
 }

@@ -3,7 +3,7 @@ import GRDB
 
 extension SQLiteStore {
     public func createCollection(name: String, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection {
-        try Self.validate(collectionName: name)
+        try StoreValidation.validate(collectionName: name)
         return try write { db in
             guard try Row.fetchOne(db, sql: "SELECT 1 FROM collections WHERE name = ?", arguments: [name]) == nil else {
                 throw StoreError.collectionExists(name)
@@ -65,13 +65,6 @@ extension SQLiteStore {
     func requireCollection(_ id: Int64, _ db: Database) throws {
         guard try Row.fetchOne(db, sql: "SELECT 1 FROM collections WHERE id = ?", arguments: [id]) != nil else {
             throw StoreError.collectionNotFound("\(id)")
-        }
-    }
-
-    static func validate(collectionName name: String) throws(StoreError) {
-        guard (1...64).contains(name.unicodeScalars.count) else { throw .invalidCollectionName("a name has 1 to 64 characters") }
-        guard name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }) else {
-            throw .invalidCollectionName("use letters, digits, '-', '_' and '.' only")
         }
     }
 

@@ -14,7 +14,7 @@ extension SQLiteStore {
 
     public func addFace(toSubjectNamed name: String, in collectionID: Int64, descriptor: FaceDescriptor,
                         quality: FaceQuality) throws(StoreError) -> (subject: Subject, face: StoredFace) {
-        try Self.validate(name: name, metadata: "{}")
+        try StoreValidation.validate(name: name, metadata: "{}")
         let (subject, face) = try write { db -> (Subject, StoredFace) in
             try self.requireCollection(collectionID, db)
             let named = try self.subjects(named: name, in: collectionID, db)

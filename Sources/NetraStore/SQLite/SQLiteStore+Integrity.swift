@@ -23,7 +23,7 @@ extension SQLiteStore {
                    let blob = try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = ?", arguments: [sealedKeySetting]) {
                     let id = String(decoding: keyID, as: UTF8.self)
                     guard let sealer = sealers.sealer(forKeyID: id) else { throw StoreError.activeKeyUnavailable(keyID: id) }
-                    return try IntegrityKey.open(unpack(blob), with: sealer)
+                    return try IntegrityKey.open(IntegrityKey.sealed(fromSetting: blob), with: sealer)
                 }
                 guard creating else { throw StoreError.integrityKeyMissing }
                 let active = try String.fetchOne(db, sql: "SELECT id FROM encryption_keys WHERE state = 'active'") ?? sealers.primary.key.id
@@ -60,15 +60,9 @@ extension SQLiteStore {
     static func storeSealed(_ key: IntegrityKey, with sealer: EmbeddingSealer, _ db: Database) throws {
         let sealed = try key.sealed(with: sealer)
         try db.execute(sql: "INSERT OR REPLACE INTO store_settings (name, value) VALUES (?, ?)",
-                       arguments: [sealedKeySetting, Data(sealed.nonce + sealed.tag + sealed.ciphertext)])
+                       arguments: [sealedKeySetting, IntegrityKey.settingValue(of: sealed)])
         try db.execute(sql: "INSERT OR REPLACE INTO store_settings (name, value) VALUES (?, ?)",
                        arguments: [sealedKeyIDSetting, Data(sealer.key.id.utf8)])
-    }
-
-    private static func unpack(_ blob: Data) -> SealedEmbedding {
-        let bytes = [UInt8](blob)
-        guard bytes.count > 28 else { return SealedEmbedding(nonce: [], ciphertext: [], tag: []) }
-        return SealedEmbedding(nonce: Array(bytes[0..<12]), ciphertext: Array(bytes[28...]), tag: Array(bytes[12..<28]))
     }
 
     private static func setHead(_ head: [UInt8], _ db: Database) throws {
@@ -96,20 +90,15 @@ extension SQLiteStore {
         }
     }
 
-    /// Chains a new audit entry (already inserted) to the one before it and moves the head.
-    /// When the entry before it is not the one the head names (newest entries were removed),
-    /// the new entry is chained to a value that never verifies, so the gap stays reported
-    /// instead of being papered over by the next write.
+    /// Chains a new audit entry (already inserted) to the one before it and moves the head
+    /// (`AuditChain.append`).
     func chain(_ entry: AuditEntry, _ db: Database) throws {
-        let id = entry.id
-        let previousRow = try Row.fetchOne(db, sql: "SELECT id, chain FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1", arguments: [id])
-        var previous = (previousRow?["chain"] as Data?).map { [UInt8]($0) } ?? [UInt8](repeating: 0, count: 32)
+        let previousRow = try Row.fetchOne(db, sql: "SELECT id, chain FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1", arguments: [entry.id])
+        let previous = previousRow.map { (id: $0["id"] as Int64, chain: ($0["chain"] as Data?).map { [UInt8]($0) }) }
         let head = try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = ?", arguments: [Self.auditHeadSetting])
-        let expectedHead = previousRow.map { Data(integrity.auditHead(lastID: $0["id"], chain: previous)) }
-        if head != expectedHead { previous = [UInt8](repeating: 0xFF, count: 32) }
-        let chain = integrity.auditChain(previous: previous, entry: entry)
-        try db.execute(sql: "UPDATE audit_log SET chain = ? WHERE id = ?", arguments: [Data(chain), id])
-        try Self.setHead(integrity.auditHead(lastID: id, chain: chain), db)
+        let (chain, newHead) = AuditChain(key: integrity).append(entry, after: previous, head: head)
+        try db.execute(sql: "UPDATE audit_log SET chain = ? WHERE id = ?", arguments: [Data(chain), entry.id])
+        try Self.setHead(newHead, db)
     }
 
     /// What is wrong with the audit log: the first entry whose chain does not follow from the
@@ -117,25 +106,11 @@ extension SQLiteStore {
     /// the last entry (entries removed from the end); empty when the log is intact.
     func auditLogProblems() throws(StoreError) -> [String] {
         try read { db in
-            var previous = [UInt8](repeating: 0, count: 32)
-            var last: (id: Int64, chain: [UInt8])?
+            var verification = AuditChain.Verification(key: integrity)
             let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit_log ORDER BY id")
-            while let row = try rows.next() {
-                let entry = AuditEntry(row: row)
-                let stored: Data? = row["chain"]
-                let expected = integrity.auditChain(previous: previous, entry: entry)
-                guard stored.map({ [UInt8]($0) }) == expected else {
-                    return ["the audit log does not authenticate from entry \(entry.id) on (an entry was edited, removed or inserted there)"]
-                }
-                previous = expected
-                last = (entry.id, expected)
-            }
-            let head = try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = ?", arguments: [Self.auditHeadSetting])
-            let expectedHead = last.map { Data(integrity.auditHead(lastID: $0.id, chain: $0.chain)) }
-            if head != expectedHead {
-                return ["the audit log's newest entries were removed (its head does not match entry \(last?.id ?? 0))"]
-            }
-            return []
+            while let row = try rows.next(), verification.take(AuditEntry(row: row), stored: row["chain"]) {}
+            return verification.problems(head: try Data.fetchOne(db, sql: "SELECT value FROM store_settings WHERE name = ?",
+                                                                 arguments: [Self.auditHeadSetting]))
         }
     }
 }

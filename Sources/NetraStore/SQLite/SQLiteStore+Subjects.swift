@@ -3,7 +3,7 @@ import GRDB
 
 extension SQLiteStore {
     public func createSubject(name: String, metadata: String, in collectionID: Int64) throws(StoreError) -> Subject {
-        try Self.validate(name: name, metadata: metadata)
+        try StoreValidation.validate(name: name, metadata: metadata)
         return try write { db in
             try self.requireCollection(collectionID, db)
             return try self.insertSubject(db, name: name, metadata: metadata, collectionID: collectionID)
@@ -24,7 +24,7 @@ extension SQLiteStore {
     }
 
     public func createSubjects(names: [String], in collectionID: Int64) throws(StoreError) -> [Subject] {
-        for name in names { try Self.validate(name: name, metadata: "{}") }
+        for name in names { try StoreValidation.validate(name: name, metadata: "{}") }
         return try write { db in
             try self.requireCollection(collectionID, db)
             let subjects = try names.map { name in
@@ -69,7 +69,7 @@ extension SQLiteStore {
     public func updateSubject(id: Int64, with change: SubjectChange) throws(StoreError) -> Subject {
         let current = try subject(id: id)
         guard var subject = current else { throw .subjectNotFound(id) }
-        try Self.validate(name: change.name ?? subject.name, metadata: change.metadata ?? subject.metadata)
+        try StoreValidation.validate(name: change.name ?? subject.name, metadata: change.metadata ?? subject.metadata)
         subject.name = change.name ?? subject.name
         subject.metadata = change.metadata ?? subject.metadata
         subject.updatedAt = Timestamp.now()
@@ -169,19 +169,6 @@ extension SQLiteStore {
                 throw StoreError.tamperedSubject(subject.id)
             }
             return subject
-        }
-    }
-
-    static func validate(name: String, metadata: String) throws(StoreError) {
-        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw .invalidName("a name cannot be empty") }
-        // SQLite's length() counts code points, not the grapheme clusters `count` does.
-        guard name.unicodeScalars.count <= 200 else { throw .invalidName("a name has at most 200 characters") }
-        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw .invalidName("a name cannot contain control characters")
-        }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)), object is [String: Any] else {
-            throw .invalidMetadata
         }
     }
 }

@@ -13,7 +13,7 @@ struct DatabaseCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Authenticate every stored face and subject, verify the audit log's chain, run SQLite's integrity check (exit 1 on any problem)."
+            abstract: "Authenticate every stored face and subject, verify the audit log's chain, run the database's integrity check (exit 1 on any problem)."
         )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var storeOptions: StoreOptions
@@ -55,7 +55,8 @@ struct DatabaseCommand: AsyncParsableCommand {
                         + (report.tamperedFaceIds.isEmpty ? "" : " (ids \(report.tamperedFaceIds.map(String.init).joined(separator: ", ")))")
                         + ", \(report.otherModelVersion) of another model version; \(report.tamperedSubjectIds.count) subjects tampered"
                         + (report.tamperedSubjectIds.isEmpty ? "" : " (ids \(report.tamperedSubjectIds.map(String.init).joined(separator: ", ")))")
-                        + "; audit log: \(report.auditLog.joined(separator: "; ")); SQLite integrity: \(integrity.joined(separator: "; "))")
+                        + "; audit log: \(report.auditLog.joined(separator: "; ")); \(store is PostgresStore ? "PostgreSQL" : "SQLite") integrity: "
+                        + integrity.joined(separator: "; "))
                 }
                 if !ok { throw ExitCode.failure }
             }

@@ -104,7 +104,7 @@ struct ModelsCommand: AsyncParsableCommand {
                 + "(exit 1 unless those the configuration uses verify).",
             discussion: """
                 Every file is listed; the exit status counts dlib's files (unless model.path is set), YuNet's only when
-                model.detector is yunet, and the int8 bundle only when model.precision would run it for data.db's store.
+                model.detector is yunet, and the int8 bundle only when model.precision would run it for the configured store (data.url, else data.db).
                 """,
             aliases: ["status"]
         )
@@ -122,9 +122,9 @@ struct ModelsCommand: AsyncParsableCommand {
                 let bundle = installer.int8BundleState()
                 let rows = statuses.map(Row.init) + [Row(bundle: bundle, at: installer.int8BundleURL)]
                 // Which of them the store would be served with (model.precision: a store keeps its model).
-                let path = configuration.data.db
+                let path = (try? configuration.postgresLocation)??.description ?? configuration.data.db
                 let selection = Result {
-                    try ModelSelection(configuration, store: try ModelSelection.StoreFaces.read(path: path),
+                    try ModelSelection(configuration, store: try ModelSelection.StoreFaces.read(try StoreLocation.configured(configuration)),
                                        int8Version: ModelSelection.fetchedInt8Version)
                 }
                 if json {

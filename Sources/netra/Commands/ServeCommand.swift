@@ -17,16 +17,18 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Address to listen on (default: app.host, 127.0.0.1).") var host: String?
     @Option(name: .long, help: "Port to listen on (default: app.port, 8000).") var port: Int?
-    @Option(name: .long, help: "The identity database (default: data.db, data/netra.db).") var db: String?
+    @Option(name: .long, help: "A SQLite identity database (default: data.url's PostgreSQL store if set, else data.db, data/netra.db).")
+    var db: String?
 
     func run() async throws {
         try await Self.reportingFailures {
             let configuration = try global.loadConfiguration()
-            let path = db ?? configuration.data.db
-            // Before the logging system starts: a store whose faces cannot be counted is reported
-            // again (and in full) by the loader when it fails to open.
+            let location = try StoreLocation.configured(configuration, databasePath: db)
+            // Before the logging system starts: a SQLite store whose faces cannot be counted is
+            // reported again (and in full) by the loader when it fails to open; a PostgreSQL store
+            // that cannot be read (unreachable, a wrong password) stops the service here.
             var countWarning: String?
-            let faces = ModelSelection.StoreFaces.read(path: path) { countWarning = $0 }
+            let faces = try ModelSelection.StoreFaces.read(location) { countWarning = $0 }
             let models = try ModelSelection(configuration, store: faces, int8Version: ModelSelection.fetchedInt8Version)
             var service = ServiceConfiguration(configuration, threshold: models.matchThreshold)
             service.host = host ?? service.host
@@ -37,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
             try DeploymentRules.checkListening(host: service.host, requireAPIKey: service.requireAPIKey)
             try DeploymentRules.checkLiveness(configuration.liveness, requireAPIKey: service.requireAPIKey)
             try DeploymentRules.checkConsole(configuration.console)
-            let key = try StoreSession.key(for: path, configuration: configuration, listeningOn: service.host)
+            let key = try StoreSession.key(for: location, configuration: configuration, listeningOn: service.host)
             let rotationKeys = try StoreSession.newKey().map { [$0] } ?? []
 
             LoggingSystem.bootstrap { label in
@@ -49,9 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
             let state = ServiceState()
             let loader = LoaderService(state: state, logger: logger) {
                 let analyzer = try models.makeAnalyzer(threads: 1)
-                let store = try SQLiteStore(path: path, key: key, additionalKeys: rotationKeys, modelVersion: models.modelVersion, actor: "api")
+                let store = try location.open(key: key, additionalKeys: rotationKeys, modelVersion: models.modelVersion, actor: "api")
                 StoreSession.reportLoadProblems(store.loadReport)
-                logger.info("loaded \(store.index.count) faces from \(path)")
+                logger.info("loaded \(store.index.count) faces from \(location)")
                 return ServiceState.Loaded(analyzer: analyzer, store: store)
             }
             let application = buildApplication(configuration: service, state: state, services: [loader], logger: logger)

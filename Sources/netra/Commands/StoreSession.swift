@@ -6,22 +6,30 @@ import NetraVision
 
 /// Options of every command that opens the identity store.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The identity database (default: data.db, data/netra.db).") var db: String?
+    @Option(name: .long, help: "A SQLite identity database (default: data.url's PostgreSQL store if set, else data.db, data/netra.db).")
+    var db: String?
 }
 
-/// Opening the identity store the way every command does: database path from `--db` or the
-/// configuration, key from NETRA_SECRET_KEY, NETRA_KEY_FILE or the configured key file.
+/// Opening the identity store the way every command does: a SQLite database from `--db`, else
+/// the configured store (`data.url`'s PostgreSQL database, or `data.db`), with the key from
+/// NETRA_SECRET_KEY, NETRA_KEY_FILE or the configured key file.
 enum StoreSession {
-    static func databasePath(_ options: StoreOptions, _ configuration: NetraConfiguration) -> String {
-        options.db ?? configuration.data.db
+    /// The store of `options` and `configuration` (`StoreLocation.configured`).
+    static func location(_ options: StoreOptions, _ configuration: NetraConfiguration) throws -> StoreLocation {
+        try StoreLocation.configured(configuration, databasePath: options.db)
     }
 
-    /// The key to open the store with (`DeploymentRules.storeKey`); a development key it
-    /// creates is announced on standard error.
+    /// The key to open the SQLite store at `databasePath` with (`DeploymentRules.storeKey`).
     static func key(for databasePath: String, configuration: NetraConfiguration, listeningOn host: String? = nil,
                     environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeySource {
-        try DeploymentRules.storeKey(for: databasePath, configuration: configuration, environment: environment,
-                                     listeningOn: host) { warning in
+        try key(for: .sqlite(path: databasePath), configuration: configuration, listeningOn: host, environment: environment)
+    }
+
+    /// The key to open the store at `location` with (`DeploymentRules.storeKey`); a development
+    /// key it creates beside a SQLite database is announced on standard error.
+    static func key(for location: StoreLocation, configuration: NetraConfiguration, listeningOn host: String? = nil,
+                    environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeySource {
+        try location.key(configuration: configuration, environment: environment, listeningOn: host) { warning in
             FileHandle.standardError.write(Data((warning.split(separator: "\n").map { "netra: \($0)" }.joined(separator: "\n") + "\n").utf8))
         }
     }
@@ -54,20 +62,24 @@ enum StoreSession {
     /// The models for the store of `options`: those its faces were enrolled with, under
     /// `model.precision` (read from the store before it is opened).
     static func models(for options: StoreOptions, configuration: NetraConfiguration) throws -> ModelSelection {
-        let path = databasePath(options, configuration)
-        let faces = ModelSelection.StoreFaces.read(path: path) { FileHandle.standardError.write(Data("netra: WARNING: \($0)\n".utf8)) }
+        try models(for: try location(options, configuration), configuration: configuration)
+    }
+
+    /// The models for the store at `location` (see `models(for:configuration:)`).
+    static func models(for location: StoreLocation, configuration: NetraConfiguration) throws -> ModelSelection {
+        let faces = try ModelSelection.StoreFaces.read(location) { FileHandle.standardError.write(Data("netra: WARNING: \($0)\n".utf8)) }
         return try ModelSelection(configuration, store: faces, int8Version: ModelSelection.fetchedInt8Version)
     }
 
     /// Opens the store, reporting damaged rows on stderr. Its faces' model version is that of
     /// `models(for:configuration:)`.
-    static func open(_ options: StoreOptions, configuration: NetraConfiguration, additionalKeys: [KeySource] = []) throws -> SQLiteStore {
-        let path = databasePath(options, configuration)
-        let key = try key(for: path, configuration: configuration)
-        let modelVersion = try models(for: options, configuration: configuration).modelVersion
-        let store: SQLiteStore
+    static func open(_ options: StoreOptions, configuration: NetraConfiguration, additionalKeys: [KeySource] = []) throws -> any IdentityStore {
+        let location = try location(options, configuration)
+        let key = try key(for: location, configuration: configuration)
+        let modelVersion = try models(for: location, configuration: configuration).modelVersion
+        let store: any IdentityStore
         do {
-            store = try SQLiteStore(path: path, key: key, additionalKeys: additionalKeys, modelVersion: modelVersion, actor: cliActor)
+            store = try location.open(key: key, additionalKeys: additionalKeys, modelVersion: modelVersion, actor: cliActor)
         } catch {
             throw CommandFailure(message: "\(error)", exitCode: .failure)
         }
@@ -76,7 +88,7 @@ enum StoreSession {
     }
 
     /// Opens the store and runs `body`, reporting a missing subject or face as exit code 5.
-    static func with(_ options: StoreOptions, _ global: GlobalOptions, _ body: (SQLiteStore) throws -> Void) throws {
+    static func with(_ options: StoreOptions, _ global: GlobalOptions, _ body: (any IdentityStore) throws -> Void) throws {
         let store = try open(options, configuration: try global.loadConfiguration())
         do {
             try body(store)

@@ -1,0 +1,205 @@
+import CLibcrypto
+import Foundation
+import NetraDescriptor
+import PostgresNIO
+
+/// NETRA's identity store on PostgreSQL: the same tables, meaning and guarantees as
+/// `SQLiteStore` (sealed embeddings bound to their rows, the key-id check, subject MACs and the
+/// audit chain, API keys), in a database that several NETRA replicas can share.
+///
+/// Opening connects (failing at once, with one clear error, on a wrong address, password or
+/// database), applies the migrations under an advisory lock, checks the key and decrypts every
+/// face of the active model version into the in-memory index. Every change returns only after
+/// its transaction committed, with its audit entry in the same transaction; the index follows.
+/// Each concern lives in an extension of its own, as `SQLiteStore`'s do.
+public final class PostgresStore: IdentityStore {
+    public let location: PostgresLocation
+    public let modelVersion: String
+    public let index: FaceGallery
+    public let loadReport: LoadReport
+
+    let connections: PostgresConnections
+    let sealers: SealerSet
+    let integrity: IntegrityKey
+    let actor: String
+
+    /// Opens (creating the schema if needed) the store at `location`.
+    ///
+    /// - Parameters:
+    ///   - password: the database user's password (`NETRA_DATA_PASSWORD`, `data.password_file`).
+    ///   - key, additionalKeys, modelVersion, actor: as for `SQLiteStore`.
+    public init(location: PostgresLocation, password: String?, key: KeySource, additionalKeys: [KeySource] = [],
+                modelVersion: String, actor: String = "cli", connections capacity: Int = 4) throws(StoreError) {
+        self.location = location
+        self.modelVersion = modelVersion
+        self.actor = actor
+        connections = try PostgresConnections(location: location, password: password, capacity: capacity)
+        let appliedNow = try PostgresSchema.migrate(connections)
+        sealers = try Self.resolveKeys(primary: key, additional: additionalKeys, in: connections)
+        integrity = try Self.integrityKey(in: connections, sealers: sealers, creating: appliedNow.contains(Self.firstMigration))
+        index = FaceGallery()
+        var report = try Self.load(connections, sealers: sealers, modelVersion: modelVersion, into: index)
+        report.tamperedSubjectIDs = try Self.tamperedSubjects(in: connections, integrity: integrity)
+        loadReport = report
+    }
+
+    /// The migration that creates the store (and its integrity key).
+    static let firstMigration = "0001_init"
+
+    /// Closes the connections (a process that ends need not call it).
+    public func close() { connections.close() }
+
+    // MARK: Opening
+
+    /// Turns the key sources into sealers and checks the primary key against the store.
+    private static func resolveKeys(primary: KeySource, additional: [KeySource], in connections: PostgresConnections) throws(StoreError) -> SealerSet {
+        let salt = try connections.transaction { sql -> [UInt8] in
+            if let salt = try sql.value("SELECT value FROM store_settings WHERE name = 'kdf_salt'", as: Data.self) {
+                return [UInt8](salt)
+            }
+            var salt = [UInt8](repeating: 0, count: 16)
+            guard RAND_bytes(&salt, 16) == 1 else { throw KeyError.randomSourceFailed }
+            // Two replicas creating a store together: the first salt wins, the other reads it.
+            try sql.execute("INSERT INTO store_settings (name, value) VALUES ('kdf_salt', \(Data(salt))) ON CONFLICT (name) DO NOTHING")
+            return [UInt8](try sql.value("SELECT value FROM store_settings WHERE name = 'kdf_salt'", as: Data.self) ?? Data(salt))
+        }
+        let keys: [EncryptionKey]
+        do {
+            keys = try ([primary] + additional).map { source throws(KeyError) in try source.key(salt: salt) }
+        } catch {
+            throw .key(error)
+        }
+        try connections.transaction { sql in
+            try sql.execute("LOCK TABLE encryption_keys IN EXCLUSIVE MODE")
+            let active = try sql.value("SELECT id FROM encryption_keys WHERE state = 'active'", as: String.self)
+            if let active, !keys.contains(where: { $0.id == active }) {
+                throw StoreError.wrongKey(expectedKeyID: active)
+            }
+            if active == nil {
+                if let newest = try sql.value("SELECT id FROM encryption_keys ORDER BY created_at DESC LIMIT 1", as: String.self) {
+                    throw StoreError.wrongKey(expectedKeyID: newest)
+                }
+                try sql.execute("INSERT INTO encryption_keys (id, created_at, state) VALUES (\(keys[0].id), \(Timestamp.now()), 'active')")
+            }
+        }
+        return SealerSet(primary: EmbeddingSealer(key: keys[0]), others: keys.dropFirst().map(EmbeddingSealer.init))
+    }
+
+    /// Decrypts every face of `modelVersion` into `index`, each under its subject's collection,
+    /// and reports the rest (other versions are authenticated too, never searched).
+    static func load(_ connections: PostgresConnections, sealers: SealerSet, modelVersion: String,
+                     into index: FaceGallery) throws(StoreError) -> LoadReport {
+        let loader = FaceLoader(sealers: sealers, modelVersion: modelVersion, index: index)
+        try connections.read { sql in
+            try sql.forEachRow("""
+                SELECT f.id, f.subject_id, f.model_version, f.key_id, f.nonce, f.ciphertext, f.tag, s.collection_id
+                FROM faces f JOIN subjects s ON s.id = f.subject_id ORDER BY s.collection_id, f.id
+                """) { row in try loader.take(row) }
+        }
+        return try loader.finish()
+    }
+
+    /// The rows `load` streams, decrypted into the index in chunks of one collection.
+    private final class FaceLoader: @unchecked Sendable {
+        let sealers: SealerSet
+        let modelVersion: String
+        let index: FaceGallery
+        var report = LoadReport()
+        var openers: [String: (BulkOpener, AssociatedDataBuilder)] = [:]
+        let chunk = 8192
+        let buffer: UnsafeMutablePointer<Float>
+        var faceIDs: [Int64] = [], subjectIDs: [Int64] = []
+        var collectionID = SubjectCollection.defaultID
+
+        init(sealers: SealerSet, modelVersion: String, index: FaceGallery) {
+            self.sealers = sealers
+            self.modelVersion = modelVersion
+            self.index = index
+            buffer = .allocate(capacity: chunk * FaceIndex.dimension)
+        }
+
+        deinit { buffer.deallocate() }
+
+        func take(_ row: PostgresRow) throws {
+            let (id, subjectID, version, keyID, nonce, ciphertext, tag, rowCollection) =
+                try row.decode((Int64, Int64, String, String, ByteBuffer, ByteBuffer, ByteBuffer, Int64).self)
+            guard let sealer = sealers.sealer(forKeyID: keyID) else {
+                report.unavailableKeys[keyID, default: 0] += 1
+                return
+            }
+            guard version == modelVersion else {
+                let sealed = SealedEmbedding(nonce: Array(buffer: nonce), ciphertext: Array(buffer: ciphertext), tag: Array(buffer: tag))
+                let binding = EmbeddingSealer.Binding(faceID: id, subjectID: subjectID, modelVersion: version, keyID: keyID)
+                if (try? sealer.open(sealed, binding: binding)) != nil { report.otherModelVersion += 1 } else { report.tamperedFaceIDs.append(id) }
+                return
+            }
+            if rowCollection != collectionID {
+                flush()
+                collectionID = rowCollection
+            }
+            if openers[keyID] == nil {
+                openers[keyID] = (try BulkOpener(key: sealer.key), AssociatedDataBuilder(modelVersion: modelVersion, keyID: keyID))
+            }
+            let output = buffer + faceIDs.count * FaceIndex.dimension
+            let aad = openers[keyID]!.1.bytes(faceID: id, subjectID: subjectID)
+            let opened = nonce.withUnsafeReadableBytes { n in
+                ciphertext.withUnsafeReadableBytes { c in
+                    tag.withUnsafeReadableBytes { t in openers[keyID]!.0.open(nonce: n, ciphertext: c, tag: t, associatedData: aad, into: output) }
+                }
+            }
+            guard opened else {
+                report.tamperedFaceIDs.append(id)
+                return
+            }
+            faceIDs.append(id)
+            subjectIDs.append(subjectID)
+            if faceIDs.count == chunk { flush() }
+        }
+
+        private func flush() {
+            guard !faceIDs.isEmpty else { return }
+            index.add(faceIDs: faceIDs, subjectIDs: subjectIDs, collectionID: collectionID, descriptors: buffer)
+            report.loaded += faceIDs.count
+            faceIDs.removeAll(keepingCapacity: true)
+            subjectIDs.removeAll(keepingCapacity: true)
+        }
+
+        func finish() throws(StoreError) -> LoadReport {
+            flush()
+            report.tamperedFaceIDs.sort()
+            return report
+        }
+    }
+
+    // MARK: Helpers
+
+    func read<T>(_ body: (PostgresSQL) throws -> T) throws(StoreError) -> T {
+        try connections.read(body)
+    }
+
+    @discardableResult
+    func write<T>(_ body: (PostgresSQL) throws -> T) throws(StoreError) -> T {
+        try connections.transaction(body)
+    }
+
+    /// Why the store cannot be used now (PostgreSQL unreachable), or `nil`.
+    public var unavailabilityReason: String? {
+        do {
+            _ = try connections.withConnection { connection in
+                try PostgresSQL(connection: connection, logger: Logger(label: "netra.postgres")).execute("SELECT 1")
+            }
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    /// The sealer of the store's active key, read inside the caller's write transaction (see
+    /// `SQLiteStore.activeSealer`): new rows are sealed under the key a rotation made active, or
+    /// refused when this process does not hold it.
+    func activeSealer(_ sql: PostgresSQL) throws -> EmbeddingSealer {
+        let active = try sql.value("SELECT id FROM encryption_keys WHERE state = 'active'", as: String.self) ?? sealers.primary.key.id
+        guard let sealer = sealers.sealer(forKeyID: active) else { throw StoreError.activeKeyUnavailable(keyID: active) }
+        return sealer
+    }
+}
