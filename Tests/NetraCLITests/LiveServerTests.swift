@@ -10,11 +10,14 @@ struct LiveServerTests {
         let process = Process()
         private(set) var port = 0
 
-        init() throws {
+        /// `netra serve` on a free port, on a SQLite store of its own, or (`environment` naming
+        /// one, `sqlite` false) on the store the environment names.
+        init(environment: [String: String] = [:], sqlite: Bool = true) throws {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             process.executableURL = try Netra.binary
-            process.arguments = ["serve", "--port", "0", "--db", folder.appendingPathComponent("netra.db").path]
-            process.environment = ProcessInfo.processInfo.environment.merging(["NETRA_SECRET_KEY": StoreCommandTests.key]) { $1 }
+            process.arguments = ["serve", "--port", "0"] + (sqlite ? ["--db", folder.appendingPathComponent("netra.db").path] : [])
+            process.environment = ProcessInfo.processInfo.environment
+                .merging(["NETRA_SECRET_KEY": StoreCommandTests.key]) { $1 }.merging(environment) { $1 }
             process.currentDirectoryURL = SharedData.repositoryRoot
             let errors = Pipe()
             process.standardError = errors

@@ -15,7 +15,8 @@ import PostgresNIO
 /// the store recovers by itself when PostgreSQL comes back.
 final class PostgresConnections: @unchecked Sendable {
     let location: PostgresLocation
-    private let configuration: PostgresConnection.Configuration
+    /// How each connection is made (the change feed makes its own listening one alike).
+    let configuration: PostgresConnection.Configuration
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let capacity: Int

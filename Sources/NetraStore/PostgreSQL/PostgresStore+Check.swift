@@ -9,7 +9,7 @@ extension PostgresStore {
     /// else one sentence per problem found.
     public func check() throws(StoreError) -> (report: LoadReport, integrity: [String]) {
         let scratch = FaceGallery()
-        var report = try Self.load(connections, sealers: sealers, modelVersion: modelVersion, into: scratch)
+        var (report, _) = try Self.load(connections, sealers: sealers, modelVersion: modelVersion, into: scratch)
         report.tamperedSubjectIDs = try Self.tamperedSubjects(in: connections, integrity: integrity)
         report.auditProblems = try auditLogProblems()
         let problems = try read { sql in try Self.referenceProblems(sql) }

@@ -74,6 +74,7 @@ extension PostgresStore {
             try sql.execute("DELETE FROM subjects WHERE collection_id = \(id)")
             try sql.execute("DELETE FROM collections WHERE id = \(id)")
             try self.audit(sql, action: "delete_collection", result: "ok", detail: "collection \(name): \(subjects.count) subjects deleted")
+            try self.recordChanges([.collectionDeleted(id)], sql)
         }
         index.remove(collectionID: id)
     }

@@ -83,6 +83,7 @@ extension PostgresStore {
             """)
         try sql.execute("UPDATE subjects SET updated_at = \(now) WHERE id = \(subjectID)")
         try audit(sql, action: "enroll", subjectID: subjectID, faceID: id, result: "ok")
+        try recordChanges([.face(id)], sql)
         return StoredFace(id: id, subjectID: subjectID, modelVersion: modelVersion, keyID: keyID, faceWidth: quality.width,
                           faceHeight: quality.height, detectorConfidence: quality.detectorConfidence, createdAt: now)
     }
@@ -134,6 +135,7 @@ extension PostgresStore {
                     """)
             }
             try self.audit(sql, action: "enroll_bulk", result: "ok", detail: "\(faces.count) faces")
+            try self.recordChanges(ids.map(IndexChange.face), sql)
             return (result, collections)
         }
         for (face, input) in zip(stored, faces) {
@@ -152,6 +154,7 @@ extension PostgresStore {
                 throw StoreError.faceNotFound(id)
             }
             try self.audit(sql, action: "delete_face", subjectID: subjectID, faceID: id, result: "ok")
+            try self.recordChanges([.face(id)], sql)
         }
         index.remove(faceID: id)
     }

@@ -118,6 +118,7 @@ extension PostgresStore {
                 throw StoreError.subjectNotFound(id)
             }
             try self.audit(sql, action: "delete_subject", subjectID: id, result: "ok")
+            try self.recordChanges([.subjectDeleted(id, collectionID: collectionID)], sql)
             return collectionID
         }
         index.remove(subjectID: id, in: collectionID)
@@ -131,6 +132,7 @@ extension PostgresStore {
                     return nil
                 }
                 try self.audit(sql, action: "delete_subject", subjectID: id, result: "ok")
+                try self.recordChanges([.subjectDeleted(id, collectionID: collectionID)], sql)
                 return (id, collectionID)
             }
         }
@@ -151,7 +153,7 @@ extension PostgresStore {
             guard var target = try self.verifiedSubjects(ids: [targetID], sql).first else { throw StoreError.subjectNotFound(targetID) }
             guard source.collectionID == target.collectionID else { throw StoreError.subjectsInDifferentCollections }
             let sealer = try self.activeSealer(sql)
-            var moved: [(Int64, [Float])] = []
+            var moved: [(Int64, [Float])] = [], movedIDs: [Int64] = []
             for row in try sql.rows("SELECT id, model_version, key_id, nonce, ciphertext, tag FROM faces WHERE subject_id = \(id) ORDER BY id") {
                 let faceID = try row["id"].decode(Int64.self), version = try row["model_version"].decode(String.self)
                 let keyID = try row["key_id"].decode(String.self)
@@ -167,12 +169,14 @@ extension PostgresStore {
                     WHERE id = \(faceID)
                     """)
                 if version == self.modelVersion { moved.append((faceID, values)) }
+                movedIDs.append(faceID)
             }
             guard try sql.execute("DELETE FROM subjects WHERE id = \(id)") == 1 else { throw StoreError.subjectNotFound(id) }
             try self.audit(sql, action: "delete_subject", subjectID: id, result: "ok", detail: "merged into subject \(targetID)")
             try sql.execute("UPDATE subjects SET updated_at = \(Timestamp.now()) WHERE id = \(targetID)")
             try self.audit(sql, action: "merge_subject", subjectID: targetID, result: "ok",
                            detail: "subject \(id) merged: \(source.faceCount) faces moved")
+            try self.recordChanges(movedIDs.map(IndexChange.face) + [.subjectDeleted(id, collectionID: source.collectionID)], sql)
             target.faceCount += source.faceCount
             return (target, moved)
         }

@@ -22,6 +22,10 @@ public final class PostgresStore: IdentityStore {
     let sealers: SealerSet
     let integrity: IntegrityKey
     let actor: String
+    /// The last change-log sequence the loaded index reflects (read in the load's snapshot).
+    let loadedThrough: Int64
+    private let feedLock = NSLock()
+    nonisolated(unsafe) private var feed: PostgresChangeFeed?
 
     /// Opens (creating the schema if needed) the store at `location`.
     ///
@@ -38,7 +42,8 @@ public final class PostgresStore: IdentityStore {
         sealers = try Self.resolveKeys(primary: key, additional: additionalKeys, in: connections)
         integrity = try Self.integrityKey(in: connections, sealers: sealers, creating: appliedNow.contains(Self.firstMigration))
         index = FaceGallery()
-        var report = try Self.load(connections, sealers: sealers, modelVersion: modelVersion, into: index)
+        var (report, sequence) = try Self.load(connections, sealers: sealers, modelVersion: modelVersion, into: index)
+        loadedThrough = sequence
         report.tamperedSubjectIDs = try Self.tamperedSubjects(in: connections, integrity: integrity)
         loadReport = report
     }
@@ -46,8 +51,28 @@ public final class PostgresStore: IdentityStore {
     /// The migration that creates the store (and its integrity key).
     static let firstMigration = "0001_init"
 
-    /// Closes the connections (a process that ends need not call it).
-    public func close() { connections.close() }
+    /// Closes the connections and stops following changes (a process that ends need not call it).
+    public func close() {
+        feedLock.withLock { feed }?.stop()
+        connections.close()
+    }
+
+    /// Keeps the index in step with the changes other replicas make to the shared store, from
+    /// the state it was loaded in on (`PostgresChangeFeed`); `netra serve` calls it. Until the
+    /// feed listens and has caught up, `unavailabilityReason` says so.
+    public func followChanges() {
+        let started = feedLock.withLock { () -> PostgresChangeFeed? in
+            guard feed == nil else { return nil }
+            feed = PostgresChangeFeed(store: self, configuration: connections.configuration, appliedThrough: loadedThrough)
+            return feed
+        }
+        started?.start()
+    }
+
+    /// The last change-log sequence applied to the index (what was loaded, when not following).
+    public var appliedChangeSequence: Int64 {
+        feedLock.withLock { feed }?.lastApplied ?? loadedThrough
+    }
 
     // MARK: Opening
 
@@ -87,16 +112,20 @@ public final class PostgresStore: IdentityStore {
 
     /// Decrypts every face of `modelVersion` into `index`, each under its subject's collection,
     /// and reports the rest (other versions are authenticated too, never searched).
+    /// Also returns the last change-log sequence, read in the same snapshot: the change feed
+    /// applies what follows it.
     static func load(_ connections: PostgresConnections, sealers: SealerSet, modelVersion: String,
-                     into index: FaceGallery) throws(StoreError) -> LoadReport {
+                     into index: FaceGallery) throws(StoreError) -> (LoadReport, Int64) {
         let loader = FaceLoader(sealers: sealers, modelVersion: modelVersion, index: index)
-        try connections.read { sql in
+        let sequence = try connections.read { sql -> Int64 in
+            let sequence = try lastChange(sql)
             try sql.forEachRow("""
                 SELECT f.id, f.subject_id, f.model_version, f.key_id, f.nonce, f.ciphertext, f.tag, s.collection_id
                 FROM faces f JOIN subjects s ON s.id = f.subject_id ORDER BY s.collection_id, f.id
                 """) { row in try loader.take(row) }
+            return sequence
         }
-        return try loader.finish()
+        return (try loader.finish(), sequence)
     }
 
     /// The rows `load` streams, decrypted into the index in chunks of one collection.
@@ -182,8 +211,12 @@ public final class PostgresStore: IdentityStore {
         try connections.transaction(body)
     }
 
-    /// Why the store cannot be used now (PostgreSQL unreachable), or `nil`.
+    /// Why the store cannot be used now (PostgreSQL unreachable, the change feed not yet
+    /// following), or `nil`.
     public var unavailabilityReason: String? {
+        if let feed = feedLock.withLock({ feed }), !feed.isSubscribed {
+            return "the index is not yet following the other replicas' changes (PostgreSQL change feed not subscribed)"
+        }
         do {
             _ = try connections.withConnection { connection in
                 try PostgresSQL(connection: connection, logger: Logger(label: "netra.postgres")).execute("SELECT 1")

@@ -54,6 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
                 let store = try location.open(key: key, additionalKeys: rotationKeys, modelVersion: models.modelVersion, actor: "api")
                 StoreSession.reportLoadProblems(store.loadReport)
                 logger.info("loaded \(store.index.count) faces from \(location)")
+                // Other replicas share a PostgreSQL store: follow their changes (ready once subscribed).
+                (store as? PostgresStore)?.followChanges()
                 return ServiceState.Loaded(analyzer: analyzer, store: store)
             }
             let application = buildApplication(configuration: service, state: state, services: [loader], logger: logger)
