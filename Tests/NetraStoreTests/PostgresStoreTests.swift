@@ -72,17 +72,18 @@ struct PostgresStoreTests {
         ]
         for (name, target, presented) in cases {
             let start = ContinuousClock.now
-            let outcome = Self.open(target, password: presented, within: .seconds(20))
+            let outcome = Self.open(target, password: presented, within: .seconds(60))
             let elapsed = ContinuousClock.now - start
             guard let outcome else {
-                Issue.record("\(name): opening still hangs after 20 s")
+                Issue.record("\(name): opening still hangs after 60 s")
                 continue
             }
             guard case let .failure(.unreachable(message)) = outcome else {
                 Issue.record("\(name): expected unreachable, got \(outcome)")
                 continue
             }
-            #expect(elapsed < .seconds(10), "\(name) took \(elapsed)")
+            // The connect timeout is 5 s; the rest is room for a machine running every suite at once.
+            #expect(elapsed < .seconds(30), "\(name) took \(elapsed)")
             #expect(!message.contains(password), "\(name): \(message)")
         }
         withExtendedLifetime(silent) {}
