@@ -69,7 +69,8 @@ final class PostgresChangeFeed: @unchecked Sendable {
                 let (applied, count) = try store.applyChanges(after: lastApplied, limit: Self.batch)
                 lock.withLock {
                     appliedThrough = applied
-                    subscribed = listening.map { !$0.isClosed } ?? false
+                    // Caught up only when the log had no more than one batch left.
+                    subscribed = count < Self.batch && (listening.map { !$0.isClosed } ?? false)
                 }
                 // A full batch: more may wait, go on at once.
                 if count == Self.batch { continue }

@@ -95,7 +95,7 @@ final class PostgresConnections: @unchecked Sendable {
                 try sql.execute("COMMIT")
                 return result
             } catch {
-                if !connection.isClosed { _ = try? sql.execute("ROLLBACK") }
+                if !connection.isClosed, (try? sql.execute("ROLLBACK")) == nil { Self.discard(connection) }
                 throw error
             }
         }
@@ -109,9 +109,24 @@ final class PostgresConnections: @unchecked Sendable {
         }
     }
 
+    /// A connection whose session state is unknown (a failed ROLLBACK or unlock): closed now,
+    /// so that it is never handed out again; the pool opens a new one in its place.
+    static func discard(_ connection: PostgresConnection) {
+        try? (connection.close() as EventLoopFuture<Void>).wait()
+    }
+
+    /// How long a caller waits for a free connection before the store answers busy.
+    static let borrowTimeout: TimeInterval = 10
+
     private func borrow() throws(StoreError) -> PostgresConnection {
         condition.lock()
-        while idle.isEmpty && borrowed >= capacity && !closed { condition.wait() }
+        let deadline = Date().addingTimeInterval(Self.borrowTimeout)
+        while idle.isEmpty && borrowed >= capacity && !closed {
+            guard condition.wait(until: deadline) else {
+                condition.unlock()
+                throw .busy
+            }
+        }
         if closed {
             condition.unlock()
             throw .unreachable("the store was closed")
@@ -201,6 +216,7 @@ enum PostgresFailure {
     static let invalidPassword = "28P01", invalidAuthorization = "28000", unknownDatabase = "3D000"
     static let uniqueViolation = "23505", foreignKeyViolation = "23503", serializationFailure = "40001", deadlock = "40P01"
     static let diskFull = "53100", readOnlyTransaction = "25006", adminShutdown = "57P01", cannotConnectNow = "57P03"
+    static let lockNotAvailable = "55P03", queryCanceled = "57014", tooManyConnections = "53300"
 
     static func sqlState(of error: Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
@@ -241,14 +257,16 @@ enum PostgresFailure {
         switch sqlState(of: error) {
         case diskFull?: return .storageFull
         case readOnlyTransaction?: return .readOnly
-        case serializationFailure?, deadlock?: return .busy
+        // Conflicts with another writer (a row deleted by another replica meanwhile, a lock or
+        // a statement given up, the server's connections all taken): retrying shortly works.
+        case serializationFailure?, deadlock?, foreignKeyViolation?, lockNotAvailable?, queryCanceled?, tooManyConnections?: return .busy
         case adminShutdown?, cannotConnectNow?: return .unreachable("PostgreSQL is shutting down or restarting")
         case let state?: return .database("PostgreSQL refused a statement (SQLSTATE \(state))")
         case nil: break
         }
         if let psql = error as? PSQLError {
             switch psql.code {
-            case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown:
+            case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:
                 return .unreachable("the connection to PostgreSQL was lost")
             default:
                 return .database("PostgreSQL: \(psql.code)")

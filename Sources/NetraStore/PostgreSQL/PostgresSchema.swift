@@ -19,7 +19,8 @@ enum PostgresSchema {
         return try connections.withConnection { connection in
             let sql = PostgresSQL(connection: connection, logger: Logger(label: "netra.postgres.schema"))
             try sql.execute("SELECT pg_advisory_lock(\(lockKey))")
-            defer { _ = try? sql.execute("SELECT pg_advisory_unlock(\(lockKey))") }
+            // A connection that may still hold the lock is never handed out again.
+            defer { if (try? sql.execute("SELECT pg_advisory_unlock(\(lockKey))")) == nil { PostgresConnections.discard(connection) } }
             if try tables(sql, at: connections.location).isEmpty {
                 try sql.execute("CREATE TABLE netra_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
             }

@@ -67,7 +67,10 @@ extension PostgresStore {
             guard keys == 0 else {
                 throw StoreError.collectionInUse(name, reason: "\(keys) active API keys are bound to it; revoke them first")
             }
-            let subjects = try sql.rows("SELECT id FROM subjects WHERE collection_id = \(id) ORDER BY id").map { try $0["id"].decode(Int64.self) }
+            // The locks the cascade needs, before the audit entries take the audit lock (see deleteSubjects).
+            try sql.execute("LOCK TABLE faces IN ROW EXCLUSIVE MODE")
+            let subjects = try sql.rows("SELECT id FROM subjects WHERE collection_id = \(id) ORDER BY id FOR UPDATE")
+                .map { try $0["id"].decode(Int64.self) }
             for subject in subjects {
                 try self.audit(sql, action: "delete_subject", subjectID: subject, result: "ok", detail: "collection \(name) deleted")
             }

@@ -127,7 +127,13 @@ extension PostgresStore {
     /// Deletes the subjects of `ids` that exist (each audited); returns how many were deleted.
     public func deleteSubjects(ids: [Int64]) throws(StoreError) -> Int {
         let deleted = try write { sql -> [(id: Int64, collectionID: Int64)] in
-            try ids.compactMap { id in
+            // Every lock the deletions need, before the first audit entry takes the audit lock:
+            // a writer holding one of them and waiting for the audit lock cannot then deadlock
+            // with this transaction (the cascade to faces needs ROW EXCLUSIVE, as enrollments
+            // take it first and a rotation's last step takes SHARE before its audit entry).
+            try sql.execute("LOCK TABLE faces IN ROW EXCLUSIVE MODE")
+            _ = try sql.rows("SELECT id FROM subjects WHERE id = ANY(\(ids)) ORDER BY id FOR UPDATE")
+            return try ids.compactMap { id in
                 guard let collectionID = try sql.value("DELETE FROM subjects WHERE id = \(id) RETURNING collection_id", as: Int64.self) else {
                     return nil
                 }
