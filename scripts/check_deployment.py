@@ -69,6 +69,12 @@ YAML_FILES = [
     "k8s/pvc.yaml",
     "k8s/deployment.yaml",
     "k8s/service.yaml",
+    "k8s/postgres/kustomization.yaml",
+    "k8s/postgres/configmap.yaml",
+    "k8s/postgres/deployment.yaml",
+    "k8s/postgres/pdb.yaml",
+    "k8s/postgres/service.yaml",
+    "k8s/postgres/secret.yaml",
     "helm/netra/Chart.yaml",
     "helm/netra/values.yaml",
     "monitoring/prometheus.yml",
@@ -424,15 +430,25 @@ def check_docker(args):
             elif source not in named_volumes:
                 problems.add(f"docker/docker-compose.yml: {service} mounts volume {source}, which is not declared")
 
-    # Prometheus: scrapes the netra service at app.port; its rule files are mounted beside it.
+    replicas = check_compose_postgres(compose, services, netra, port, args.binary, problems)
+
+    # Prometheus: scrapes the netra service at app.port, and the profile's replicas by DNS (found
+    # only while they run); its rule files are mounted beside it.
     prometheus = load_yaml("monitoring/prometheus.yml") or {}
-    targets = [t for job in prometheus.get("scrape_configs") or [] for sc in job.get("static_configs") or []
-               for t in sc.get("targets") or []]
+    netra_jobs = [job for job in prometheus.get("scrape_configs") or [] if job.get("job_name") == "netra"]
+    targets = [t for job in netra_jobs for sc in job.get("static_configs") or [] for t in sc.get("targets") or []]
     if f"netra:{port}" not in targets:
-        problems.add(f"monitoring/prometheus.yml: does not scrape netra:{port} (the compose service and app.port)")
-    jobs = [job.get("job_name") for job in prometheus.get("scrape_configs") or []]
-    if "netra" not in jobs:
+        problems.add(f"monitoring/prometheus.yml: job netra does not scrape netra:{port} (the compose service and app.port)")
+    if not netra_jobs:
         problems.add("monitoring/prometheus.yml: no job named 'netra' (the alert rules select job=\"netra\")")
+    discovered = {(name, dns.get("port")) for job in netra_jobs for dns in job.get("dns_sd_configs") or []
+                  if dns.get("type", "SRV") == "A" for name in dns.get("names") or []}
+    for replica in replicas:
+        if (replica, port) not in discovered:
+            problems.add(f"monitoring/prometheus.yml: job netra does not discover {replica} (type A, port {port}); "
+                         "a static target would be down without the profile")
+        if f"{replica}:{port}" in targets:
+            problems.add(f"monitoring/prometheus.yml: {replica}:{port} is a static target, down (and alerting) without the profile")
     prometheus_mounts = mounts("prometheus")
     config_in_container = next((t for t, s in prometheus_mounts.items() if s == "../monitoring/prometheus.yml"), None)
     if not config_in_container:
@@ -459,6 +475,131 @@ def check_docker(args):
     if "http://prometheus:9090" not in urls:
         problems.add("monitoring/grafana/provisioning/datasources/prometheus.yml: no Prometheus datasource at http://prometheus:9090")
     return problems.finish("Dockerfile, compose, Prometheus and Grafana wiring agree")
+
+
+def compose_environment(service):
+    """A compose service's `environment` as a dict (mapping or KEY=VALUE list)."""
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) if "=" in item else (item, None) for item in environment)
+    return {k: (None if v is None else str(v)) for k, v in environment.items()}
+
+
+def compose_secret_targets(service):
+    """secret name -> path in the container, of a compose service's `secrets`."""
+    targets = {}
+    for secret in service.get("secrets") or []:
+        source = secret if isinstance(secret, str) else secret.get("source")
+        target = source if isinstance(secret, str) else secret.get("target", source)
+        targets[source] = target if target.startswith("/") else f"/run/secrets/{target}"
+    return targets
+
+
+def check_compose_postgres(compose, services, netra, port, binary, problems):
+    """The profile postgres: a PostgreSQL service and NETRA replicas on it. Returns the replicas' names."""
+    where = "docker/docker-compose.yml"
+    for name in ("netra", "prometheus", "grafana"):
+        if (services.get(name) or {}).get("profiles"):
+            problems.add(f"{where}: {name} has profiles; the default `docker compose up` must start it")
+    profiled = {name: service for name, service in services.items() if "postgres" in (service.get("profiles") or [])}
+    database = profiled.get("postgres")
+    if not database:
+        problems.add(f"{where}: no service postgres in the profile postgres")
+        return []
+    if not re.match(r"postgres:\d+(\.\d+)*(-[a-z]+)?$", str(database.get("image", ""))):
+        problems.add(f"{where}: postgres runs {database.get('image')}, not the official postgres:<version> image")
+    db_env = compose_environment(database)
+    if db_env.get("POSTGRES_PASSWORD"):
+        problems.add(f"{where}: postgres has POSTGRES_PASSWORD written in; take it from a secret (POSTGRES_PASSWORD_FILE)")
+    declared_secrets = compose.get("secrets") or {}
+    db_secrets = compose_secret_targets(database)
+    password_secret = next((name for name, target in db_secrets.items() if target == db_env.get("POSTGRES_PASSWORD_FILE")), None)
+    if not password_secret:
+        problems.add(f"{where}: postgres's POSTGRES_PASSWORD_FILE {db_env.get('POSTGRES_PASSWORD_FILE')} is none of its secrets")
+    else:
+        secret_file = (declared_secrets.get(password_secret) or {}).get("file")
+        if not secret_file:
+            problems.add(f"{where}: secret {password_secret} is not declared with a file")
+        else:
+            local = os.path.normpath(os.path.join("docker", secret_file))
+            if run(["git", "check-ignore", "-q", local], cwd=ROOT).returncode != 0:
+                problems.add(f"{where}: the password file {local} is not git-ignored")
+    test = dig(database, "healthcheck", "test", default=[]) or []
+    test = " ".join(test) if isinstance(test, list) else str(test)
+    if "pg_isready" not in test:
+        problems.add(f"{where}: postgres's healthcheck does not run pg_isready")
+    elif not re.search(r"-h\s*(127\.0\.0\.1|localhost)", test):
+        problems.add(f"{where}: postgres's pg_isready must go over TCP (-h 127.0.0.1): the socket answers during initialisation")
+    data_mounts = {v.split(":")[1]: v.split(":")[0] for v in database.get("volumes") or [] if isinstance(v, str) and ":" in v}
+    pgdata = db_env.get("PGDATA", "/var/lib/postgresql/data")
+    if data_mounts.get(pgdata) not in (compose.get("volumes") or {}):
+        problems.add(f"{where}: postgres keeps {pgdata} on no named volume")
+    if database.get("ports"):
+        problems.add(f"{where}: postgres publishes ports; only the replicas need it, on the compose network")
+
+    replicas = sorted(name for name, service in profiled.items() if name != "postgres" and name.startswith("netra"))
+    if len(replicas) < 2:
+        problems.add(f"{where}: the profile postgres has {len(replicas)} NETRA replicas, expected 2")
+    host_ports = {str(p).rpartition(":")[0]: "netra" for p in netra.get("ports") or []}
+    for name in replicas:
+        service, rwhere = profiled[name], f"{where}: {name}"
+        env = compose_environment(service)
+        for field in ("image", "build", "env_file", "read_only", "security_opt", "cap_drop", "restart", "stop_grace_period"):
+            if service.get(field) != netra.get(field):
+                problems.add(f"{rwhere}: {field} differs from netra's")
+        if "/tmp" not in (service.get("tmpfs") or []):
+            problems.add(f"{rwhere}: no tmpfs at /tmp (read-only root filesystem)")
+        condition = dig(service, "depends_on", "postgres", "condition") if isinstance(service.get("depends_on"), dict) else None
+        if condition != "service_healthy":
+            problems.add(f"{rwhere}: must depend on postgres with condition service_healthy")
+        for published in service.get("ports") or []:
+            host, _, container_port = str(published).rpartition(":")
+            if container_port != str(port):
+                problems.add(f"{rwhere}: publishes {published}, not app.port {port}")
+            if host in host_ports:
+                problems.add(f"{rwhere}: host port {host} is also {host_ports[host]}'s")
+            host_ports[host] = name
+        if env.get("NETRA_DATA_PASSWORD"):
+            problems.add(f"{rwhere}: NETRA_DATA_PASSWORD is written in; use NETRA_DATA_PASSWORD_FILE with the secret")
+        url = env.get("NETRA_DATA_URL") or ""
+        match = re.match(r"postgres(?:ql)?://([^:@/]+)@([^:/]+):(\d+)/([^?]+)", url)
+        if not match:
+            problems.add(f"{rwhere}: NETRA_DATA_URL {url!r} is not postgres://USER@HOST:PORT/DATABASE without a password")
+        else:
+            user, host, db_port, db = match.groups()
+            if host != "postgres" or db_port != "5432":
+                problems.add(f"{rwhere}: NETRA_DATA_URL names {host}:{db_port}, not the postgres service at postgres:5432")
+            if user != db_env.get("POSTGRES_USER", "postgres") or db != db_env.get("POSTGRES_DB", db_env.get("POSTGRES_USER", "postgres")):
+                problems.add(f"{rwhere}: NETRA_DATA_URL's user {user} and database {db} are not postgres's POSTGRES_USER and POSTGRES_DB")
+        targets = compose_secret_targets(service)
+        if password_secret and env.get("NETRA_DATA_PASSWORD_FILE") != targets.get(password_secret):
+            problems.add(f"{rwhere}: NETRA_DATA_PASSWORD_FILE {env.get('NETRA_DATA_PASSWORD_FILE')} is not where the secret "
+                         f"{password_secret} is mounted ({targets.get(password_secret)})")
+        data_tmpfs = [t for t in service.get("tmpfs") or [] if t.split(":")[0] == "/app/data"]
+        volumes_at_data = [v for v in service.get("volumes") or [] if isinstance(v, str) and v.split(":")[1:2] == ["/app/data"]]
+        if not volumes_at_data and not (data_tmpfs and "uid=10001" in data_tmpfs[0]):
+            problems.add(f"{rwhere}: /app/data (the bootstrap key file) is neither a volume nor a tmpfs owned by uid 10001")
+        if binary and match:
+            with tempfile.TemporaryDirectory() as work:
+                password_file = os.path.join(work, "postgres-password")
+                with open(password_file, "w", encoding="utf-8") as handle:
+                    handle.write("not-a-real-password\n")
+                os.chmod(password_file, 0o600)
+                variables = clean_environment({"NETRA_SECRET_KEY": "base64:" + base64.b64encode(os.urandom(32)).decode(),
+                                               "NETRA_DATA_URL": url, "NETRA_DATA_PASSWORD_FILE": password_file})
+                shown = run([binary, "config", "show", "--config", path("docker/config.yaml")], cwd=work, env=variables)
+                if shown.returncode != 0 or f"# store: PostgreSQL postgres://{match.group(1)}@{match.group(2)}:{match.group(3)}" not in shown.stdout \
+                        or "password: data.password_file" not in shown.stdout:
+                    problems.add(f"{rwhere}: with its NETRA_DATA_* settings netra config show does not name the PostgreSQL store "
+                                 f"and the password file: {first_line(shown.stderr) or shown.stdout.strip().splitlines()[-2:]}")
+    # The first API key comes from one replica: the others start once it is healthy.
+    bootstrapping = replicas[:1]
+    for name in replicas[1:]:
+        depends = profiled[name].get("depends_on") or {}
+        if not isinstance(depends, dict) or dig(depends, bootstrapping[0], "condition") != "service_healthy":
+            problems.add(f"{where}: {name} must wait for {bootstrapping[0]} to be healthy (condition service_healthy), "
+                         "or both would create a first API key")
+    return replicas
 
 
 # --------------------------------------------------------------------------------------------
@@ -596,16 +737,22 @@ REQUIRED_SPEC = {
     "ConfigMap": [("data",)],
     "PersistentVolumeClaim": [("spec", "accessModes"), ("spec", "resources", "requests", "storage")],
     "ServiceMonitor": [("spec", "selector", "matchLabels"), ("spec", "endpoints")],
+    "PodDisruptionBudget": [("spec", "selector", "matchLabels")],
 }
 API_VERSIONS = {"Deployment": "apps/v1", "Service": "v1", "ConfigMap": "v1", "Secret": "v1",
-                "PersistentVolumeClaim": "v1", "ServiceMonitor": "monitoring.coreos.com/v1"}
+                "PersistentVolumeClaim": "v1", "ServiceMonitor": "monitoring.coreos.com/v1",
+                "PodDisruptionBudget": "policy/v1"}
+# A PostgreSQL URL for checking the manifests' settings in `netra config show` (the real one is
+# the user's, in a Secret).
+SAMPLE_POSTGRES_URL = "postgres://netra@db.example.internal:5432/netra?sslmode=require"
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
-def check_objects(objects, source, problems, binary=None, external=(), bootstrap=True):
+def check_objects(objects, source, problems, binary=None, external=(), bootstrap=True, backend="sqlite", replicas=None):
     """The checks shared by k8s/ and the chart. `external`: names of Secrets and claims that exist
-    outside these objects; `bootstrap`: whether the first API key must be bootstrapped. Returns
-    facts for comparisons."""
+    outside these objects; `bootstrap`: whether the first API key must be bootstrapped (never with
+    PostgreSQL); `backend`: the store the objects must be made for, "sqlite" or "postgres" (with
+    `replicas` pods, default 2). Returns facts for comparisons."""
     by_kind = {}
     for obj in objects:
         kind = obj.get("kind")
@@ -632,10 +779,12 @@ def check_objects(objects, source, problems, binary=None, external=(), bootstrap
     deployment_name, deployment = next(iter(deployments.items()))
     where = f"{source} Deployment/{deployment_name}"
     spec = deployment.get("spec") or {}
-    if spec.get("replicas") != 1:
-        problems.add(f"{where}: replicas must be 1 (SQLite has one writer)")
-    if dig(spec, "strategy", "type") != "Recreate":
-        problems.add(f"{where}: strategy must be Recreate (a rolling update runs two writers on one database)")
+    postgres = backend == "postgres"
+    if not postgres:
+        if spec.get("replicas") != 1:
+            problems.add(f"{where}: replicas must be 1 (SQLite has one writer)")
+        if dig(spec, "strategy", "type") != "Recreate":
+            problems.add(f"{where}: strategy must be Recreate (a rolling update runs two writers on one database)")
     match_labels = dig(spec, "selector", "matchLabels", default={}) or {}
     pod_labels = dig(spec, "template", "metadata", "labels", default={}) or {}
     for key, value in match_labels.items():
@@ -737,8 +886,17 @@ def check_objects(objects, source, problems, binary=None, external=(), bootstrap
             problems.add(f"{cwhere}: NETRA_SECRET_KEY refers to Secret {key_ref.get('name')}, which is not defined")
         elif key_ref.get("key") not in {**(secret.get("data") or {}), **(secret.get("stringData") or {})}:
             problems.add(f"{source} Secret/{key_ref.get('name')}: has no key {key_ref.get('key')}")
-    if bootstrap and "NETRA_BOOTSTRAP_API_KEY_NAME" not in env:
+    if bootstrap and not postgres and "NETRA_BOOTSTRAP_API_KEY_NAME" not in env:
         problems.add(f"{cwhere}: no NETRA_BOOTSTRAP_API_KEY_NAME (the entrypoint creates the first API key from it)")
+    if postgres:
+        check_postgres_objects(by_kind, spec, pod, container, env, mounts, volumes, pod_labels, where, source,
+                               problems, binary, external, 2 if replicas is None else replicas)
+    else:
+        for name in ("NETRA_DATA_URL", "NETRA_DATA_PASSWORD", "NETRA_DATA_PASSWORD_FILE"):
+            if name in env:
+                problems.add(f"{cwhere}: sets {name}, but these objects are for the SQLite store")
+        if by_kind.get("PodDisruptionBudget"):
+            problems.add(f"{source}: a PodDisruptionBudget for one SQLite replica would block every node drain")
 
     # Resources: requests and limits, and as many vision workers as CPUs.
     resources = container.get("resources") or {}
@@ -790,6 +948,200 @@ def check_objects(objects, source, problems, binary=None, external=(), bootstrap
     return {"by_kind": by_kind, "deployment": deployment, "container": container, "config": config}
 
 
+def selects(selector, labels):
+    """Whether matchLabels `selector` (non-empty) selects pods labelled `labels`."""
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def secret_has(by_kind, external, name, key):
+    """None when Secret `name` has `key` (or is external), else the problem."""
+    if name in external:
+        return None
+    secret = by_kind.get("Secret", {}).get(name)
+    if not secret:
+        return f"Secret {name} is not defined"
+    if key not in {**(secret.get("data") or {}), **(secret.get("stringData") or {})}:
+        return f"Secret {name} has no key {key}"
+    return None
+
+
+def check_postgres_objects(by_kind, spec, pod, container, env, mounts, volumes, pod_labels, where, source,
+                           problems, binary, external, replicas):
+    """Several replicas on one PostgreSQL store: rolling updates that never drop a ready pod, a
+    disruption budget, replicas spread over nodes, the URL and password from a Secret (the password
+    as a file of mode 0600, made by an init container), no data volume, no API-key bootstrap."""
+    cwhere = f"{where} container {container.get('name')}"
+    if spec.get("replicas") != replicas:
+        problems.add(f"{where}: replicas is {spec.get('replicas')}, expected {replicas}")
+    strategy = spec.get("strategy") or {}
+    if strategy.get("type") != "RollingUpdate":
+        problems.add(f"{where}: strategy must be RollingUpdate (replicas on PostgreSQL are replaced one at a time)")
+    else:
+        unavailable = str(dig(strategy, "rollingUpdate", "maxUnavailable", default="25%"))
+        surge = str(dig(strategy, "rollingUpdate", "maxSurge", default="25%"))
+        if unavailable not in ("0", "0%"):
+            problems.add(f"{where}: rollingUpdate.maxUnavailable {unavailable}: must be 0, so that an update never drops a ready replica")
+        if surge in ("0", "0%"):
+            problems.add(f"{where}: rollingUpdate.maxSurge 0 with maxUnavailable 0 cannot roll")
+
+    # The disruption budget: for two or more replicas, selecting them, letting one go at a time.
+    budgets = by_kind.get("PodDisruptionBudget", {})
+    if replicas >= 2 and not budgets:
+        problems.add(f"{source}: no PodDisruptionBudget for {replicas} replicas")
+    if replicas < 2 and budgets:
+        problems.add(f"{source}: a PodDisruptionBudget for {replicas} replica would block every node drain")
+    for name, budget in budgets.items():
+        bwhere = f"{source} PodDisruptionBudget/{name}"
+        if not selects(dig(budget, "spec", "selector", "matchLabels", default={}) or {}, pod_labels):
+            problems.add(f"{bwhere}: its selector does not select the Deployment's pods {pod_labels}")
+        minimum, maximum = dig(budget, "spec", "minAvailable"), dig(budget, "spec", "maxUnavailable")
+        if (minimum is None) == (maximum is None):
+            problems.add(f"{bwhere}: needs exactly one of minAvailable and maxUnavailable")
+        elif minimum is not None and (not isinstance(minimum, int) or not 1 <= minimum < replicas):
+            problems.add(f"{bwhere}: minAvailable {minimum} must be at least 1 and below the {replicas} replicas")
+        elif maximum is not None and maximum in (0, "0", "0%"):
+            problems.add(f"{bwhere}: maxUnavailable 0 blocks every node drain")
+
+    # Replicas spread over nodes.
+    anti = dig(pod, "affinity", "podAntiAffinity", default={}) or {}
+    terms = [t.get("podAffinityTerm") or {} for t in anti.get("preferredDuringSchedulingIgnoredDuringExecution") or []]
+    terms += anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []
+    if not any(t.get("topologyKey") == "kubernetes.io/hostname"
+               and selects(dig(t, "labelSelector", "matchLabels", default={}) or {}, pod_labels) for t in terms):
+        problems.add(f"{where}: no pod anti-affinity on kubernetes.io/hostname selecting its own pods")
+
+    # No data on the pod: no claim, /app/data an emptyDir, no first API key made at start.
+    if by_kind.get("PersistentVolumeClaim"):
+        problems.add(f"{source}: a PersistentVolumeClaim, but the store is PostgreSQL")
+    data_volume = volumes.get((mounts.get("/app/data") or {}).get("name")) or {}
+    if "emptyDir" not in data_volume:
+        problems.add(f"{cwhere}: /app/data must be an emptyDir with PostgreSQL (replicas share no volume)")
+    for name in ("NETRA_BOOTSTRAP_API_KEY_NAME", "NETRA_BOOTSTRAP_API_KEY_SCOPES"):
+        if name in env:
+            problems.add(f"{cwhere}: sets {name}: replicas starting together would each create a first API key")
+
+    # No password or URL written into the objects.
+    for name, variable in env.items():
+        if "value" in variable and name != "NETRA_DATA_PASSWORD_FILE" and re.search(r"PASSWORD|_URL$", name or ""):
+            problems.add(f"{cwhere}: {name} is a literal value; it must come from a Secret")
+    url_ref = dig(env.get("NETRA_DATA_URL"), "valueFrom", "secretKeyRef")
+    if not url_ref:
+        problems.add(f"{cwhere}: NETRA_DATA_URL does not come from a Secret (secretKeyRef)")
+    else:
+        missing = secret_has(by_kind, external, url_ref.get("name"), url_ref.get("key"))
+        if missing:
+            problems.add(f"{cwhere}: NETRA_DATA_URL: {missing}")
+    key_ref = dig(env.get("NETRA_SECRET_KEY"), "valueFrom", "secretKeyRef") or {}
+    new_ref = dig(env.get("NETRA_NEW_SECRET_KEY"), "valueFrom", "secretKeyRef")
+    if not new_ref or new_ref.get("name") != key_ref.get("name") or new_ref.get("optional") is not True:
+        problems.add(f"{cwhere}: NETRA_NEW_SECRET_KEY must come, optionally, from the store key's Secret "
+                     f"{key_ref.get('name')}: every replica needs the new key before `netra keys rotate` runs")
+
+    # The password: a file in a memory emptyDir, copied there with mode 0600 from the Secret of
+    # the URL by an init container (a Secret volume's own files are group-readable with fsGroup).
+    password_file = dig(env.get("NETRA_DATA_PASSWORD_FILE"), "value")
+    password_ref = dig(env.get("NETRA_DATA_PASSWORD"), "valueFrom", "secretKeyRef")
+    if password_ref:
+        missing = secret_has(by_kind, external, password_ref.get("name"), password_ref.get("key"))
+        if missing:
+            problems.add(f"{cwhere}: NETRA_DATA_PASSWORD: {missing}")
+    elif not password_file:
+        problems.add(f"{cwhere}: no NETRA_DATA_PASSWORD_FILE (or NETRA_DATA_PASSWORD from a Secret)")
+        return
+    if not password_file:
+        return
+    folder = os.path.dirname(password_file)
+    mount = mounts.get(folder)
+    volume = volumes.get((mount or {}).get("name")) or {}
+    if not mount:
+        problems.add(f"{cwhere}: NETRA_DATA_PASSWORD_FILE {password_file}: nothing is mounted at {folder}")
+        return
+    if not mount.get("readOnly"):
+        problems.add(f"{cwhere}: the password's folder {folder} should be mounted read-only")
+    if dig(volume, "emptyDir", "medium") != "Memory":
+        problems.add(f"{cwhere}: the password's volume {mount.get('name')} must be an emptyDir in memory (medium: Memory)")
+    writers = [c for c in pod.get("initContainers") or []
+               if any(m.get("name") == mount.get("name") and not m.get("readOnly") for m in c.get("volumeMounts") or [])]
+    if len(writers) != 1:
+        problems.add(f"{where}: expected one init container writing the password volume {mount.get('name')}, found {len(writers)}")
+        return
+    init = writers[0]
+    iwhere = f"{where} initContainer {init.get('name')}"
+    if init.get("image") != container.get("image"):
+        problems.add(f"{iwhere}: image {init.get('image')} is not the netra container's {container.get('image')}")
+    security = init.get("securityContext") or {}
+    if security.get("readOnlyRootFilesystem") is not True or security.get("allowPrivilegeEscalation") is not False \
+            or "ALL" not in (dig(security, "capabilities", "drop", default=[]) or []):
+        problems.add(f"{iwhere}: needs readOnlyRootFilesystem, no privilege escalation and capabilities drop ALL")
+    for section in ("requests", "limits"):
+        if dig(init, "resources", section, "memory") is None:
+            problems.add(f"{iwhere}: no resources.{section}.memory")
+    init_mounts = {m.get("mountPath"): m for m in init.get("volumeMounts") or []}
+    secret_mounts = {target: volumes.get(m.get("name")) for target, m in init_mounts.items()
+                     if "secret" in (volumes.get(m.get("name")) or {})}
+    for target, m in init_mounts.items():
+        if m.get("name") not in volumes:
+            problems.add(f"{iwhere}: mounts volume {m.get('name')}, which the pod does not define")
+    if len(secret_mounts) != 1:
+        problems.add(f"{iwhere}: expected one Secret volume to copy the password from, found {len(secret_mounts)}")
+        return
+    secret_target, secret_volume = next(iter(secret_mounts.items()))
+    secret_name = dig(secret_volume, "secret", "secretName")
+    if url_ref and secret_name != url_ref.get("name"):
+        problems.add(f"{iwhere}: copies the password from Secret {secret_name}, not {url_ref.get('name')} of NETRA_DATA_URL")
+    items = dig(secret_volume, "secret", "items", default=[]) or []
+    for item in items:
+        missing = secret_has(by_kind, external, secret_name, item.get("key"))
+        if missing:
+            problems.add(f"{iwhere}: {missing}")
+    writer_target = next(t for t, m in init_mounts.items() if m.get("name") == mount.get("name"))
+    # The init container's command for real, its mounts mapped to folders here.
+    command = (init.get("command") or []) + (init.get("args") or [])
+    with tempfile.TemporaryDirectory() as work:
+        mapped = {secret_target: os.path.join(work, "secret"), writer_target: os.path.join(work, "password")}
+        for folder_here in mapped.values():
+            os.makedirs(folder_here)
+        password = "not-a-real-password-" + base64.b16encode(os.urandom(4)).decode()
+        for item in items or [{"key": "password", "path": "password"}]:
+            file = os.path.join(mapped[secret_target], item.get("path") or item.get("key"))
+            with open(file, "w", encoding="utf-8") as handle:
+                handle.write(password)
+            os.chmod(file, 0o440)  # what the kubelet makes of a Secret file with fsGroup
+
+        def remap(argument):
+            for target, here in sorted(mapped.items(), key=lambda pair: -len(pair[0])):
+                argument = argument.replace(target.rstrip("/") + "/", here + "/")
+            return argument
+        result = run([remap(a) for a in command], timeout=30)
+        copied = os.path.join(mapped[writer_target], os.path.relpath(password_file, folder))
+        if result.returncode != 0:
+            problems.add(f"{iwhere}: its command {command} fails: {first_line(result.stderr)}")
+            return
+        if not os.path.exists(copied):
+            problems.add(f"{iwhere}: its command does not write {password_file}")
+            return
+        mode = stat.S_IMODE(os.stat(copied).st_mode)
+        if mode & 0o077:
+            problems.add(f"{iwhere}: writes {password_file} with mode {oct(mode)}; NETRA accepts owner-only files (0600)")
+        if open(copied, encoding="utf-8").read().strip() != password:
+            problems.add(f"{iwhere}: {password_file} does not hold the Secret's password")
+        if binary:
+            # netra reads the URL and the file as the manifests name them: the store is PostgreSQL,
+            # and the password file passes netra's own checks (it fails only at connecting).
+            variables = clean_environment({
+                "NETRA_SECRET_KEY": "base64:" + base64.b64encode(os.urandom(32)).decode(),
+                "NETRA_DATA_URL": SAMPLE_POSTGRES_URL, "NETRA_DATA_PASSWORD_FILE": copied})
+            shown = run([binary, "config", "show"], cwd=work, env=variables)
+            if shown.returncode != 0 or "# store: PostgreSQL" not in shown.stdout or "password: data.password_file" not in shown.stdout:
+                problems.add(f"{cwhere}: with its NETRA_DATA_* variables netra config show does not name a PostgreSQL store "
+                             f"with a password file: {first_line(shown.stderr) or shown.stdout.strip().splitlines()[-2:]}")
+            variables["NETRA_DATA_URL"] = f"postgres://netra@127.0.0.1:{free_port()}/netra?sslmode=disable"
+            opened = run([binary, "apikeys", "list", "--json"], cwd=work, env=variables, timeout=60)
+            if "unreachable" not in opened.stderr:
+                problems.add(f"{cwhere}: netra does not get as far as connecting with the copied password file: "
+                             f"{first_line(opened.stderr)}")
+
+
 def check_kubernetes(args):
     problems = Problems("kubernetes")
     kustomization = load_yaml("k8s/kustomization.yaml") or {}
@@ -816,7 +1168,68 @@ def check_kubernetes(args):
     for kind in ("Deployment", "Service", "ConfigMap", "Secret", "PersistentVolumeClaim"):
         if facts and kind not in facts["by_kind"]:
             problems.add(f"k8s/: no {kind}")
-    return problems.finish(f"{len(objects)} objects consistent")
+    overlay = check_kubernetes_postgres(args, problems, facts)
+    return problems.finish(f"{len(objects)} objects consistent; k8s/postgres/: {overlay} objects consistent")
+
+
+POSTGRES_K8S = "k8s/postgres"
+
+
+def check_kubernetes_postgres(args, problems, base):
+    """k8s/postgres/: its kustomization, the objects for PostgreSQL, and the parts it shares with k8s/."""
+    kustomization = load_yaml(f"{POSTGRES_K8S}/kustomization.yaml") or {}
+    listed = kustomization.get("resources") or []
+    objects, by_file = [], {}
+    for name in sorted(os.listdir(path(POSTGRES_K8S))):
+        if not name.endswith((".yaml", ".yml")) or name == "kustomization.yaml":
+            continue
+        if name not in listed and name != "secret.yaml":
+            problems.add(f"{POSTGRES_K8S}/kustomization.yaml: does not list {name}")
+        if name == "secret.yaml" and name in listed:
+            problems.add(f"{POSTGRES_K8S}/kustomization.yaml: must not list secret.yaml (re-applying would overwrite the real URL and password)")
+        try:
+            by_file[name] = load_yaml_documents(read(f"{POSTGRES_K8S}/{name}"))
+        except yaml.YAMLError as error:
+            problems.add(f"{POSTGRES_K8S}/{name}: not valid YAML: {first_line(error)}")
+            continue
+        objects += by_file[name]
+    for name in listed:
+        if not os.path.exists(path(f"{POSTGRES_K8S}/{name}")):
+            problems.add(f"{POSTGRES_K8S}/kustomization.yaml: lists {name}, which does not exist (kustomize loads nothing outside the folder)")
+    # The store key's Secret is k8s/secret.yaml's, created once by hand for either variant.
+    objects += load_yaml_documents(read("k8s/secret.yaml"))
+    facts = check_objects(objects, f"{POSTGRES_K8S}/", problems, args.binary, backend="postgres", replicas=2)
+    if not facts:
+        return len(objects)
+    for kind in ("Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget"):
+        if kind not in facts["by_kind"]:
+            problems.add(f"{POSTGRES_K8S}/: no {kind}")
+    for secret in by_file.get("secret.yaml", []):
+        for key, value in {**(secret.get("data") or {}), **(secret.get("stringData") or {})}.items():
+            if value:
+                problems.add(f"{POSTGRES_K8S}/secret.yaml: {key} holds a value; the file is a template, filled in by hand")
+    if not base:
+        return len(objects)
+    # Shared with k8s/: the configuration, the Service, and all of the Deployment but the store.
+    for kind in ("ConfigMap", "Service"):
+        mine, theirs = facts["by_kind"].get(kind, {}), base["by_kind"].get(kind, {})
+        if {n: {k: v for k, v in o.items()} for n, o in mine.items()} != {n: {k: v for k, v in o.items()} for n, o in theirs.items()}:
+            problems.add(f"{POSTGRES_K8S}/: its {kind} differs from k8s/'s (they are copies; change both)")
+    deployment, reference = facts["deployment"], base["deployment"]
+    for keys in (("metadata",), ("spec", "selector"), ("spec", "template", "metadata"),
+                 ("spec", "template", "spec", "securityContext"), ("spec", "template", "spec", "automountServiceAccountToken"),
+                 ("spec", "template", "spec", "terminationGracePeriodSeconds")):
+        if dig(deployment, *keys) != dig(reference, *keys):
+            problems.add(f"{POSTGRES_K8S}/deployment.yaml: {'.'.join(keys)} differs from k8s/deployment.yaml")
+    for field in ("name", "image", "imagePullPolicy", "args", "ports", "resources", "readinessProbe", "livenessProbe", "securityContext"):
+        if facts["container"].get(field) != base["container"].get(field):
+            problems.add(f"{POSTGRES_K8S}/deployment.yaml: container {field} differs from k8s/deployment.yaml")
+    shared_env = {e["name"]: e for e in base["container"].get("env") or [] if not e["name"].startswith("NETRA_BOOTSTRAP_")}
+    env = {e.get("name"): e for e in facts["container"].get("env") or []}
+    for name, variable in shared_env.items():
+        if env.get(name) != variable:
+            problems.add(f"{POSTGRES_K8S}/deployment.yaml: env {name} differs from k8s/deployment.yaml")
+    return len(objects)
 
 
 # --------------------------------------------------------------------------------------------
@@ -865,7 +1278,30 @@ HELM_VALUE_SETS = {
     "no persistence, no bootstrap": [
         "--set", "secretKey.existingSecret=netra-secret", "--set", "persistence.enabled=false",
         "--set", "apiKeyBootstrap.enabled=false", "--set", "service.type=NodePort"],
+    "postgres": [
+        "--set", "secretKey.existingSecret=netra-secret", "--set", "store.backend=postgres",
+        "--set", "store.postgres.existingSecret=netra-postgres"],
+    "postgres, 3 replicas, models claim, ServiceMonitor": [
+        "--set", "secretKey.existingSecret=netra-secret", "--set", "store.backend=postgres",
+        "--set", "store.postgres.existingSecret=netra-postgres", "--set", "replicaCount=3",
+        "--set", "models.existingClaim=netra-models", "--set", "serviceMonitor.enabled=true"],
+    "postgres, 1 replica": [
+        "--set", "secretKey.existingSecret=netra-secret", "--set", "store.backend=postgres",
+        "--set", "store.postgres.existingSecret=netra-postgres", "--set", "replicaCount=1"],
 }
+# Values the chart must refuse, and a word its message must contain.
+HELM_REFUSED = {
+    "sqlite with 2 replicas": (["--set", "secretKey.existingSecret=netra-secret", "--set", "replicaCount=2"], "replicaCount"),
+    "postgres without its Secret": (["--set", "secretKey.existingSecret=netra-secret", "--set", "store.backend=postgres"],
+                                    "store.postgres.existingSecret"),
+    "an unknown backend": (["--set", "secretKey.existingSecret=netra-secret", "--set", "store.backend=mysql"], "store.backend"),
+}
+
+
+def helm_value(values, name, default=None):
+    """The value `--set NAME=VALUE` gives in `values`, else `default`."""
+    found = [v.split("=", 1)[1] for v in values if v.startswith(name + "=")]
+    return found[-1] if found else default
 
 
 def check_helm(args):
@@ -887,12 +1323,24 @@ def run_helm_checks(helm, chart, env, args, problems):
                 problems.add(f"helm lint: {line.strip()}")
         if not problems.items:
             problems.add(f"helm lint failed: {first_line(lint.stderr or lint.stdout)}")
+    postgres_lint = run([helm, "lint", "--strict", chart] + HELM_VALUE_SETS["postgres"], env=env)
+    if postgres_lint.returncode != 0:
+        problems.add(f"helm lint with store.backend postgres failed: {first_line(postgres_lint.stderr or postgres_lint.stdout)}")
     unset = run([helm, "template", "netra", chart], env=env)
     if unset.returncode == 0 or "secretKey" not in unset.stderr:
         problems.add("helm template without a store key must fail and name secretKey")
+    for label, (values, word) in HELM_REFUSED.items():
+        refused = run([helm, "template", "netra", chart] + values, env=env)
+        if refused.returncode == 0 or word not in refused.stderr:
+            problems.add(f"helm template with {label} must fail and name {word}: "
+                         f"exit {refused.returncode}, {first_line(refused.stderr) or 'rendered'}")
     reference = check_objects(load_yaml_documents(read("k8s/deployment.yaml") + "\n---\n" + read("k8s/configmap.yaml")
                                                   + "\n---\n" + read("k8s/service.yaml") + "\n---\n" + read("k8s/pvc.yaml")
                                                   + "\n---\n" + read("k8s/secret.yaml")), "k8s/", Problems("ignored"))
+    postgres_reference = check_objects(
+        [doc for name in ("deployment.yaml", "configmap.yaml", "service.yaml", "pdb.yaml", "secret.yaml")
+         for doc in load_yaml_documents(read(f"{POSTGRES_K8S}/{name}"))] + load_yaml_documents(read("k8s/secret.yaml")),
+        f"{POSTGRES_K8S}/", Problems("ignored"), backend="postgres")
     rendered_sets = 0
     for label, values in HELM_VALUE_SETS.items():
         result = run([helm, "template", "netra", chart] + values, env=env)
@@ -906,14 +1354,18 @@ def run_helm_checks(helm, chart, env, args, problems):
             problems.add(f"helm template ({label}): output is not valid YAML: {first_line(error)}")
             continue
         source = f"helm template ({label})"
-        facts = check_objects(objects, source, problems, args.binary, external=("netra-secret", "netra-data-old"),
-                              bootstrap="apiKeyBootstrap.enabled=false" not in values)
+        backend = helm_value(values, "store.backend", "sqlite")
+        replicas = int(helm_value(values, "replicaCount", 2 if backend == "postgres" else 1))
+        facts = check_objects(objects, source, problems, args.binary, external=("netra-secret", "netra-data-old", "netra-postgres"),
+                              bootstrap="apiKeyBootstrap.enabled=false" not in values, backend=backend, replicas=replicas)
         if not facts or not reference:
             continue
         kinds = set(facts["by_kind"])
         expected = {"Deployment", "Service", "ConfigMap"}
-        if "persistence.enabled=false" not in values and "persistence.existingClaim=netra-data-old" not in values:
+        if backend == "sqlite" and "persistence.enabled=false" not in values and "persistence.existingClaim=netra-data-old" not in values:
             expected.add("PersistentVolumeClaim")
+        if backend == "postgres" and replicas >= 2:
+            expected.add("PodDisruptionBudget")
         if any(v.startswith("secretKey.value=") for v in values):
             expected.add("Secret")
         if "serviceMonitor.enabled=true" in values:
@@ -933,7 +1385,37 @@ def run_helm_checks(helm, chart, env, args, problems):
             mounts = {m.get("mountPath"): m for m in facts["container"].get("volumeMounts") or []}
             if not dig(mounts, "/app/models", "readOnly"):
                 problems.add(f"{source}: models.existingClaim is not mounted read-only at /app/models")
-    return problems.finish(f"helm lint --strict and {rendered_sets} helm template value sets ({helm})")
+        if backend == "postgres" and postgres_reference:
+            compare_with_postgres_overlay(facts, postgres_reference, source, problems)
+    return problems.finish(f"helm lint --strict, {len(HELM_REFUSED) + 1} refused value sets and "
+                           f"{rendered_sets} helm template value sets ({helm})")
+
+
+def compare_with_postgres_overlay(facts, reference, source, problems):
+    """The chart with store.backend postgres makes what k8s/postgres/ does, but for names and labels."""
+    pod, reference_pod = dig(facts["deployment"], "spec", "template", "spec"), dig(reference["deployment"], "spec", "template", "spec")
+    if dig(facts["deployment"], "spec", "strategy") != dig(reference["deployment"], "spec", "strategy"):
+        problems.add(f"{source}: strategy differs from {POSTGRES_K8S}/deployment.yaml")
+
+    def without_labels(affinity):
+        terms = dig(affinity, "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution", default=[]) or []
+        return [(t.get("weight"), dig(t, "podAffinityTerm", "topologyKey")) for t in terms]
+    if without_labels(pod.get("affinity")) != without_labels(reference_pod.get("affinity")):
+        problems.add(f"{source}: pod anti-affinity differs from {POSTGRES_K8S}/deployment.yaml")
+    inits = {c.get("name"): c for c in pod.get("initContainers") or []}
+    for name, init in {c.get("name"): c for c in reference_pod.get("initContainers") or []}.items():
+        for field in ("command", "args", "resources", "securityContext", "volumeMounts"):
+            if (inits.get(name) or {}).get(field) != init.get(field):
+                problems.add(f"{source}: initContainer {name} {field} differs from {POSTGRES_K8S}/deployment.yaml")
+    names = [e.get("name") for e in facts["container"].get("env") or []]
+    reference_names = [e.get("name") for e in reference["container"].get("env") or []]
+    if sorted(names) != sorted(reference_names):
+        problems.add(f"{source}: environment {sorted(names)} differs from {POSTGRES_K8S}/deployment.yaml's {sorted(reference_names)}")
+    budgets = list(facts["by_kind"].get("PodDisruptionBudget", {}).values())
+    reference_budget = next(iter(reference["by_kind"].get("PodDisruptionBudget", {}).values()), {})
+    for budget in budgets:
+        if dig(budget, "spec", "minAvailable") != dig(reference_budget, "spec", "minAvailable"):
+            problems.add(f"{source}: PodDisruptionBudget minAvailable differs from {POSTGRES_K8S}/pdb.yaml")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1021,6 +1503,15 @@ def check_entrypoint(args):
         result = entrypoint([], {"NETRA_SECRET_KEY": key, "NETRA_APP_PORT": "not-a-port"})
         if result.returncode == 0 or "configuration" not in result.stderr:
             problems.add(f"with a bad setting it must refuse to start: exit {result.returncode}, {first_line(result.stderr)}")
+        # An empty NETRA_DATA_URL (an empty Secret value) would mean a SQLite store of the pod's own.
+        result = entrypoint([], {"NETRA_SECRET_KEY": key, "NETRA_DATA_URL": ""})
+        if result.returncode == 0 or "NETRA_DATA_URL is empty" not in result.stderr:
+            problems.add(f"with an empty NETRA_DATA_URL it must refuse to start: exit {result.returncode}, {first_line(result.stderr)}")
+        unreachable = f"postgres://netra@127.0.0.1:{free_port()}/netra?sslmode=disable"
+        result = entrypoint([], {"NETRA_DATA_URL": unreachable})
+        if result.returncode == 0 or "no store key" not in result.stderr:
+            problems.add(f"with PostgreSQL and no NETRA_SECRET_KEY it must refuse to start with 'no store key': "
+                         f"exit {result.returncode}, {first_line(result.stderr)}")
         if os.listdir(os.path.join(app, "data")):
             problems.add(f"a refused start left files in data/: {os.listdir(os.path.join(app, 'data'))}")
 

@@ -54,10 +54,7 @@ public struct Identifier: Sendable {
             }
         }
         let candidates = uniqueSubjects ? SubjectAssignment.oneToOne(hits, topK: topK) : hits
-        var names: [Int64: String] = [:]
-        for subjectID in Set(candidates.joined().map(\.subjectID)) {
-            names[subjectID] = try storeCall { () throws(StoreError) in try store.subject(id: subjectID)?.name }
-        }
+        let names = try storeCall { () throws(StoreError) in try store.subjectNames(ids: Set(candidates.joined().map(\.subjectID))) }
         // A subject deleted since the search is no longer anyone's answer.
         return zip(faces, candidates).map { face, list in
             (face, list.compactMap { candidate in names[candidate.subjectID].map { NamedCandidate(candidate: candidate, name: $0) } })

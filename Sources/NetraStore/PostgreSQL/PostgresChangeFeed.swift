@@ -9,8 +9,9 @@ import PostgresNIO
 /// second, in case one was missed), applies the change log after the last sequence applied.
 ///
 /// After any gap (the connection lost, PostgreSQL restarted) it reconnects by itself and
-/// catches up from that sequence, so nothing is skipped. `isSubscribed` is false until it
-/// listens and has caught up, and again while it cannot: `netra serve` is not ready then.
+/// catches up from that sequence, so nothing is skipped, then writes the audit entries of the
+/// reads answered meanwhile (`ReplicaMemory`). `isSubscribed` is false until it listens and
+/// has caught up, and again while it cannot: `netra serve` is not ready then.
 final class PostgresChangeFeed: @unchecked Sendable {
     private weak var store: PostgresStore?
     private let configuration: PostgresConnection.Configuration
@@ -20,23 +21,22 @@ final class PostgresChangeFeed: @unchecked Sendable {
     private var listening: PostgresConnection?
     private var subscribed = false
     private var stopped = false
-    private var appliedThrough: Int64
+    private var failure: StoreError?
     /// How long the feed waits between catch-ups when no notification comes.
     static let pollInterval: TimeInterval = 1
     /// Change rows applied per catch-up step.
     static let batch = 2000
 
-    init(store: PostgresStore, configuration: PostgresConnection.Configuration, appliedThrough: Int64) {
+    init(store: PostgresStore, configuration: PostgresConnection.Configuration) {
         self.store = store
         self.configuration = configuration
-        self.appliedThrough = appliedThrough
     }
 
     /// Whether the feed listens and has applied every change up to its last notification.
     var isSubscribed: Bool { lock.withLock { subscribed } }
 
-    /// The last sequence applied to the index.
-    var lastApplied: Int64 { lock.withLock { appliedThrough } }
+    /// Why the last attempt to follow failed, until one succeeds.
+    var lastFailure: StoreError? { lock.withLock { failure } }
 
     /// Starts following on a thread of its own.
     func start() {
@@ -66,16 +66,20 @@ final class PostgresChangeFeed: @unchecked Sendable {
             guard let store else { return stop() }
             do {
                 try ensureListening(logger: logger)
-                let (applied, count) = try store.applyChanges(after: lastApplied, limit: Self.batch)
+                // Reached again: the store's calls need no longer be refused at once.
+                lock.withLock { failure = nil }
+                let count = try store.catchUp(limit: Self.batch)
                 lock.withLock {
-                    appliedThrough = applied
+                    failure = nil
                     // Caught up only when the log had no more than one batch left.
                     subscribed = count < Self.batch && (listening.map { !$0.isClosed } ?? false)
                 }
                 // A full batch: more may wait, go on at once.
                 if count == Self.batch { continue }
+                try store.writePendingAudit()
             } catch {
                 dropListener()
+                lock.withLock { failure = PostgresFailure.storeError(error) }
             }
             _ = wake.wait(timeout: .now() + Self.pollInterval)
         }
@@ -84,9 +88,14 @@ final class PostgresChangeFeed: @unchecked Sendable {
     private func ensureListening(logger: Logger) throws {
         if let connection = lock.withLock({ listening }), !connection.isClosed { return }
         dropListener()
-        let connection = try PostgresConnection.connect(on: group.next(), configuration: configuration, id: 1, logger: logger).wait()
+        let connection: PostgresConnection
+        do {
+            connection = try PostgresConnection.connect(on: group.next(), configuration: configuration, id: 1, logger: logger).wait()
+        } catch {
+            throw StoreError.unreachable("PostgreSQL cannot be reached now")
+        }
         connection.addListener(channel: PostgresStore.changeChannel) { [weak self] _, _ in self?.wake.signal() }
-        _ = try connection.query("LISTEN netra_changes", logger: logger).wait()
+        try PostgresSQL(connection: connection, logger: logger).execute("LISTEN netra_changes")
         lock.withLock { listening = connection }
     }
 

@@ -25,6 +25,10 @@ final class PostgresConnections: @unchecked Sendable {
     private var borrowed = 0
     private var nextID = 0
     private var closed = false
+    /// When the last attempt to connect failed (`nil` once one succeeds): within
+    /// `reconnectInterval` of it, callers are answered unreachable at once instead of each
+    /// waiting for a connection that cannot be made (a frozen server takes `connectTimeout`).
+    private var lastConnectFailure: Date?
 
     /// Connects once now, so that a wrong address, password or database fails at start with
     /// one clear error (`StoreError.unreachable`) instead of at the first request.
@@ -66,11 +70,20 @@ final class PostgresConnections: @unchecked Sendable {
             return nextID
         }
         do {
-            return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+            let connection = try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+            condition.withLock { lastConnectFailure = nil }
+            return connection
         } catch {
+            condition.withLock { lastConnectFailure = Date() }
             throw PostgresFailure.connecting(error, to: location)
         }
     }
+
+    /// How long after a failed connection attempt the next one is made.
+    static let reconnectInterval: TimeInterval = 1
+
+    /// Whether the last attempt to connect failed (PostgreSQL down or unreachable from here).
+    var isDown: Bool { condition.withLock { lastConnectFailure != nil } }
 
     /// Runs `body` on a borrowed connection (opened now when none is idle and fewer than
     /// `capacity` are open).
@@ -94,6 +107,10 @@ final class PostgresConnections: @unchecked Sendable {
                 let result = try body(sql)
                 try sql.execute("COMMIT")
                 return result
+            } catch StoreError.unreachable(let reason) {
+                // Lost, or closed for not answering: the server rolls back what it had.
+                Self.discard(connection)
+                throw StoreError.unreachable(reason)
             } catch {
                 if !connection.isClosed, (try? sql.execute("ROLLBACK")) == nil { Self.discard(connection) }
                 throw error
@@ -139,6 +156,12 @@ final class PostgresConnections: @unchecked Sendable {
             }
             let _: EventLoopFuture<Void> = connection.close()
         }
+        if let failed = lastConnectFailure, Date().timeIntervalSince(failed) < Self.reconnectInterval {
+            borrowed -= 1
+            condition.signal()
+            condition.unlock()
+            throw .unreachable("PostgreSQL cannot be reached now")
+        }
         condition.unlock()
         do {
             return try connect()
@@ -182,24 +205,46 @@ final class PostgresConnections: @unchecked Sendable {
 /// The statements of one borrowed connection (inside `PostgresConnections.transaction`).
 /// Values are bound with `PostgresQuery`'s interpolation (`"... WHERE id = \(id)"`), never
 /// spliced into the SQL text.
+///
+/// A statement the server does not answer within `timeout` (a frozen server, a network that
+/// drops packets without closing the connection) closes the connection and fails with
+/// `StoreError.unreachable`, so no caller waits longer than that.
 struct PostgresSQL {
     let connection: PostgresConnection
     let logger: Logger
+    var timeout: TimeInterval = Self.statementTimeout
+
+    /// How long one statement may take (waits for locks included).
+    static let statementTimeout: TimeInterval = 30
+    /// How long a streamed result (`forEachRow`: the index load) may take in all.
+    static let streamTimeout: TimeInterval = 600
 
     /// Runs a statement; returns how many rows it changed.
     @discardableResult
     func execute(_ query: PostgresQuery) throws -> Int {
-        try connection.query(query, logger: logger).wait().metadata.rows ?? 0
+        try answer(connection.query(query, logger: logger), within: timeout).metadata.rows ?? 0
     }
 
     /// Every row the query returns, for access by column name.
     func rows(_ query: PostgresQuery) throws -> [PostgresRandomAccessRow] {
-        try connection.query(query, logger: logger).wait().map { $0.makeRandomAccess() }
+        try answer(connection.query(query, logger: logger), within: timeout).map { $0.makeRandomAccess() }
     }
 
     /// Calls `body` for each row as it arrives (large results: the index load).
     func forEachRow(_ query: PostgresQuery, _ body: @escaping @Sendable (PostgresRow) throws -> Void) throws {
-        _ = try connection.query(query, logger: logger, body).wait()
+        _ = try answer(connection.query(query, logger: logger, body), within: max(timeout, Self.streamTimeout))
+    }
+
+    /// The future's value once it completes, or, after `seconds`, the connection closed and
+    /// `StoreError.unreachable`.
+    private func answer<T>(_ future: EventLoopFuture<T>, within seconds: TimeInterval) throws -> T {
+        let completed = DispatchSemaphore(value: 0)
+        future.whenComplete { _ in completed.signal() }
+        guard completed.wait(timeout: .now() + seconds) == .success else {
+            let _: EventLoopFuture<Void> = connection.close()
+            throw StoreError.unreachable("PostgreSQL did not answer within \(Int(seconds)) s")
+        }
+        return try future.wait()
     }
 
     /// The first column of the first row, or `nil` when there is no row (or it is NULL).

@@ -26,25 +26,45 @@ extension PostgresStore {
     /// secret does not match (compared in constant time). Revoked keys are returned (check
     /// `revokedAt`). A matching active key's `last_used_at` is brought up to date, at most once
     /// a minute, as `SQLiteStore` does.
+    ///
+    /// While PostgreSQL cannot be reached, a following replica authenticates the keys it last
+    /// read (`ReplicaMemory`), so that identify and verify go on; no key can be created or
+    /// revoked meanwhile, except through a replica that still reaches the database, whose
+    /// revocation this one learns when it is back.
     public func authenticateAPIKey(_ text: String) throws(StoreError) -> APIKeyRecord? {
         guard let parsed = APIKeyText.parse(text) else { return nil }
         let id = parsed.id
-        guard let record = try matchingKey(id: id, presentedHash: parsed.secretHash) else { return nil }
+        let found: APIKeyRecord?
+        do {
+            found = try matchingKey(id: id, presentedHash: parsed.secretHash)
+        } catch .unreachable(let reason) {
+            guard isFollowing, let known = memory.apiKey(id: id, presentedHash: parsed.secretHash) else { throw .unreachable(reason) }
+            return known
+        }
+        guard let record = found else { return nil }
         guard record.revokedAt == nil, APIKeyText.isStale(record.lastUsedAt) else { return record }
         let now = Timestamp.now()
-        try write { sql in
-            try sql.execute("UPDATE api_keys SET last_used_at = \(now) WHERE id = \(id) AND revoked_at IS NULL")
+        do {
+            try write { sql in
+                try sql.execute("UPDATE api_keys SET last_used_at = \(now) WHERE id = \(id) AND revoked_at IS NULL")
+            }
+        } catch .unreachable {
+            return record
         }
         return APIKeyText.used(record, at: now)
     }
 
     private func matchingKey(id: String, presentedHash presented: [UInt8]) throws(StoreError) -> APIKeyRecord? {
-        try read { sql in
+        let (record, stored) = try read { sql -> (APIKeyRecord?, Data?) in
             guard let stored = try sql.value("SELECT secret_hash FROM api_keys WHERE id = \(id)", as: Data.self),
                   APIKeyText.matches(stored: stored, presented: presented)
-            else { return nil }
-            return try Self.apiKeyRecords(sql.rows("SELECT \(unescaped: Self.apiKeyColumns) FROM api_keys WHERE id = \(id)")).first
+            else { return (nil, nil) }
+            return (try Self.apiKeyRecords(sql.rows("SELECT \(unescaped: Self.apiKeyColumns) FROM api_keys WHERE id = \(id)")).first, stored)
         }
+        if let record, let stored {
+            if record.revokedAt == nil { memory.remember(record, secretHash: stored) } else { memory.forgetKey(id: id) }
+        }
+        return record
     }
 
     /// Every API key, oldest first.
@@ -64,6 +84,7 @@ extension PostgresStore {
             guard changed > 0 else { throw StoreError.invalidName("no active API key has id \(id)") }
             try self.audit(sql, action: "revoke_api_key", result: "ok", detail: "key \(id)")
         }
+        memory.forgetKey(id: id)
     }
 
     /// The columns `apiKeyRecords` reads.

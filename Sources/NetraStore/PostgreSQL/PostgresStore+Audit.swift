@@ -2,8 +2,40 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
+    /// Records an event of a read (identify, verify). While PostgreSQL cannot be reached the
+    /// entry is held in memory, with its time and actor, and written by the change feed once
+    /// the database answers again (`ReplicaMemory`), so that a replica answering from memory
+    /// still audits what it answered.
     public func record(_ event: AuditEvent) throws(StoreError) {
-        try write { sql in try self.audit(sql, action: event.action, subjectID: event.subjectID, result: event.result, detail: event.detail) }
+        let pending = ReplicaMemory.PendingAuditEvent(event: event, at: Timestamp.now(), actor: AuditActor.current ?? actor)
+        if isFollowing, connections.isDown || memory.pendingAuditCount > 0 {
+            // Away, or entries of an outage still waiting: after them, in order.
+            guard memory.hold(pending) else { throw .unreachable("PostgreSQL cannot be reached now") }
+            return
+        }
+        do {
+            try write { sql in try self.audit(sql, pending) }
+        } catch .unreachable(let reason) {
+            guard isFollowing, memory.hold(pending) else { throw .unreachable(reason) }
+        }
+    }
+
+    /// Writes the audit entries held while PostgreSQL was unreachable, in one transaction;
+    /// they stay held when it fails.
+    func writePendingAudit() throws(StoreError) {
+        let pending = memory.takePendingAudit()
+        guard !pending.isEmpty else { return }
+        do {
+            try write { sql in for entry in pending { try self.audit(sql, entry) } }
+        } catch {
+            memory.putBack(pending)
+            throw error
+        }
+    }
+
+    private func audit(_ sql: PostgresSQL, _ entry: ReplicaMemory.PendingAuditEvent) throws {
+        try audit(sql, action: entry.event.action, subjectID: entry.event.subjectID, result: entry.event.result,
+                  detail: entry.event.detail, at: entry.at, actor: entry.actor)
     }
 
     public func auditLog(limit: Int) throws(StoreError) -> [AuditEntry] {
@@ -20,9 +52,9 @@ extension PostgresStore {
     /// Entries are chained in id order, so appending takes a transaction-scoped advisory lock:
     /// two replicas writing at once append one after the other, never both after the same entry.
     func audit(_ sql: PostgresSQL, action: String, subjectID: Int64? = nil, faceID: Int64? = nil,
-               result: String, detail: String = "") throws {
+               result: String, detail: String = "", at: String = Timestamp.now(), actor: String? = nil) throws {
         try sql.execute("SELECT pg_advisory_xact_lock(\(Self.auditLockKey))")
-        let at = Timestamp.now(), actor = AuditActor.current ?? self.actor
+        let actor = actor ?? AuditActor.current ?? self.actor
         guard let id = try sql.value("""
             INSERT INTO audit_log (at, actor, action, subject_id, face_id, result, detail)
             VALUES (\(at), \(actor), \(action), \(subjectID), \(faceID), \(result), \(detail)) RETURNING id

@@ -9,6 +9,10 @@ import PostgresNIO
 /// the last sequence this store applied. Applying is idempotent (a face is re-read and placed
 /// as the database now has it), so a replica's own changes, already in its index, pass through
 /// harmlessly, and so does reading a row twice after a reconnect.
+///
+/// A replica places its own changes at once, after their commit (`applyLocally`), unless the
+/// feed has already applied them, or a later change: both run under `applyLock`, so a late
+/// local update never undoes what another replica changed since.
 extension PostgresStore {
     /// What changed, as the index sees it.
     enum IndexChange: Equatable {
@@ -18,6 +22,8 @@ extension PostgresStore {
         case subjectDeleted(Int64, collectionID: Int64)
         /// A collection was deleted with its subjects.
         case collectionDeleted(Int64)
+        /// A subject was renamed: re-read its name.
+        case subjectRenamed(Int64)
     }
 
     /// The channel replicas listen on.
@@ -26,8 +32,10 @@ extension PostgresStore {
     /// Records `changes` in the caller's transaction and notifies the other replicas at commit.
     /// Sequence numbers are taken under the audit lock (`auditLockKey`), which every write holds
     /// until it commits, so a replica that has read sequence N has seen every change before it.
-    func recordChanges(_ changes: [IndexChange], _ sql: PostgresSQL) throws {
-        guard !changes.isEmpty else { return }
+    /// Returns the last sequence recorded.
+    @discardableResult
+    func recordChanges(_ changes: [IndexChange], _ sql: PostgresSQL) throws -> Int64 {
+        guard !changes.isEmpty else { return 0 }
         try sql.execute("SELECT pg_advisory_xact_lock(\(Self.auditLockKey))")
         var kinds: [String] = [], targets: [Int64] = [], collections: [Int64?] = []
         for change in changes {
@@ -36,14 +44,38 @@ extension PostgresStore {
             case let .subjectDeleted(id, collectionID):
                 (kinds, targets, collections) = (kinds + ["subject"], targets + [id], collections + [collectionID])
             case let .collectionDeleted(id): (kinds, targets, collections) = (kinds + ["collection"], targets + [id], collections + [id])
+            case let .subjectRenamed(id): (kinds, targets, collections) = (kinds + ["name"], targets + [id], collections + [nil])
             }
         }
-        try sql.execute("""
-            INSERT INTO changes (kind, target_id, collection_id, at)
-            SELECT u.kind, u.target_id, u.collection_id, \(Timestamp.now())
-            FROM unnest(\(kinds), \(targets), \(collections.map { $0 ?? 0 })) AS u(kind, target_id, collection_id)
-            """)
+        let sequence = try sql.value("""
+            WITH inserted AS (
+                INSERT INTO changes (kind, target_id, collection_id, at)
+                SELECT u.kind, u.target_id, u.collection_id, \(Timestamp.now())
+                FROM unnest(\(kinds), \(targets), \(collections.map { $0 ?? 0 })) AS u(kind, target_id, collection_id)
+                RETURNING seq)
+            SELECT max(seq) FROM inserted
+            """, as: Int64.self)
         try sql.execute("SELECT pg_notify(\(Self.changeChannel), '')")
+        return sequence ?? 0
+    }
+
+    /// Applies one of this replica's own committed changes (recorded at `sequence`) to the
+    /// index and `memory` at once, unless the feed got there first: it then applied the
+    /// database's state, which may already hold a later change of another replica.
+    func applyLocally(_ sequence: Int64, _ body: () -> Void) {
+        applyLock.withLock {
+            if appliedThrough < sequence { body() }
+        }
+    }
+
+    /// Applies the change log after the last sequence applied, a batch at most; returns how
+    /// many rows were read (fewer than `limit`: caught up).
+    func catchUp(limit: Int) throws(StoreError) -> Int {
+        applyLock.lock()
+        defer { applyLock.unlock() }
+        let (last, count) = try applyChanges(after: appliedThrough, limit: limit)
+        appliedThrough = last
+        return count
     }
 
     /// The last change recorded (0 for none), read in the snapshot the index is loaded from.
@@ -57,23 +89,45 @@ extension PostgresStore {
     /// Deletions are applied first, then every face named is placed as the database has it
     /// now (one query for all): the result is the database's current state whatever order the
     /// rows came in.
-    func applyChanges(after sequence: Int64, limit: Int) throws(StoreError) -> (last: Int64, count: Int) {
+    private func applyChanges(after sequence: Int64, limit: Int) throws(StoreError) -> (last: Int64, count: Int) {
         let rows = try read { sql in
             try sql.rows("SELECT seq, kind, target_id, collection_id FROM changes WHERE seq > \(sequence) ORDER BY seq LIMIT \(limit)")
                 .map { (try $0["seq"].decode(Int64.self), try $0["kind"].decode(String.self), try $0["target_id"].decode(Int64.self),
                         try $0["collection_id"].decode(Int64?.self)) }
         }
-        var faces: [Int64] = []
+        var faces: [Int64] = [], renamed: [Int64] = []
         for (_, kind, target, collection) in rows {
             switch kind {
             case "face": faces.append(target)
-            case "subject": index.remove(subjectID: target, in: collection ?? SubjectCollection.defaultID)
-            case "collection": index.remove(collectionID: target)
+            case "subject":
+                index.remove(subjectID: target, in: collection ?? SubjectCollection.defaultID)
+                memory.forgetSubjects([target])
+            case "collection":
+                index.remove(collectionID: target)
+                memory.forgetCollection(target)
+            case "name": renamed.append(target)
             default: break
             }
         }
         if !faces.isEmpty { try refreshFaces(Array(Set(faces))) }
+        if !renamed.isEmpty { try refreshNames(Array(Set(renamed))) }
         return (rows.last?.0 ?? sequence, rows.count)
+    }
+
+    /// Reads the names of `ids` into `memory` as the database has them (MAC-checked; a
+    /// subject gone or failing its MAC is forgotten).
+    private func refreshNames(_ ids: [Int64]) throws(StoreError) {
+        let subjects = try read { sql in
+            try sql.rows("SELECT id, name, metadata, collection_id, mac FROM subjects WHERE id = ANY(\(ids))").compactMap { row -> Subject? in
+                let subject = Subject(id: try row["id"].decode(Int64.self), collectionID: try row["collection_id"].decode(Int64.self),
+                                      name: try row["name"].decode(String.self), metadata: try row["metadata"].decode(String.self),
+                                      createdAt: "", updatedAt: "", faceCount: 0)
+                let mac = self.subjectMAC(id: subject.id, name: subject.name, metadata: subject.metadata, collectionID: subject.collectionID)
+                return try row["mac"].decode(Data?.self) == mac ? subject : nil
+            }
+        }
+        memory.forgetSubjects(ids)
+        memory.setNames(subjects.map { ($0.id, $0.name, $0.collectionID) })
     }
 
     /// Places the faces `ids` in the index as the database has them now: removed when gone (or
@@ -86,6 +140,12 @@ extension PostgresStore {
                 FROM faces f JOIN subjects s ON s.id = f.subject_id WHERE f.id = ANY(\(ids))
                 """)
         }
+        let subjects = Set(try rows.map { row throws(StoreError) in
+            do { return try row["subject_id"].decode(Int64.self) } catch { throw PostgresFailure.storeError(error) }
+        })
+        // A face's subject named for the first time here (made on another replica).
+        let (_, unnamed) = memory.names(of: subjects)
+        if !unnamed.isEmpty { try refreshNames(unnamed) }
         do {
             var placed = Set<Int64>()
             for row in rows {

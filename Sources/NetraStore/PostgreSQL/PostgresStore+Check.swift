@@ -9,8 +9,7 @@ extension PostgresStore {
     /// else one sentence per problem found.
     public func check() throws(StoreError) -> (report: LoadReport, integrity: [String]) {
         let scratch = FaceGallery()
-        var (report, _) = try Self.load(connections, sealers: sealers, modelVersion: modelVersion, into: scratch)
-        report.tamperedSubjectIDs = try Self.tamperedSubjects(in: connections, integrity: integrity)
+        var (report, _, _) = try Self.load(connections, sealers: sealers, integrity: integrity, modelVersion: modelVersion, into: scratch)
         report.auditProblems = try auditLogProblems()
         let problems = try read { sql in try Self.referenceProblems(sql) }
         return (report, problems.isEmpty ? ["ok"] : problems)

@@ -27,15 +27,32 @@ extension PostgresStore {
     }
 
     /// The collection named `name`, or `nil`.
+    /// While PostgreSQL cannot be reached, a following replica answers the collection it last
+    /// read (`ReplicaMemory`), so that identify goes on.
     public func collection(named name: String) throws(StoreError) -> SubjectCollection? {
-        try read { sql in
-            try Self.fetchCollections(sql, "SELECT \(unescaped: Self.collectionColumns) FROM collections c WHERE c.name = \(name) ORDER BY c.id").first
+        try remembering({ memory.collection(named: name) }) { () throws(StoreError) in
+            try read { sql in
+                try Self.fetchCollections(sql, "SELECT \(unescaped: Self.collectionColumns) FROM collections c WHERE c.name = \(name) ORDER BY c.id").first
+            }
         }
     }
 
-    /// The collection with id `id`, or `nil`.
+    /// The collection with id `id`, or `nil` (remembered as `collection(named:)` is).
     public func collection(id: Int64) throws(StoreError) -> SubjectCollection? {
-        try read { sql in try Self.collection(id: id, sql) }
+        try remembering({ memory.collection(id: id) }) { () throws(StoreError) in try read { sql in try Self.collection(id: id, sql) } }
+    }
+
+    /// `lookUp`'s collection, remembered; while PostgreSQL cannot be reached, `remembered`'s.
+    private func remembering(_ remembered: () -> SubjectCollection?,
+                             _ lookUp: () throws(StoreError) -> SubjectCollection?) throws(StoreError) -> SubjectCollection? {
+        do {
+            let found = try lookUp()
+            if let found { memory.remember(found) }
+            return found
+        } catch .unreachable(let reason) {
+            guard isFollowing, let known = remembered() else { throw .unreachable(reason) }
+            return known
+        }
     }
 
     /// Sets (or, with `nil`, clears) a collection's strict-unknown setting.
@@ -58,7 +75,7 @@ extension PostgresStore {
     /// replica (`requireCollection`) waits for this deletion and is then refused, so none is
     /// deleted unaudited or left bound to a collection that is gone.
     public func deleteCollection(id: Int64) throws(StoreError) {
-        try write { sql in
+        let sequence = try write { sql in
             guard let name = try sql.value("SELECT name FROM collections WHERE id = \(id) FOR UPDATE", as: String.self) else {
                 throw StoreError.collectionNotFound("\(id)")
             }
@@ -77,9 +94,12 @@ extension PostgresStore {
             try sql.execute("DELETE FROM subjects WHERE collection_id = \(id)")
             try sql.execute("DELETE FROM collections WHERE id = \(id)")
             try self.audit(sql, action: "delete_collection", result: "ok", detail: "collection \(name): \(subjects.count) subjects deleted")
-            try self.recordChanges([.collectionDeleted(id)], sql)
+            return try self.recordChanges([.collectionDeleted(id)], sql)
         }
-        index.remove(collectionID: id)
+        applyLocally(sequence) {
+            index.remove(collectionID: id)
+            memory.forgetCollection(id)
+        }
     }
 
     /// Refuses a collection id that does not exist, inside the caller's write transaction.

@@ -7,12 +7,13 @@ import PostgresNIO
 /// its audit entry; the index updated only after the commit.
 extension PostgresStore {
     public func addFace(subjectID: Int64, descriptor: FaceDescriptor, quality: FaceQuality) throws(StoreError) -> StoredFace {
-        let (face, collectionID) = try write { sql -> (StoredFace, Int64) in
+        let (face, collectionID, sequence) = try write { sql -> (StoredFace, Int64, Int64) in
             try Self.lockFacesForEnrollment(sql)
             let collectionID = try self.lockedCollection(ofSubject: subjectID, sql)
-            return (try self.insertFace(sql, subjectID: subjectID, descriptor: descriptor, quality: quality), collectionID)
+            let (face, sequence) = try self.insertFace(sql, subjectID: subjectID, descriptor: descriptor, quality: quality)
+            return (face, collectionID, sequence)
         }
-        index.add(faceID: face.id, subjectID: subjectID, collectionID: collectionID, descriptor: descriptor.values)
+        applyLocally(sequence) { index.add(faceID: face.id, subjectID: subjectID, collectionID: collectionID, descriptor: descriptor.values) }
         return face
     }
 
@@ -25,7 +26,7 @@ extension PostgresStore {
     public func addFace(toSubjectNamed name: String, in collectionID: Int64, descriptor: FaceDescriptor,
                         quality: FaceQuality) throws(StoreError) -> (subject: Subject, face: StoredFace) {
         try StoreValidation.validate(name: name, metadata: "{}")
-        let (subject, face) = try write { sql -> (Subject, StoredFace) in
+        let (subject, face, sequence) = try write { sql -> (Subject, StoredFace, Int64) in
             // Before the audit lock a new subject takes: a rotation's last step takes the two in that order too.
             try Self.lockFacesForEnrollment(sql)
             try sql.execute("SELECT pg_advisory_xact_lock(\(Self.subjectNameLockKey), hashtext(\(name)))")
@@ -33,12 +34,15 @@ extension PostgresStore {
             let named = try self.subjects(named: name, in: collectionID, sql)
             guard named.count <= 1 else { throw StoreError.ambiguousName(name, count: named.count) }
             var subject = try named.first ?? self.insertSubject(sql, name: name, metadata: "{}", collectionID: collectionID)
-            let face = try self.insertFace(sql, subjectID: subject.id, descriptor: descriptor, quality: quality)
+            let (face, sequence) = try self.insertFace(sql, subjectID: subject.id, descriptor: descriptor, quality: quality)
             subject.faceCount += 1
             subject.updatedAt = face.createdAt
-            return (subject, face)
+            return (subject, face, sequence)
         }
-        index.add(faceID: face.id, subjectID: subject.id, collectionID: collectionID, descriptor: descriptor.values)
+        applyLocally(sequence) {
+            index.add(faceID: face.id, subjectID: subject.id, collectionID: collectionID, descriptor: descriptor.values)
+            memory.setName(subject.name, ofSubject: subject.id, in: collectionID)
+        }
         return (subject, face)
     }
 
@@ -63,8 +67,10 @@ extension PostgresStore {
         return collectionID
     }
 
-    /// Inserts one sealed face of an existing subject inside the caller's transaction.
-    private func insertFace(_ sql: PostgresSQL, subjectID: Int64, descriptor: FaceDescriptor, quality: FaceQuality) throws -> StoredFace {
+    /// Inserts one sealed face of an existing subject inside the caller's transaction; returns
+    /// it with the sequence of its change-log entry.
+    private func insertFace(_ sql: PostgresSQL, subjectID: Int64, descriptor: FaceDescriptor,
+                            quality: FaceQuality) throws -> (StoredFace, Int64) {
         let now = Timestamp.now()
         // The row id is part of the sealed binding, so the row is inserted first and sealed second.
         let sealer = try activeSealer(sql)
@@ -83,9 +89,9 @@ extension PostgresStore {
             """)
         try sql.execute("UPDATE subjects SET updated_at = \(now) WHERE id = \(subjectID)")
         try audit(sql, action: "enroll", subjectID: subjectID, faceID: id, result: "ok")
-        try recordChanges([.face(id)], sql)
-        return StoredFace(id: id, subjectID: subjectID, modelVersion: modelVersion, keyID: keyID, faceWidth: quality.width,
-                          faceHeight: quality.height, detectorConfidence: quality.detectorConfidence, createdAt: now)
+        let sequence = try recordChanges([.face(id)], sql)
+        return (StoredFace(id: id, subjectID: subjectID, modelVersion: modelVersion, keyID: keyID, faceWidth: quality.width,
+                           faceHeight: quality.height, detectorConfidence: quality.detectorConfidence, createdAt: now), sequence)
     }
 
     /// Stores many faces of existing subjects in one transaction with one audit entry
@@ -93,7 +99,7 @@ extension PostgresStore {
     /// first, so that each row is sealed once and inserted sealed, many rows a statement.
     public func addFaces(_ faces: [NewFace]) throws(StoreError) -> [StoredFace] {
         let modelVersion = modelVersion
-        let (stored, collections) = try write { sql -> ([StoredFace], [Int64: Int64]) in
+        let (stored, collections, sequence) = try write { sql -> ([StoredFace], [Int64: Int64], Int64) in
             try Self.lockFacesForEnrollment(sql)
             let now = Timestamp.now()
             let subjectIDs = Array(Set(faces.map(\.subjectID)))
@@ -135,12 +141,13 @@ extension PostgresStore {
                     """)
             }
             try self.audit(sql, action: "enroll_bulk", result: "ok", detail: "\(faces.count) faces")
-            try self.recordChanges(ids.map(IndexChange.face), sql)
-            return (result, collections)
+            return (result, collections, try self.recordChanges(ids.map(IndexChange.face), sql))
         }
-        for (face, input) in zip(stored, faces) {
-            index.add(faceID: face.id, subjectID: face.subjectID, collectionID: collections[face.subjectID] ?? SubjectCollection.defaultID,
-                      descriptor: input.descriptor.values)
+        applyLocally(sequence) {
+            for (face, input) in zip(stored, faces) {
+                index.add(faceID: face.id, subjectID: face.subjectID, collectionID: collections[face.subjectID] ?? SubjectCollection.defaultID,
+                          descriptor: input.descriptor.values)
+            }
         }
         return stored
     }
@@ -149,14 +156,14 @@ extension PostgresStore {
     static let bulkInsertRows = 1000
 
     public func deleteFace(id: Int64) throws(StoreError) {
-        try write { sql in
+        let sequence = try write { sql in
             guard let subjectID = try sql.value("DELETE FROM faces WHERE id = \(id) RETURNING subject_id", as: Int64.self) else {
                 throw StoreError.faceNotFound(id)
             }
             try self.audit(sql, action: "delete_face", subjectID: subjectID, faceID: id, result: "ok")
-            try self.recordChanges([.face(id)], sql)
+            return try self.recordChanges([.face(id)], sql)
         }
-        index.remove(faceID: id)
+        applyLocally(sequence) { _ = index.remove(faceID: id) }
     }
 
     public func face(id: Int64) throws(StoreError) -> StoredFace? {

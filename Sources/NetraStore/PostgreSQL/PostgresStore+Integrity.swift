@@ -57,16 +57,18 @@ extension PostgresStore {
         Data(integrity.subjectMAC(id: id, name: name, metadata: metadata, collectionID: collectionID))
     }
 
-    /// Ids of subjects whose name, metadata or collection no longer match their MAC (or whose MAC is gone).
-    static func tamperedSubjects(in connections: PostgresConnections, integrity: IntegrityKey) throws(StoreError) -> [Int64] {
-        try connections.read { sql in
-            try sql.rows("SELECT id, name, metadata, collection_id, mac FROM subjects ORDER BY id").compactMap { row -> Int64? in
-                let id = try row["id"].decode(Int64.self)
-                let expected = integrity.subjectMAC(id: id, name: try row["name"].decode(String.self), metadata: try row["metadata"].decode(String.self),
-                                                    collectionID: try row["collection_id"].decode(Int64.self))
-                return try row["mac"].decode(Data?.self) == Data(expected) ? nil : id
-            }
+    /// Every subject's name and collection (read with the faces as the store opens, for
+    /// `ReplicaMemory`), and apart, by id, those whose name, metadata or collection no longer
+    /// match their MAC (or whose MAC is gone), inside the caller's read.
+    static func subjectNames(_ sql: PostgresSQL, integrity: IntegrityKey) throws -> (verified: [(id: Int64, name: String, collectionID: Int64)], tampered: [Int64]) {
+        var verified: [(id: Int64, name: String, collectionID: Int64)] = [], tampered: [Int64] = []
+        for row in try sql.rows("SELECT id, name, metadata, collection_id, mac FROM subjects ORDER BY id") {
+            let id = try row["id"].decode(Int64.self), name = try row["name"].decode(String.self)
+            let collectionID = try row["collection_id"].decode(Int64.self)
+            let expected = integrity.subjectMAC(id: id, name: name, metadata: try row["metadata"].decode(String.self), collectionID: collectionID)
+            if try row["mac"].decode(Data?.self) == Data(expected) { verified.append((id, name, collectionID)) } else { tampered.append(id) }
         }
+        return (verified, tampered)
     }
 
     /// Chains a new audit entry (already inserted, under the audit lock) to the one before it

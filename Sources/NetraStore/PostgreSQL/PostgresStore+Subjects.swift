@@ -48,6 +48,23 @@ extension PostgresStore {
         try read { sql in try self.verifiedSubjects(ids: [id], sql).first }
     }
 
+    /// The names of the subjects of `ids` that exist. A following replica answers from
+    /// `ReplicaMemory` (current within the change feed's delay), reading only names it does not
+    /// hold yet; while PostgreSQL cannot be reached, those are left out.
+    public func subjectNames(ids: Set<Int64>) throws(StoreError) -> [Int64: String] {
+        guard isFollowing else {
+            return try read { sql in Dictionary(uniqueKeysWithValues: try self.verifiedSubjects(ids: Array(ids), sql).map { ($0.id, $0.name) }) }
+        }
+        var (known, unknown) = memory.names(of: ids)
+        guard !unknown.isEmpty else { return known }
+        do {
+            for subject in try read({ sql in try self.verifiedSubjects(ids: unknown, sql) }) { known[subject.id] = subject.name }
+        } catch .unreachable {
+            return known
+        }
+        return known
+    }
+
     /// The subjects of `collectionID` named exactly `name`, in id order.
     public func subjects(named name: String, in collectionID: Int64) throws(StoreError) -> [Subject] {
         try read { sql in try self.subjects(named: name, in: collectionID, sql) }
@@ -94,7 +111,7 @@ extension PostgresStore {
 
     /// Renames a subject or replaces its metadata (or both), re-computing its MAC.
     public func updateSubject(id: Int64, with change: SubjectChange) throws(StoreError) -> Subject {
-        try write { sql in
+        let (subject, sequence) = try write { sql -> (Subject, Int64) in
             try self.lockSubjects([id], sql)
             guard var subject = try self.verifiedSubjects(ids: [id], sql).first else { throw StoreError.subjectNotFound(id) }
             try StoreValidation.validate(name: change.name ?? subject.name, metadata: change.metadata ?? subject.metadata)
@@ -107,43 +124,53 @@ extension PostgresStore {
                 WHERE id = \(id)
                 """)
             try self.audit(sql, action: "update_subject", subjectID: id, result: "ok")
-            return subject
+            let sequence = change.name == nil ? 0 : try self.recordChanges([.subjectRenamed(id)], sql)
+            return (subject, sequence)
         }
+        applyLocally(sequence) { memory.setName(subject.name, ofSubject: id, in: subject.collectionID) }
+        return subject
     }
 
     /// Deletes a subject with its faces.
     public func deleteSubject(id: Int64) throws(StoreError) {
-        let collectionID = try write { sql -> Int64 in
+        let (collectionID, sequence) = try write { sql -> (Int64, Int64) in
             guard let collectionID = try sql.value("DELETE FROM subjects WHERE id = \(id) RETURNING collection_id", as: Int64.self) else {
                 throw StoreError.subjectNotFound(id)
             }
             try self.audit(sql, action: "delete_subject", subjectID: id, result: "ok")
-            try self.recordChanges([.subjectDeleted(id, collectionID: collectionID)], sql)
-            return collectionID
+            return (collectionID, try self.recordChanges([.subjectDeleted(id, collectionID: collectionID)], sql))
         }
-        index.remove(subjectID: id, in: collectionID)
+        applyLocally(sequence) {
+            index.remove(subjectID: id, in: collectionID)
+            memory.forgetSubjects([id])
+        }
     }
 
     /// Deletes the subjects of `ids` that exist (each audited); returns how many were deleted.
     public func deleteSubjects(ids: [Int64]) throws(StoreError) -> Int {
-        let deleted = try write { sql -> [(id: Int64, collectionID: Int64)] in
+        let (deleted, sequence) = try write { sql -> ([(id: Int64, collectionID: Int64)], Int64) in
             // Every lock the deletions need, before the first audit entry takes the audit lock:
             // a writer holding one of them and waiting for the audit lock cannot then deadlock
             // with this transaction (the cascade to faces needs ROW EXCLUSIVE, as enrollments
             // take it first and a rotation's last step takes SHARE before its audit entry).
             try sql.execute("LOCK TABLE faces IN ROW EXCLUSIVE MODE")
             _ = try sql.rows("SELECT id FROM subjects WHERE id = ANY(\(ids)) ORDER BY id FOR UPDATE")
-            return try ids.compactMap { id in
+            var sequence: Int64 = 0
+            let deleted = try ids.compactMap { id -> (id: Int64, collectionID: Int64)? in
                 guard let collectionID = try sql.value("DELETE FROM subjects WHERE id = \(id) RETURNING collection_id", as: Int64.self) else {
                     return nil
                 }
                 try self.audit(sql, action: "delete_subject", subjectID: id, result: "ok")
-                try self.recordChanges([.subjectDeleted(id, collectionID: collectionID)], sql)
+                sequence = try self.recordChanges([.subjectDeleted(id, collectionID: collectionID)], sql)
                 return (id, collectionID)
             }
+            return (deleted, sequence)
         }
-        for (collectionID, subjects) in Dictionary(grouping: deleted, by: \.collectionID) {
-            index.remove(subjectIDs: Set(subjects.map(\.id)), in: collectionID)
+        applyLocally(sequence) {
+            for (collectionID, subjects) in Dictionary(grouping: deleted, by: \.collectionID) {
+                index.remove(subjectIDs: Set(subjects.map(\.id)), in: collectionID)
+            }
+            memory.forgetSubjects(deleted.map(\.id))
         }
         return deleted.count
     }
@@ -152,7 +179,7 @@ extension PostgresStore {
     /// face is opened and sealed anew under the active key: the seal binds it to its subject.
     public func mergeSubject(id: Int64, into targetID: Int64) throws(StoreError) -> Subject {
         guard id != targetID else { throw .invalidName("a subject cannot be merged into itself") }
-        let (target, moved) = try write { sql -> (Subject, [(Int64, [Float])]) in
+        let (target, moved, sequence) = try write { sql -> (Subject, [(Int64, [Float])], Int64) in
             // Locked first: no face can be added to the source meanwhile (and lost with it).
             try self.lockSubjects([id, targetID], sql)
             guard let source = try self.verifiedSubjects(ids: [id], sql).first else { throw StoreError.subjectNotFound(id) }
@@ -182,14 +209,17 @@ extension PostgresStore {
             try sql.execute("UPDATE subjects SET updated_at = \(Timestamp.now()) WHERE id = \(targetID)")
             try self.audit(sql, action: "merge_subject", subjectID: targetID, result: "ok",
                            detail: "subject \(id) merged: \(source.faceCount) faces moved")
-            try self.recordChanges(movedIDs.map(IndexChange.face) + [.subjectDeleted(id, collectionID: source.collectionID)], sql)
+            let sequence = try self.recordChanges(movedIDs.map(IndexChange.face) + [.subjectDeleted(id, collectionID: source.collectionID)], sql)
             target.faceCount += source.faceCount
-            return (target, moved)
+            return (target, moved, sequence)
         }
-        for (faceID, values) in moved {
-            index.add(faceID: faceID, subjectID: targetID, collectionID: target.collectionID, descriptor: values)
+        applyLocally(sequence) {
+            for (faceID, values) in moved {
+                index.add(faceID: faceID, subjectID: targetID, collectionID: target.collectionID, descriptor: values)
+            }
+            index.remove(subjectID: id, in: target.collectionID)
+            memory.forgetSubjects([id])
         }
-        index.remove(subjectID: id, in: target.collectionID)
         return target
     }
 

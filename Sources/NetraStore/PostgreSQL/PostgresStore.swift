@@ -22,10 +22,16 @@ public final class PostgresStore: IdentityStore {
     let sealers: SealerSet
     let integrity: IntegrityKey
     let actor: String
-    /// The last change-log sequence the loaded index reflects (read in the load's snapshot).
-    let loadedThrough: Int64
+    /// Subject names, and what identify and verify need while PostgreSQL is away.
+    let memory = ReplicaMemory()
     private let feedLock = NSLock()
     nonisolated(unsafe) private var feed: PostgresChangeFeed?
+    /// Held while changes are applied to the index and `memory` (by the feed, or after this
+    /// replica's own writes), so that the two never interleave.
+    let applyLock = NSLock()
+    /// The last change-log sequence the index reflects: read in the load's snapshot, then moved
+    /// on by the feed (under `applyLock`).
+    nonisolated(unsafe) var appliedThrough: Int64
 
     /// Opens (creating the schema if needed) the store at `location`.
     ///
@@ -42,10 +48,10 @@ public final class PostgresStore: IdentityStore {
         sealers = try Self.resolveKeys(primary: key, additional: additionalKeys, in: connections)
         integrity = try Self.integrityKey(in: connections, sealers: sealers, creating: appliedNow.contains(Self.firstMigration))
         index = FaceGallery()
-        var (report, sequence) = try Self.load(connections, sealers: sealers, modelVersion: modelVersion, into: index)
-        loadedThrough = sequence
-        report.tamperedSubjectIDs = try Self.tamperedSubjects(in: connections, integrity: integrity)
+        let (report, sequence, names) = try Self.load(connections, sealers: sealers, integrity: integrity, modelVersion: modelVersion, into: index)
+        appliedThrough = sequence
         loadReport = report
+        memory.setNames(names)
     }
 
     /// The migration that creates the store (and its integrity key).
@@ -63,15 +69,19 @@ public final class PostgresStore: IdentityStore {
     public func followChanges() {
         let started = feedLock.withLock { () -> PostgresChangeFeed? in
             guard feed == nil else { return nil }
-            feed = PostgresChangeFeed(store: self, configuration: connections.configuration, appliedThrough: loadedThrough)
+            feed = PostgresChangeFeed(store: self, configuration: connections.configuration)
             return feed
         }
         started?.start()
     }
 
+    /// Whether `followChanges` was called: the index and the subject names in memory are then
+    /// kept current, and identify names its candidates from memory.
+    var isFollowing: Bool { feedLock.withLock { feed != nil } }
+
     /// The last change-log sequence applied to the index (what was loaded, when not following).
     public var appliedChangeSequence: Int64 {
-        feedLock.withLock { feed }?.lastApplied ?? loadedThrough
+        applyLock.withLock { appliedThrough }
     }
 
     // MARK: Opening
@@ -111,21 +121,23 @@ public final class PostgresStore: IdentityStore {
     }
 
     /// Decrypts every face of `modelVersion` into `index`, each under its subject's collection,
-    /// and reports the rest (other versions are authenticated too, never searched).
-    /// Also returns the last change-log sequence, read in the same snapshot: the change feed
-    /// applies what follows it.
-    static func load(_ connections: PostgresConnections, sealers: SealerSet, modelVersion: String,
-                     into index: FaceGallery) throws(StoreError) -> (LoadReport, Int64) {
+    /// and reports the rest (other versions are authenticated too, never searched; subjects
+    /// whose MAC fails). Also returns, read in the same snapshot, the last change-log sequence
+    /// (the change feed applies what follows it) and the verified subjects' names.
+    static func load(_ connections: PostgresConnections, sealers: SealerSet, integrity: IntegrityKey, modelVersion: String,
+                     into index: FaceGallery) throws(StoreError) -> (LoadReport, Int64, [(id: Int64, name: String, collectionID: Int64)]) {
         let loader = FaceLoader(sealers: sealers, modelVersion: modelVersion, index: index)
-        let sequence = try connections.read { sql -> Int64 in
+        let (sequence, names) = try connections.read { sql in
             let sequence = try lastChange(sql)
             try sql.forEachRow("""
                 SELECT f.id, f.subject_id, f.model_version, f.key_id, f.nonce, f.ciphertext, f.tag, s.collection_id
                 FROM faces f JOIN subjects s ON s.id = f.subject_id ORDER BY s.collection_id, f.id
                 """) { row in try loader.take(row) }
-            return sequence
+            return (sequence, try subjectNames(sql, integrity: integrity))
         }
-        return (try loader.finish(), sequence)
+        var report = try loader.finish()
+        report.tamperedSubjectIDs = names.tampered
+        return (report, sequence, names.verified)
     }
 
     /// The rows `load` streams, decrypted into the index in chunks of one collection.
@@ -203,18 +215,32 @@ public final class PostgresStore: IdentityStore {
     // MARK: Helpers
 
     func read<T>(_ body: (PostgresSQL) throws -> T) throws(StoreError) -> T {
-        try connections.read(body)
+        try refuseWhileUnreachable()
+        return try connections.read(body)
     }
 
     @discardableResult
     func write<T>(_ body: (PostgresSQL) throws -> T) throws(StoreError) -> T {
-        try connections.transaction(body)
+        try refuseWhileUnreachable()
+        return try connections.transaction(body)
+    }
+
+    /// Answers unreachable at once while the change feed's last attempt to reach PostgreSQL
+    /// failed (it tries again every second): no caller then waits for a server that is down or
+    /// does not answer.
+    private func refuseWhileUnreachable() throws(StoreError) {
+        if case .unreachable? = feedLock.withLock({ feed })?.lastFailure { throw .unreachable("PostgreSQL cannot be reached now") }
     }
 
     /// Why the store cannot be used now (PostgreSQL unreachable, the change feed not yet
-    /// following), or `nil`.
+    /// following), or `nil`. A following store answers from its feed's state, without a round
+    /// trip that a frozen server would hold up.
     public var unavailabilityReason: String? {
-        if let feed = feedLock.withLock({ feed }), !feed.isSubscribed {
+        if let feed = feedLock.withLock({ feed }) {
+            guard !feed.isSubscribed else { return nil }
+            if let failure = feed.lastFailure {
+                return "\(failure.description); identify and verify answer from memory, changes are refused until it is back"
+            }
             return "the index is not yet following the other replicas' changes (PostgreSQL change feed not subscribed)"
         }
         do {

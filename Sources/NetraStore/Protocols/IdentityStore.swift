@@ -14,6 +14,10 @@ public protocol SubjectRepository: Sendable {
     /// The subject with this id, whatever its collection (callers confined to a collection
     /// check `Subject.collectionID`).
     func subject(id: Int64) throws(StoreError) -> Subject?
+    /// The names of the subjects with these ids that exist: how identify names its candidates
+    /// (a replica of a shared store answers from memory, so that identify goes on while the
+    /// database cannot be reached).
+    func subjectNames(ids: Set<Int64>) throws(StoreError) -> [Int64: String]
     /// Subjects of a collection with exactly this name (names need not be unique).
     func subjects(named name: String, in collectionID: Int64) throws(StoreError) -> [Subject]
     /// A page of subjects in id order (see `SubjectPage`).

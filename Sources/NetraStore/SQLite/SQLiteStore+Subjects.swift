@@ -39,6 +39,14 @@ extension SQLiteStore {
         try read { db in try self.verified(Self.subjects(SubjectRow.filter(SubjectRow.Columns.id == id)), db).first }
     }
 
+    public func subjectNames(ids: Set<Int64>) throws(StoreError) -> [Int64: String] {
+        guard !ids.isEmpty else { return [:] }
+        return try read { db in
+            Dictionary(uniqueKeysWithValues: try self.verified(Self.subjects(SubjectRow.filter(ids.contains(SubjectRow.Columns.id))), db)
+                .map { ($0.id, $0.name) })
+        }
+    }
+
     public func subjects(named name: String, in collectionID: Int64) throws(StoreError) -> [Subject] {
         try read { db in try self.subjects(named: name, in: collectionID, db) }
     }
