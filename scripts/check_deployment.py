@@ -7,15 +7,20 @@ problem and exits 1 if there is any (0 and a one-line summary otherwise):
 
   yaml                      every YAML file parses (JSON for the Grafana dashboard)
   yamllint                  yamllint --strict is clean
-  docker [--binary B]       Dockerfile, compose files, Prometheus and Grafana wiring agree;
-                            with B, docker/config.yaml loads in `netra config show`
+  docker [--binary B]       Dockerfile, compose files (and the profile postgres: PostgreSQL and
+                            two replicas), Prometheus and Grafana wiring agree; with B,
+                            docker/config.yaml and the replicas' NETRA_DATA_* load in `netra config show`
   docker-libs --binary B    the runtime image's packages provide every library B links (ldd)
-  entrypoint --binary B     scripts/entrypoint.sh run for real: refusals, model install,
+  entrypoint --binary B     scripts/entrypoint.sh run for real: refusals (no key, empty NETRA_DATA_URL), model install,
                             API-key bootstrap, serve, SIGTERM
   kubernetes [--binary B]   k8s/ objects: required fields, labels and selectors, probes and
-                            ports against the service's routes and config, security context
-  helm [--binary B]         helm lint and helm template of helm/netra, the rendered objects
-                            checked as for k8s/ and compared with k8s/
+                            ports against the service's routes and config, security context;
+                            k8s/postgres/ likewise for PostgreSQL (replicas, RollingUpdate, PDB,
+                            anti-affinity, URL and password from a Secret, its init container
+                            run for real) and equal to k8s/ elsewhere
+  helm [--binary B]         helm lint and helm template of helm/netra with either store, the
+                            rendered objects checked as for k8s/ (k8s/postgres/) and compared
+                            with them; the values it must refuse (SQLite with 2 replicas, ...)
   metrics --binary B        every metric (and label) the dashboard, the alert rules and
                             docs/operations.md "Monitoring" use exists in a live /metrics
                             scrape of `netra serve`, and promtool parses that scrape
@@ -474,7 +479,7 @@ def check_docker(args):
     urls = [d.get("url") for d in datasources.get("datasources") or [] if d.get("type") == "prometheus"]
     if "http://prometheus:9090" not in urls:
         problems.add("monitoring/grafana/provisioning/datasources/prometheus.yml: no Prometheus datasource at http://prometheus:9090")
-    return problems.finish("Dockerfile, compose, Prometheus and Grafana wiring agree")
+    return problems.finish(f"Dockerfile, compose (and its profile postgres: {len(replicas)} replicas), Prometheus and Grafana wiring agree")
 
 
 def compose_environment(service):

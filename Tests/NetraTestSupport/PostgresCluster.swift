@@ -3,6 +3,7 @@ import Foundation
 @testable import NetraStore
 #if canImport(Glibc)
 import Glibc
+import Synchronization
 #endif
 
 /// A throwaway PostgreSQL server for the tests of the PostgreSQL store: one per test process,
@@ -26,6 +27,7 @@ public final class PostgresCluster: Sendable {
     /// The folder holding the data directory, the socket, the password file and the log.
     public let folder: URL
     let binaries: URL
+    private let owner: (uid: uid_t, gid: gid_t)?
     private let counter = Counter()
 
     /// The process's cluster, started on first use; throws (with what to install) when
@@ -35,6 +37,12 @@ public final class PostgresCluster: Sendable {
     }
 
     private static let started: Result<PostgresCluster, PostgresClusterError> = Result { () throws(PostgresClusterError) in
+        try PostgresCluster()
+    }
+
+    /// A cluster of the caller's own, for tests that stop, freeze or restart the server (the
+    /// shared one serves every other test meanwhile); `remove` it when done (else at exit).
+    public static func dedicated() throws -> PostgresCluster {
         try PostgresCluster()
     }
 
@@ -62,7 +70,7 @@ public final class PostgresCluster: Sendable {
         } catch {
             throw .failed("could not prepare \(folder.path): \(error)")
         }
-        let data = folder.appendingPathComponent("data").path
+        let data = Self.dataFolder(folder)
         // --no-sync: initdb's own final flush only (the cluster is thrown away); the server keeps fsync on.
         try Self.run(binaries.appendingPathComponent("initdb"), ["-D", data, "-U", "netra", "--auth=scram-sha-256",
                                                                   "--pwfile=\(folder.appendingPathComponent("password").path)",
@@ -73,11 +81,7 @@ public final class PostgresCluster: Sendable {
         for _ in 0..<3 where started == nil {
             let port = Self.freePort()
             do {
-                try Self.run(binaries.appendingPathComponent("pg_ctl"), [
-                    "-D", data, "-l", folder.appendingPathComponent("server.log").path, "-w", "-t", "30",
-                    "-o", "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c shared_buffers=32MB -c max_connections=300",
-                    "start",
-                ], as: owner, log: folder.appendingPathComponent("pg_ctl.log"))
+                try Self.startServer(binaries: binaries, folder: folder, port: port, as: owner)
                 started = port
             } catch {
                 lastError = error
@@ -91,7 +95,67 @@ public final class PostgresCluster: Sendable {
         self.binaries = binaries
         self.folder = folder
         self.password = password
+        self.owner = owner
         port = started
+    }
+
+    private static func dataFolder(_ folder: URL) -> String { folder.appendingPathComponent("data").path }
+
+    private static func startServer(binaries: URL, folder: URL, port: Int, as owner: (uid: uid_t, gid: gid_t)?) throws(PostgresClusterError) {
+        try run(binaries.appendingPathComponent("pg_ctl"), [
+            "-D", dataFolder(folder), "-l", folder.appendingPathComponent("server.log").path, "-w", "-t", "30",
+            "-o", "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c shared_buffers=32MB -c max_connections=300",
+            "start",
+        ], as: owner, log: folder.appendingPathComponent("pg_ctl.log"))
+    }
+
+    // MARK: Faults (dedicated clusters)
+
+    /// Shuts the server down (`pg_ctl stop -m fast`: sessions ended, in-flight transactions
+    /// rolled back, committed ones kept), as a PostgreSQL restart or failover does.
+    public func stopServer() throws {
+        try Self.run(binaries.appendingPathComponent("pg_ctl"), ["-D", Self.dataFolder(folder), "-m", "fast", "-w", "-t", "30", "stop"],
+                     as: owner, log: folder.appendingPathComponent("pg_ctl-stop.log"))
+    }
+
+    /// Starts the server again on its port, with its data.
+    public func startServer() throws {
+        try Self.startServer(binaries: binaries, folder: folder, port: port, as: owner)
+    }
+
+    /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) the postmaster and every server process: a
+    /// server that no longer answers while its connections stay open, as a network dropping
+    /// packets looks to a client.
+    public func freeze(_ frozen: Bool) {
+        guard let postmaster = Self.postmasterPID(folder.path) else { return }
+        let signal = frozen ? SIGSTOP : SIGCONT
+        kill(postmaster, signal)
+        for child in Self.children(of: postmaster) { kill(child, signal) }
+    }
+
+    /// Stops this cluster's server and removes its folder now.
+    public func remove() {
+        freeze(false)
+        Self.stop(folder: folder.path)
+        Self.folders.withLock { $0.removeAll { $0 == folder.path } }
+    }
+
+    private static func postmasterPID(_ folder: String) -> pid_t? {
+        guard let text = try? String(contentsOfFile: "\(folder)/data/postmaster.pid", encoding: .utf8),
+              let line = text.split(separator: "\n").first, let pid = pid_t(line.trimmingCharacters(in: .whitespaces)), pid > 1
+        else { return nil }
+        return pid
+    }
+
+    /// The processes whose parent is `parent` (from `/proc/<pid>/stat`).
+    private static func children(of parent: pid_t) -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name -> pid_t? in
+            guard let pid = pid_t(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // After "pid (comm) ": the state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == parent ? pid : nil
+        }
     }
 
     /// A new, empty database of its own (`CREATE DATABASE` with a unique name), owned by
@@ -226,22 +290,26 @@ public final class PostgresCluster: Sendable {
 
     // MARK: Stopping
 
-    /// The folder `atexit` removes (one cluster per process).
-    nonisolated(unsafe) private static var folderToRemove: String?
+    /// The folders `atexit` removes: the shared cluster's and any dedicated one not removed yet.
+    private static let folders = Mutex<[String]>([])
 
     private static func stopAtExit(folder: URL) {
-        folderToRemove = folder.path
+        let first = folders.withLock { folders -> Bool in
+            folders.append(folder.path)
+            return folders.count == 1
+        }
+        guard first else { return }
         atexit {
-            guard let folder = PostgresCluster.folderToRemove else { return }
-            PostgresCluster.stop(folder: folder)
+            for folder in PostgresCluster.folders.withLock({ $0 }) { PostgresCluster.stop(folder: folder) }
         }
     }
 
     /// Stops the postmaster of the cluster in `folder` (SIGQUIT: immediate shutdown), waits up
     /// to 10 s for it to exit, and removes the folder.
     static func stop(folder: String) {
-        if let text = try? String(contentsOfFile: "\(folder)/data/postmaster.pid", encoding: .utf8),
-           let line = text.split(separator: "\n").first, let pid = pid_t(line.trimmingCharacters(in: .whitespaces)), pid > 1 {
+        if let pid = postmasterPID(folder) {
+            // A frozen server (`freeze`) takes no signal but this one until it is resumed.
+            for process in [pid] + children(of: pid) { kill(process, SIGCONT) }
             kill(pid, SIGQUIT)
             for _ in 0..<200 where kill(pid, 0) == 0 { usleep(50_000) }
         }

@@ -47,9 +47,11 @@ struct OperationsController: Sendable {
         /// authentication), and why; the status is then "degraded".
         var unreadableFaces: Int?
         var problems: [String]?
+        /// "unreachable" while a replica answers from memory (its database lost).
+        var store: String?
 
         enum CodingKeys: String, CodingKey {
-            case status, problems
+            case status, problems, store
             case indexSize = "index_size"
             case unreadableFaces = "unreadable_faces"
         }
@@ -68,12 +70,15 @@ struct OperationsController: Sendable {
             return try JSONResponse.make(readiness, status: .serviceUnavailable, for: request, context)
         }
         let report = loaded.store.loadReport
-        let problems = report.problems
+        // Ready, degraded: identify and verify still answer, so the replica stays in rotation.
+        let degradation = loaded.store.degradationReason
+        let problems = report.problems + (degradation.map { [$0] } ?? [])
         var readiness = Readiness(status: problems.isEmpty ? "ready" : "degraded", indexSize: loaded.store.index.count)
         if !problems.isEmpty {
             readiness.unreadableFaces = report.unreadableFaceCount
             readiness.problems = problems
         }
+        if degradation != nil { readiness.store = "unreachable" }
         return try JSONResponse.make(readiness, for: request, context)
     }
 
@@ -83,6 +88,7 @@ struct OperationsController: Sendable {
         if let loaded = try? state.ready() {
             ServiceMetrics.indexSize.record(loaded.store.index.count)
             ServiceMetrics.unreadableFaces.record(loaded.store.loadReport.unreadableFaceCount)
+            ServiceMetrics.storeDegraded.record(loaded.store.degradationReason == nil ? 0 : 1)
             if let (subjects, faces) = try? await blocking({ (try loaded.store.subjectCount(), try loaded.store.faceCount()) }) {
                 ServiceMetrics.subjects.record(subjects)
                 ServiceMetrics.faces.record(faces)

@@ -23,6 +23,8 @@ public enum ServiceMetrics {
     /// Stored faces the index left out at load because no supplied key opens them or they fail
     /// authentication: people who will not be recognised. Anything above 0 needs an operator.
     static let unreadableFaces = Gauge(label: "netra_store_unreadable_faces")
+    /// 1 while a PostgreSQL replica answers from memory (its database lost), else 0.
+    static let storeDegraded = Gauge(label: "netra_store_degraded")
     /// Resident memory of the process, read when `/metrics` is scraped.
     static let residentMemory = Gauge(label: "netra_process_resident_memory_bytes")
 

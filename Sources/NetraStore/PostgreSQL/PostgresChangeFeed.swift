@@ -20,10 +20,13 @@ final class PostgresChangeFeed: @unchecked Sendable {
     private let lock = NSLock()
     private var listening: PostgresConnection?
     private var subscribed = false
+    private var followed = false
     private var stopped = false
     private var failure: StoreError?
     /// How long the feed waits between catch-ups when no notification comes.
     static let pollInterval: TimeInterval = 1
+    /// How long the probe of the listening connection may take before PostgreSQL counts as unreachable.
+    static let probeTimeout: TimeInterval = 3
     /// Change rows applied per catch-up step.
     static let batch = 2000
 
@@ -34,6 +37,10 @@ final class PostgresChangeFeed: @unchecked Sendable {
 
     /// Whether the feed listens and has applied every change up to its last notification.
     var isSubscribed: Bool { lock.withLock { subscribed } }
+
+    /// Whether the feed has been subscribed at least once: the index then reflects the store up
+    /// to some point and can be answered from.
+    var hasFollowed: Bool { lock.withLock { followed } }
 
     /// Why the last attempt to follow failed, until one succeeds.
     var lastFailure: StoreError? { lock.withLock { failure } }
@@ -73,6 +80,7 @@ final class PostgresChangeFeed: @unchecked Sendable {
                     failure = nil
                     // Caught up only when the log had no more than one batch left.
                     subscribed = count < Self.batch && (listening.map { !$0.isClosed } ?? false)
+                    followed = followed || subscribed
                 }
                 // A full batch: more may wait, go on at once.
                 if count == Self.batch { continue }
@@ -86,7 +94,12 @@ final class PostgresChangeFeed: @unchecked Sendable {
     }
 
     private func ensureListening(logger: Logger) throws {
-        if let connection = lock.withLock({ listening }), !connection.isClosed { return }
+        if let connection = lock.withLock({ listening }), !connection.isClosed {
+            // A server that stopped answering (frozen, or the network drops packets) keeps the
+            // connection open: a quick probe finds it out, and the store stops waiting for it.
+            try PostgresSQL(connection: connection, logger: logger, timeout: Self.probeTimeout).execute("SELECT 1")
+            return
+        }
         dropListener()
         let connection: PostgresConnection
         do {
@@ -105,6 +118,8 @@ final class PostgresChangeFeed: @unchecked Sendable {
             defer { listening = nil }
             return listening
         }
-        if let connection { let _: EventLoopFuture<Void> = connection.close() }
+        // Waited for (a local socket close, quick even when the server is frozen): a connection
+        // released before it is closed trips postgres-nio's assertion.
+        if let connection { try? (connection.close() as EventLoopFuture<Void>).wait() }
     }
 }

@@ -215,7 +215,7 @@ struct PostgresSQL {
     var timeout: TimeInterval = Self.statementTimeout
 
     /// How long one statement may take (waits for locks included).
-    static let statementTimeout: TimeInterval = 30
+    static let statementTimeout: TimeInterval = 15
     /// How long a streamed result (`forEachRow`: the index load) may take in all.
     static let streamTimeout: TimeInterval = 600
 

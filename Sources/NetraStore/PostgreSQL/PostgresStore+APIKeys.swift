@@ -38,8 +38,12 @@ extension PostgresStore {
         do {
             found = try matchingKey(id: id, presentedHash: parsed.secretHash)
         } catch .unreachable(let reason) {
-            guard isFollowing, let known = memory.apiKey(id: id, presentedHash: parsed.secretHash) else { throw .unreachable(reason) }
-            return known
+            guard isFollowing else { throw .unreachable(reason) }
+            switch memory.apiKey(id: id, presentedHash: parsed.secretHash) {
+            case let .matches(record): return record
+            case .wrongSecret: return nil
+            case .unknown: throw .unreachable(reason)
+            }
         }
         guard let record = found else { return nil }
         guard record.revokedAt == nil, APIKeyText.isStale(record.lastUsedAt) else { return record }

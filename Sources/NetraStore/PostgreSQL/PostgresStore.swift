@@ -225,6 +225,14 @@ public final class PostgresStore: IdentityStore {
         return try connections.transaction(body)
     }
 
+    /// Why a following store answers from memory only (PostgreSQL lost, or a backlog of changes
+    /// being applied after it came back), or `nil`.
+    public var degradationReason: String? {
+        guard let feed = feedLock.withLock({ feed }), feed.hasFollowed, !feed.isSubscribed else { return nil }
+        let cause = feed.lastFailure?.description ?? "catching up with the changes made meanwhile"
+        return "\(cause); identify and verify answer from memory, changes are refused until it is back"
+    }
+
     /// Answers unreachable at once while the change feed's last attempt to reach PostgreSQL
     /// failed (it tries again every second): no caller then waits for a server that is down or
     /// does not answer.
@@ -234,13 +242,12 @@ public final class PostgresStore: IdentityStore {
 
     /// Why the store cannot be used now (PostgreSQL unreachable, the change feed not yet
     /// following), or `nil`. A following store answers from its feed's state, without a round
-    /// trip that a frozen server would hold up.
+    /// trip that a frozen server would hold up; once its feed has followed, losing PostgreSQL
+    /// degrades it (`degradationReason`) instead.
     public var unavailabilityReason: String? {
         if let feed = feedLock.withLock({ feed }) {
-            guard !feed.isSubscribed else { return nil }
-            if let failure = feed.lastFailure {
-                return "\(failure.description); identify and verify answer from memory, changes are refused until it is back"
-            }
+            guard !feed.isSubscribed, !feed.hasFollowed else { return nil }
+            if let failure = feed.lastFailure { return failure.description }
             return "the index is not yet following the other replicas' changes (PostgreSQL change feed not subscribed)"
         }
         do {

@@ -86,11 +86,20 @@ final class ReplicaMemory: @unchecked Sendable {
         lock.withLock { keys[id] = nil }
     }
 
-    /// The last record read for a key whose stored hash the presented secret matches.
-    func apiKey(id: String, presentedHash: [UInt8]) -> APIKeyRecord? {
+    /// What memory says of a presented key.
+    enum KeyAnswer {
+        /// The last record read for the key, whose stored hash the presented secret matches.
+        case matches(APIKeyRecord)
+        /// A key held here whose secret is not the presented one.
+        case wrongSecret
+        /// A key not held here: only the database can tell.
+        case unknown
+    }
+
+    func apiKey(id: String, presentedHash: [UInt8]) -> KeyAnswer {
         lock.withLock {
-            guard let entry = keys[id], APIKeyText.matches(stored: entry.secretHash, presented: presentedHash) else { return nil }
-            return entry.record
+            guard let entry = keys[id] else { return .unknown }
+            return APIKeyText.matches(stored: entry.secretHash, presented: presentedHash) ? .matches(entry.record) : .wrongSecret
         }
     }
 

@@ -122,6 +122,10 @@ public protocol IdentityStore: SubjectRepository, CollectionRepository, FaceRepo
     var loadReport: LoadReport { get }
     /// Why the store cannot be used now (its database gone or replaced, unreachable), or `nil`.
     var unavailabilityReason: String? { get }
+    /// Why the store answers from memory only, or `nil`: a replica whose shared database became
+    /// unreachable after its index was loaded and following goes on identifying and verifying
+    /// (degraded, not down) and refuses changes until the database is back.
+    var degradationReason: String? { get }
 }
 
 // The conveniences below differ from the requirements in their labels, so that a backend that

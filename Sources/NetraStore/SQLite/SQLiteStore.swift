@@ -273,6 +273,9 @@ public final class SQLiteStore: IdentityStore {
         }
     }
 
+    /// Never: an embedded file is there or not (`unavailabilityReason`).
+    public var degradationReason: String? { nil }
+
     private func checkFileIsTheOpenedOne() throws(StoreError) {
         guard let opened = fileIdentity else { return }
         guard FileIdentity(path: path) == opened else { throw .databaseReplaced(path: path) }
