@@ -152,16 +152,27 @@ extension PostgresStore {
                 let id = try row["id"].decode(Int64.self), subjectID = try row["subject_id"].decode(Int64.self)
                 let version = try row["model_version"].decode(String.self), keyID = try row["key_id"].decode(String.self)
                 let collectionID = try row["collection_id"].decode(Int64.self)
-                guard version == modelVersion, let sealer = sealers.sealer(forKeyID: keyID) else { continue }
+                guard version == modelVersion else { continue }
+                guard let sealer = sealers.sealer(forKeyID: keyID) else {
+                    memory.faceUnreadable(id, missingKey: keyID)
+                    continue
+                }
                 let sealed = SealedEmbedding(nonce: [UInt8](try row["nonce"].decode(Data.self)),
                                              ciphertext: [UInt8](try row["ciphertext"].decode(Data.self)), tag: [UInt8](try row["tag"].decode(Data.self)))
                 let binding = EmbeddingSealer.Binding(faceID: id, subjectID: subjectID, modelVersion: version, keyID: keyID)
-                guard let values = try? sealer.open(sealed, binding: binding) else { continue }
+                guard let values = try? sealer.open(sealed, binding: binding) else {
+                    memory.faceUnreadable(id, missingKey: nil)
+                    continue
+                }
+                memory.faceReadable(id)
                 if let held = index.collection(ofFace: id), held != collectionID { _ = index.remove(faceID: id) }
                 index.add(faceID: id, subjectID: subjectID, collectionID: collectionID, descriptor: values)
                 placed.insert(id)
             }
-            for id in ids where !placed.contains(id) { _ = index.remove(faceID: id) }
+            for id in ids where !placed.contains(id) {
+                _ = index.remove(faceID: id)
+                if rows.allSatisfy({ (try? $0["id"].decode(Int64.self)) != id }) { memory.faceReadable(id) }
+            }
         } catch {
             throw PostgresFailure.storeError(error)
         }

@@ -16,7 +16,11 @@ public final class PostgresStore: IdentityStore {
     public let location: PostgresLocation
     public let modelVersion: String
     public let index: FaceGallery
-    public let loadReport: LoadReport
+    /// What opening found, plus the faces the change feed could not open since (written by a
+    /// replica holding a key this one was not given, or failing authentication): those are
+    /// not searched here, and `/ready` says so.
+    public var loadReport: LoadReport { memory.unreadableFaces(adding: openingReport) }
+    private let openingReport: LoadReport
 
     let connections: PostgresConnections
     let sealers: SealerSet
@@ -50,7 +54,7 @@ public final class PostgresStore: IdentityStore {
         index = FaceGallery()
         let (report, sequence, names) = try Self.load(connections, sealers: sealers, integrity: integrity, modelVersion: modelVersion, into: index)
         appliedThrough = sequence
-        loadReport = report
+        openingReport = report
         memory.setNames(names)
     }
 

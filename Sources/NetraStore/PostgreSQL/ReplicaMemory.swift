@@ -16,6 +16,9 @@ final class ReplicaMemory: @unchecked Sendable {
     private var collections: [Int64: SubjectCollection] = [:]
     private var keys: [String: (secretHash: Data, record: APIKeyRecord)] = [:]
     private var pendingAudit: [PendingAuditEvent] = []
+    /// Faces the change feed read and could not open, with the key that was missing (`nil`:
+    /// the row failed authentication).
+    private var unreadable: [Int64: String?] = [:]
 
     /// The most read audit entries held for a database that does not answer; beyond it, a read
     /// that must be audited is refused (503) rather than answered unrecorded.
@@ -59,6 +62,30 @@ final class ReplicaMemory: @unchecked Sendable {
             names = names.filter { $0.value.collectionID != id }
             collections[id] = nil
             for (keyID, entry) in keys where entry.record.collectionID == id { keys[keyID] = nil }
+        }
+    }
+
+    // MARK: Faces the change feed could not open
+
+    /// Records that face `id` could not be opened: `missingKey` not held, or (`nil`) tampered.
+    func faceUnreadable(_ id: Int64, missingKey: String?) {
+        lock.withLock { unreadable[id] = .some(missingKey) }
+    }
+
+    /// Clears face `id`: opened, deleted, or of another model version.
+    func faceReadable(_ id: Int64) {
+        lock.withLock { _ = unreadable.removeValue(forKey: id) }
+    }
+
+    /// `report` with the unreadable faces recorded since added.
+    func unreadableFaces(adding report: LoadReport) -> LoadReport {
+        lock.withLock {
+            var report = report
+            for (id, missingKey) in unreadable {
+                if let missingKey { report.unavailableKeys[missingKey, default: 0] += 1 } else { report.tamperedFaceIDs.append(id) }
+            }
+            report.tamperedFaceIDs.sort()
+            return report
         }
     }
 
