@@ -37,21 +37,36 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
     /// The environment variable holding the PostgreSQL password.
     public static let passwordVariable = "NETRA_DATA_PASSWORD"
 
+    /// The password for a PostgreSQL store named on a command line (`netra db copy --to`): the
+    /// contents of `file` (`--password-file`, held to the rules of `data.password_file`) when
+    /// given, else as for `data.url`'s store.
+    public static func password(file: String?, configuration: NetraConfiguration,
+                                environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> String? {
+        guard let file else { return try password(configuration, environment: environment) }
+        return try readPasswordFile(file, setting: "--password-file")
+    }
+
     private static func password(_ configuration: NetraConfiguration, environment: [String: String]) throws(ConfigurationError) -> String? {
         if let password = environment[passwordVariable], !password.isEmpty { return password }
         let path = configuration.data.passwordFile
         guard !path.isEmpty else { return nil }
+        return try readPasswordFile(path, setting: "data.password_file")
+    }
+
+    /// The password in the file at `path` (without its final line break), which must be
+    /// readable by its owner only; `setting` names where the path came from in errors.
+    private static func readPasswordFile(_ path: String, setting: String) throws(ConfigurationError) -> String {
         var status = stat()
         guard stat(path, &status) == 0, let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError("data.password_file \(path) cannot be read")
+            throw ConfigurationError("\(setting) \(path) cannot be read")
         }
         guard status.st_mode & 0o077 == 0 else {
-            throw ConfigurationError("data.password_file \(path) must be readable by its owner only (chmod 600), not mode "
+            throw ConfigurationError("\(setting) \(path) must be readable by its owner only (chmod 600), not mode "
                 + String(status.st_mode & 0o777, radix: 8))
         }
         var text = String(decoding: data, as: UTF8.self)
         while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-        guard !text.isEmpty else { throw ConfigurationError("data.password_file \(path) is empty") }
+        guard !text.isEmpty else { throw ConfigurationError("\(setting) \(path) is empty") }
         return text
     }
 

@@ -51,6 +51,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The database holds tables that are not a NETRA store's: it belongs to another
     /// application and is left untouched.
     case foreignDatabase(String)
+    /// The PostgreSQL database `netra db copy` was to fill already holds a store's rows (what
+    /// `holding` lists); nothing was changed.
+    case targetNotEmpty(String, holding: String)
     /// A database error not caused by the caller's input.
     case database(String)
 
@@ -88,6 +91,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unreachable(reason): "the PostgreSQL store is unreachable: \(reason)"
         case let .foreignDatabase(location):
             "\(location) holds another application's tables, not a NETRA store; nothing was changed (use an empty database)"
+        case let .targetNotEmpty(location, holding):
+            "\(location) already holds a NETRA store (\(holding)); a copy goes only into an empty database; nothing was changed"
         case let .database(message): "database error: \(message)"
         }
     }

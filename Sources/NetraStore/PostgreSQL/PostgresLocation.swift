@@ -36,33 +36,34 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://")
     }
 
-    /// Parses `url`; the error names what is wrong with it (never the password).
-    public init(url: String) throws(StoreError) {
+    /// Parses `url`; the error names what is wrong with it (never the password), calling the
+    /// URL by the setting or option that gave it (`data.url`, `--to`).
+    public init(url: String, setting: String = "data.url") throws(StoreError) {
         guard Self.isPostgresURL(url), let components = URLComponents(string: url) else {
-            throw .invalidLocation("data.url must look like postgres://USER@HOST:PORT/DATABASE")
+            throw .invalidLocation("\(setting) must look like postgres://USER@HOST:PORT/DATABASE")
         }
         guard components.password == nil else {
-            throw .invalidLocation("data.url must not contain a password: set NETRA_DATA_PASSWORD or data.password_file")
+            throw .invalidLocation("\(setting) must not contain a password: set NETRA_DATA_PASSWORD or data.password_file")
         }
         guard let user = components.user, !user.isEmpty else {
-            throw .invalidLocation("data.url names no user (postgres://USER@HOST:PORT/DATABASE)")
+            throw .invalidLocation("\(setting) names no user (postgres://USER@HOST:PORT/DATABASE)")
         }
         guard let host = components.host, !host.isEmpty else {
-            throw .invalidLocation("data.url names no host (postgres://USER@HOST:PORT/DATABASE)")
+            throw .invalidLocation("\(setting) names no host (postgres://USER@HOST:PORT/DATABASE)")
         }
         let database = String(components.path.drop { $0 == "/" })
         guard !database.isEmpty, !database.contains("/") else {
-            throw .invalidLocation("data.url names no database (postgres://USER@HOST:PORT/DATABASE)")
+            throw .invalidLocation("\(setting) names no database (postgres://USER@HOST:PORT/DATABASE)")
         }
         let port = components.port ?? 5432
-        guard (1...65535).contains(port) else { throw .invalidLocation("data.url's port must be 1-65535") }
+        guard (1...65535).contains(port) else { throw .invalidLocation("\(setting)'s port must be 1-65535") }
         var tls = TLSMode.prefer
         for item in components.queryItems ?? [] {
             guard item.name == "sslmode" else {
-                throw .invalidLocation("data.url has an unknown option \(item.name) (only sslmode is read)")
+                throw .invalidLocation("\(setting) has an unknown option \(item.name) (only sslmode is read)")
             }
             guard let mode = item.value.flatMap(TLSMode.init(rawValue:)) else {
-                throw .invalidLocation("data.url's sslmode must be one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw .invalidLocation("\(setting)'s sslmode must be one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             tls = mode
         }

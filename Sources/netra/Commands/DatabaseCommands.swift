@@ -7,8 +7,8 @@ import NetraStore
 struct DatabaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
-        abstract: "Check the identity database.",
-        subcommands: [Check.self]
+        abstract: "Check the identity database, or copy a SQLite one to PostgreSQL.",
+        subcommands: [Check.self, Copy.self]
     )
 
     struct Check: AsyncParsableCommand {
