@@ -81,6 +81,31 @@ struct PostgresChangeFeedTests {
         #expect(b.index.count == 4)
     }
 
+    @Test("a face another replica sealed under a key this one was not given is reported, not silently left out",
+          .offCooperativePool)
+    func unreadableChangeIsReported() throws {
+        let temporary = try TemporaryStore(backend: .postgres)
+        let rotating = try temporary.openPostgres(key: TemporaryStore.key, additionalKeys: [TemporaryStore.otherKey])
+        let left = try temporary.openPostgres()
+        defer { rotating.close(); left.close() }
+        left.followChanges()
+        #expect(try Self.within(5) { left.unavailabilityReason == nil })
+        _ = try rotating.rotateKey(to: TemporaryStore.otherKey)
+        let face = generatorFace()
+        let (subject, _) = try rotating.addFace(toSubjectNamed: "Sealed anew", in: SubjectCollection.defaultID, descriptor: face, quality: quality)
+        let newKeyID = try TemporaryStore.otherKey.key(salt: []).id
+        #expect(try Self.within(Self.propagation) { left.loadReport.unavailableKeys == [newKeyID: 1] },
+                "the replica without the new key reports the face it cannot open: \(left.loadReport.problems)")
+        #expect(left.index.search(face.values, in: SubjectCollection.defaultID, topK: 1).first?.subjectID != subject.id)
+        try rotating.deleteSubject(id: subject.id)
+        #expect(try Self.within(Self.propagation) { left.loadReport.unavailableKeys.isEmpty }, "a deleted face is no longer reported")
+    }
+
+    private func generatorFace() -> FaceDescriptor {
+        var generator = VectorGenerator(state: 43)
+        return generator.descriptor()
+    }
+
     /// Whether `condition` holds within `seconds` (checked every 10 ms).
     static func within(_ seconds: TimeInterval, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)

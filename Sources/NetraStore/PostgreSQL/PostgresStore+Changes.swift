@@ -154,14 +154,14 @@ extension PostgresStore {
                 let collectionID = try row["collection_id"].decode(Int64.self)
                 guard version == modelVersion else { continue }
                 guard let sealer = sealers.sealer(forKeyID: keyID) else {
-                    memory.faceUnreadable(id, missingKey: keyID)
+                    memory.faceUnreadable(id, subjectID: subjectID, collectionID: collectionID, missingKey: keyID)
                     continue
                 }
                 let sealed = SealedEmbedding(nonce: [UInt8](try row["nonce"].decode(Data.self)),
                                              ciphertext: [UInt8](try row["ciphertext"].decode(Data.self)), tag: [UInt8](try row["tag"].decode(Data.self)))
                 let binding = EmbeddingSealer.Binding(faceID: id, subjectID: subjectID, modelVersion: version, keyID: keyID)
                 guard let values = try? sealer.open(sealed, binding: binding) else {
-                    memory.faceUnreadable(id, missingKey: nil)
+                    memory.faceUnreadable(id, subjectID: subjectID, collectionID: collectionID, missingKey: nil)
                     continue
                 }
                 memory.faceReadable(id)

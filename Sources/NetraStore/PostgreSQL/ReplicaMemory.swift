@@ -16,9 +16,9 @@ final class ReplicaMemory: @unchecked Sendable {
     private var collections: [Int64: SubjectCollection] = [:]
     private var keys: [String: (secretHash: Data, record: APIKeyRecord)] = [:]
     private var pendingAudit: [PendingAuditEvent] = []
-    /// Faces the change feed read and could not open, with the key that was missing (`nil`:
-    /// the row failed authentication).
-    private var unreadable: [Int64: String?] = [:]
+    /// Faces the change feed read and could not open, with their subject and collection and
+    /// the key that was missing (`nil`: the row failed authentication).
+    private var unreadable: [Int64: (subjectID: Int64, collectionID: Int64, missingKey: String?)] = [:]
 
     /// The most read audit entries held for a database that does not answer; beyond it, a read
     /// that must be audited is refused (503) rather than answered unrecorded.
@@ -52,14 +52,20 @@ final class ReplicaMemory: @unchecked Sendable {
         lock.withLock { for entry in entries { names[entry.id] = (entry.name, entry.collectionID) } }
     }
 
+    /// Forgets deleted subjects (their names, and their faces that could not be opened).
     func forgetSubjects(_ ids: some Sequence<Int64>) {
-        lock.withLock { for id in ids { names[id] = nil } }
+        lock.withLock {
+            let ids = Set(ids)
+            for id in ids { names[id] = nil }
+            unreadable = unreadable.filter { !ids.contains($0.value.subjectID) }
+        }
     }
 
     /// Forgets a deleted collection's subjects and the collection.
     func forgetCollection(_ id: Int64) {
         lock.withLock {
             names = names.filter { $0.value.collectionID != id }
+            unreadable = unreadable.filter { $0.value.collectionID != id }
             collections[id] = nil
             for (keyID, entry) in keys where entry.record.collectionID == id { keys[keyID] = nil }
         }
@@ -67,9 +73,10 @@ final class ReplicaMemory: @unchecked Sendable {
 
     // MARK: Faces the change feed could not open
 
-    /// Records that face `id` could not be opened: `missingKey` not held, or (`nil`) tampered.
-    func faceUnreadable(_ id: Int64, missingKey: String?) {
-        lock.withLock { unreadable[id] = .some(missingKey) }
+    /// Records that face `id` of a subject could not be opened: `missingKey` not held, or
+    /// (`nil`) tampered.
+    func faceUnreadable(_ id: Int64, subjectID: Int64, collectionID: Int64, missingKey: String?) {
+        lock.withLock { unreadable[id] = (subjectID, collectionID, missingKey) }
     }
 
     /// Clears face `id`: opened, deleted, or of another model version.
@@ -81,8 +88,8 @@ final class ReplicaMemory: @unchecked Sendable {
     func unreadableFaces(adding report: LoadReport) -> LoadReport {
         lock.withLock {
             var report = report
-            for (id, missingKey) in unreadable {
-                if let missingKey { report.unavailableKeys[missingKey, default: 0] += 1 } else { report.tamperedFaceIDs.append(id) }
+            for (id, face) in unreadable {
+                if let missingKey = face.missingKey { report.unavailableKeys[missingKey, default: 0] += 1 } else { report.tamperedFaceIDs.append(id) }
             }
             report.tamperedFaceIDs.sort()
             return report
