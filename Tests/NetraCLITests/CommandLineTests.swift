@@ -105,7 +105,9 @@ enum Netra {
         }
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Runs `netra` with `arguments` from the repository root; with a `timeout`, a command that
+    /// does not end by itself (a server that should have stopped at start) is killed then.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval? = nil) throws -> Result {
         let process = Process()
         process.executableURL = try binary
         process.arguments = arguments
@@ -115,9 +117,13 @@ enum Netra {
         process.standardOutput = output
         process.standardError = error
         try process.run()
+        let pid = process.processIdentifier
+        let deadline = DispatchWorkItem { _ = kill(pid, SIGKILL) }
+        if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: deadline) }
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        deadline.cancel()
         return Result(exitCode: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
                       error: String(decoding: errorData, as: UTF8.self))
     }

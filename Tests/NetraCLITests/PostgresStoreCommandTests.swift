@@ -164,35 +164,13 @@ struct PostgresStoreCommandTests {
         ]
         for (what, environment, message) in cases {
             let started = Date()
-            let result = try Self.run(["serve", "--port", "0"], environment: database.environment().merging(environment) { $1 }, timeout: 60)
+            let result = try Netra.run(["serve", "--port", "0"], environment: database.environment().merging(environment) { $1 }, timeout: 60)
             let seconds = Date().timeIntervalSince(started)
             #expect(result.exitCode == 1, "\(what): exit \(result.exitCode), \(result.error)")
             #expect(result.error.hasPrefix("netra: ") && result.error.contains(message), "\(what): \(result.error)")
             #expect(result.error.split(separator: "\n").count == 1, "\(what): \(result.error)")
             #expect(seconds < 30, "\(what) took \(seconds) s")
         }
-    }
-
-    /// `Netra.run` for a command that might not end by itself: killed after `timeout` seconds.
-    static func run(_ arguments: [String], environment: [String: String], timeout: TimeInterval) throws -> Netra.Result {
-        let process = Process()
-        process.executableURL = try Netra.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.currentDirectoryURL = SharedData.repositoryRoot
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let pid = process.processIdentifier
-        let deadline = DispatchWorkItem { _ = kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: deadline)
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        deadline.cancel()
-        return Netra.Result(exitCode: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                            error: String(decoding: errorData, as: UTF8.self))
     }
 }
 
