@@ -20,18 +20,25 @@ extension PostgresStore {
         }
     }
 
-    /// Writes the audit entries held while PostgreSQL was unreachable, in one transaction;
-    /// they stay held when it fails.
+    /// Writes the audit entries held while PostgreSQL was unreachable, oldest first, a few
+    /// hundred a transaction (so other writers wait for the audit lock only briefly); those not
+    /// written stay held when it fails.
     func writePendingAudit() throws(StoreError) {
-        let pending = memory.takePendingAudit()
-        guard !pending.isEmpty else { return }
-        do {
-            try write { sql in for entry in pending { try self.audit(sql, entry) } }
-        } catch {
-            memory.putBack(pending)
-            throw error
+        var pending = memory.takePendingAudit()[...]
+        while !pending.isEmpty {
+            let batch = pending.prefix(Self.pendingAuditBatch)
+            do {
+                try write { sql in for entry in batch { try self.audit(sql, entry) } }
+            } catch {
+                memory.putBack(Array(pending))
+                throw error
+            }
+            pending = pending.dropFirst(batch.count)
         }
     }
+
+    /// Held audit entries written per transaction.
+    static let pendingAuditBatch = 500
 
     private func audit(_ sql: PostgresSQL, _ entry: ReplicaMemory.PendingAuditEvent) throws {
         try audit(sql, action: entry.event.action, subjectID: entry.event.subjectID, result: entry.event.result,

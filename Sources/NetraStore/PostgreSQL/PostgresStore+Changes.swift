@@ -126,8 +126,7 @@ extension PostgresStore {
                 return try row["mac"].decode(Data?.self) == mac ? subject : nil
             }
         }
-        memory.forgetSubjects(ids)
-        memory.setNames(subjects.map { ($0.id, $0.name, $0.collectionID) })
+        memory.replaceNames(of: ids, with: subjects.map { ($0.id, $0.name, $0.collectionID) })
     }
 
     /// Places the faces `ids` in the index as the database has them now: removed when gone (or

@@ -52,6 +52,14 @@ final class ReplicaMemory: @unchecked Sendable {
         lock.withLock { for entry in entries { names[entry.id] = (entry.name, entry.collectionID) } }
     }
 
+    /// The names of `ids` replaced by `entries` (an id without an entry loses its name).
+    func replaceNames(of ids: [Int64], with entries: [(id: Int64, name: String, collectionID: Int64)]) {
+        lock.withLock {
+            for id in ids { names[id] = nil }
+            for entry in entries { names[entry.id] = (entry.name, entry.collectionID) }
+        }
+    }
+
     /// Forgets deleted subjects (their names, and their faces that could not be opened).
     func forgetSubjects(_ ids: some Sequence<Int64>) {
         lock.withLock {
