@@ -193,23 +193,25 @@ struct ReplicaServeTests {
             let faces = answer["faces"] as? [[String: Any]]
             return (faces?.first?["candidates"] as? [[String: Any]])?.first?["subject_id"] as? Int
         }
+        // Each identify of the debug build takes a few hundred milliseconds (seconds on a loaded
+        // machine), and the times below include them: the 1-second bound itself is a benchmark
+        // (BENCHMARKS.md) and checked on the stores (PostgresChangeFeedTests); here, that the
+        // running services follow each other at all, within a bound that leaves room for load.
+        let bound: TimeInterval = 30
         let start = Date()
         var found: Int?
-        while found == nil, Date().timeIntervalSince(start) < 15 {
+        while found == nil, Date().timeIntervalSince(start) < bound {
             found = try identified(on: b)
         }
-        let propagation = Date().timeIntervalSince(start)
-        #expect(found == subjectID)
-        print("enrolled on A, identified on B after \(String(format: "%.0f", propagation * 1000)) ms (includes identify requests)")
-        // Each identify of the debug build takes a few hundred milliseconds, and the time above
-        // includes the last one: the 1-second bound itself is checked on the stores
-        // (PostgresChangeFeedTests), here that the running services follow each other at all.
-        #expect(propagation < 15)
+        #expect(found == subjectID, "B identifies the person enrolled through A within \(bound) s")
+        print("enrolled on A, identified on B after \(String(format: "%.0f", Date().timeIntervalSince(start) * 1000)) ms (includes identify requests)")
 
         _ = try LiveServerTests.curl(["-s", "-X", "DELETE", b.url("/api/v1/subjects/\(subjectID)")])
         let deleted = Date()
-        while try identified(on: a) != nil, Date().timeIntervalSince(deleted) < 15 {}
-        #expect(try identified(on: a) == nil)
-        #expect(Date().timeIntervalSince(deleted) < 15)
+        var stillFound = true
+        while stillFound, Date().timeIntervalSince(deleted) < bound {
+            stillFound = try identified(on: a) != nil
+        }
+        #expect(!stillFound, "A stops identifying the person deleted through B within \(bound) s")
     }
 }
