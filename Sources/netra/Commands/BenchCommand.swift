@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure NETRA's speed.",
-        subcommands: [Vision.self, Index.self, Collections.self, Load.self, Enroll.self]
+        subcommands: [Vision.self, Index.self, Collections.self, Load.self, Enroll.self, Propagation.self]
     )
 
     struct Vision: AsyncParsableCommand {

@@ -133,7 +133,7 @@ extension BenchCommand {
         }
     }
 
-    /// `netra bench load`: time from open to ready with N encrypted rows.
+    /// `netra bench load`: time from open to ready with N encrypted rows, in SQLite or (`--url`) PostgreSQL.
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a store with N encrypted synthetic faces, then time opening it (decrypt + index)."
@@ -141,72 +141,186 @@ extension BenchCommand {
         @Option(name: .long, help: "Stored faces.") var n = 100_000
         @Option(name: .long, help: "Database to create, with the configured key (default: a temporary file and key, removed afterwards).")
         var db: String?
+        @Option(name: .long, help: BenchStore.urlHelp) var url: String?
 
         func run() async throws {
             try await Self.reportingFailures {
                 let scratch = try ScratchFolder()
-                let path = db ?? scratch.path("bench.db")
-                let key = try benchKey(databasePath: db)
-                let version = StoreSession.syntheticModelVersion
-                var generator = SyntheticVectors(seed: 2)
+                let target = try BenchStore(url: url, db: db, scratch: scratch)
                 let create = try Timing.milliseconds {
-                    let store = try SQLiteStore(path: path, key: key, modelVersion: version)
-                    for start in stride(from: 0, to: n, by: 30_000) {
-                        let count = min(n, start + 30_000) - start
-                        let subjects = try store.createSubjects(names: (0..<((count + 2) / 3)).map { "bench \(start / 3 + $0)" },
-                                                                in: SubjectCollection.defaultID)
-                        _ = try store.addFaces((0..<count).map { offset in
-                            NewFace(subjectID: subjects[offset / 3].id, descriptor: FaceDescriptor(values: generator.next()),
-                                    quality: FaceQuality(width: 120, height: 120, detectorConfidence: 0.9))
-                        })
-                    }
+                    let store = try target.open()
+                    defer { BenchStore.close(store) }
+                    try fill(store)
                 }
-                var store: SQLiteStore?
-                let open = try Timing.milliseconds { store = try SQLiteStore(path: path, key: key, modelVersion: version) }
+                var store: (any IdentityStore)?
+                let open = try Timing.milliseconds { store = try target.open() }
                 let loaded = store?.index.count ?? 0
-                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-                print(String(format: "%d faces written in %.1f s (%.0f MB database)", n, create / 1000, Double(size) / 1e6))
+                print(String(format: "%@: %d faces written in %.1f s%@", target.location.backendName, n, create / 1000, target.sizeNote))
                 print(String(format: "open to ready (decrypt and index %d faces): %.2f s, %.0f faces/s; RSS %.0f MB", loaded, open / 1000,
                              Double(loaded) / (open / 1000), Double(ProcessMemory.residentBytes()) / 1_048_576))
+                if let store { BenchStore.close(store) }
+            }
+        }
+
+        /// Adds `n` synthetic faces, 3 per subject, through the bulk calls, 30,000 at a time.
+        private func fill(_ store: any IdentityStore) throws {
+            var generator = SyntheticVectors(seed: 2)
+            for start in stride(from: 0, to: n, by: 30_000) {
+                let count = min(n, start + 30_000) - start
+                let subjects = try store.createSubjects(names: (0..<((count + 2) / 3)).map { "bench \(start / 3 + $0)" },
+                                                        in: SubjectCollection.defaultID)
+                _ = try store.addFaces((0..<count).map { offset in
+                    NewFace(subjectID: subjects[offset / 3].id, descriptor: FaceDescriptor(values: generator.next()),
+                            quality: BenchStore.quality)
+                })
             }
         }
     }
 
-    /// `netra bench enroll`: store-side enrollment throughput with per-enrollment durability.
+    /// `netra bench enroll`: store-side enrollment throughput with per-enrollment durability, from one
+    /// client or several at once, in SQLite or (`--url`) PostgreSQL.
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Store-side enrollment rate (seal + durable commit per face), without the vision work."
         )
-        @Option(name: .long, help: "Faces to enroll.") var n = 2000
+        @Option(name: .long, help: "Faces to enroll (in all, split between the clients).") var n = 2000
         @Option(name: .long, help: "Database to use (default: a temporary file, removed afterwards).") var db: String?
+        @Option(name: .long, help: BenchStore.urlHelp) var url: String?
+        @Option(name: .long, help: "Concurrent enrollers, each a thread of its own enrolling to a subject of its own.") var clients = 1
         @Flag(name: .long, help: "Print each face id once its enrollment is durable (for crash tests).") var acknowledge = false
+
+        func validate() throws {
+            guard clients >= 1, n >= clients else { throw ValidationError("--clients must be 1 to --n") }
+        }
 
         func run() async throws {
             try await Self.reportingFailures {
                 let scratch = try ScratchFolder()
-                let path = db ?? scratch.path("bench.db")
-                let key = try benchKey(databasePath: db)
-                let store = try SQLiteStore(path: path, key: key, modelVersion: StoreSession.syntheticModelVersion)
-                let subject = try store.createSubject(name: "bench")
-                var generator = SyntheticVectors(seed: UInt64(ProcessInfo.processInfo.processIdentifier))
-                var times: [Double] = []
-                for _ in 0..<n {
-                    let descriptor = FaceDescriptor(values: generator.next())
-                    var face: StoredFace?
-                    times.append(try Timing.milliseconds {
-                        face = try store.addFace(subjectID: subject.id, descriptor: descriptor,
-                                                 quality: FaceQuality(width: 120, height: 120, detectorConfidence: 0.9))
-                    })
-                    if acknowledge, let face {
-                        FileHandle.standardOutput.write(Data("acknowledged \(face.id)\n".utf8))
+                let target = try BenchStore(url: url, db: db, scratch: scratch)
+                let store = try target.open(connections: clients)
+                defer { BenchStore.close(store) }
+                let subjects = try (0..<clients).map { _ in try store.createSubject(name: "bench") }
+                let times = Timings()
+                let elapsed = try Timing.milliseconds {
+                    try onThreads(clients) { client in
+                        try enroll(n / clients + (client < n % clients ? 1 : 0), subjectID: subjects[client].id,
+                                   seed: UInt64(ProcessInfo.processInfo.processIdentifier) &+ UInt64(client), into: store, times: times)
                     }
                 }
-                let total = times.reduce(0, +)
-                print(String(format: "%d enrollments, each durable: %.0f faces/s; p50 %.2f ms, p99 %.2f ms", n,
-                             Double(n) / (total / 1000), Timing.percentile(times, 0.5), Timing.percentile(times, 0.99)))
+                let all = times.values
+                print(String(format: "%@, %d client(s): %d enrollments, each durable: %.0f faces/s; p50 %.2f ms, p99 %.2f ms",
+                             target.location.backendName, clients, all.count, Double(all.count) / (elapsed / 1000),
+                             Timing.percentile(all, 0.5), Timing.percentile(all, 0.99)))
+            }
+        }
+
+        /// One client's loop: `count` enrollments, one after another, each timed until durable.
+        private func enroll(_ count: Int, subjectID: Int64, seed: UInt64, into store: any IdentityStore, times: Timings) throws {
+            var generator = SyntheticVectors(seed: seed)
+            for _ in 0..<count {
+                let descriptor = FaceDescriptor(values: generator.next())
+                var face: StoredFace?
+                times.append(try Timing.milliseconds {
+                    face = try store.addFace(subjectID: subjectID, descriptor: descriptor, quality: BenchStore.quality)
+                })
+                if acknowledge, let face {
+                    FileHandle.standardOutput.write(Data("acknowledged \(face.id)\n".utf8))
+                }
             }
         }
     }
+}
+
+/// The store a store benchmark runs on: SQLite at `--db` (default a temporary file with a
+/// throwaway key), or the PostgreSQL database at `--url` with the password from
+/// `NETRA_DATA_PASSWORD` and the configured key (`NETRA_SECRET_KEY`, `NETRA_KEY_FILE` or
+/// `data.key_file`), so that `netra serve` can open what a benchmark wrote.
+struct BenchStore {
+    let location: StoreLocation
+    let key: KeySource
+
+    static let urlHelp = ArgumentHelp(
+        "A PostgreSQL database instead of SQLite (postgres://USER@HOST:PORT/DB?sslmode=disable; password from NETRA_DATA_PASSWORD, "
+            + "key from NETRA_SECRET_KEY or the configured key file).")
+
+    /// The quality every synthetic face is recorded with.
+    static let quality = FaceQuality(width: 120, height: 120, detectorConfidence: 0.9)
+
+    init(url: String?, db: String?, scratch: ScratchFolder) throws {
+        guard let url else {
+            location = .sqlite(path: db ?? scratch.path("bench.db"))
+            key = try benchKey(databasePath: db)
+            return
+        }
+        guard db == nil else { throw CommandFailure(message: "give --db or --url, not both", exitCode: .failure) }
+        let password = ProcessInfo.processInfo.environment[StoreLocation.passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            location = .postgres(try PostgresLocation(url: url), password: password)
+        } catch {
+            throw CommandFailure(message: "\(error)", exitCode: .failure)
+        }
+        key = try StoreSession.key(for: location, configuration: try NetraConfiguration.load(path: nil))
+    }
+
+    /// Opens the store, with room for `connections` concurrent transactions on PostgreSQL.
+    func open(connections: Int = 4) throws -> any IdentityStore {
+        try open(connections: connections, modelVersion: StoreSession.syntheticModelVersion)
+    }
+
+    private func open(connections: Int, modelVersion: String) throws(StoreError) -> any IdentityStore {
+        switch location {
+        case let .sqlite(path):
+            try SQLiteStore(path: path, key: key, modelVersion: modelVersion)
+        case let .postgres(location, password):
+            try PostgresStore(location: location, password: password, key: key, modelVersion: modelVersion, connections: max(4, connections))
+        }
+    }
+
+    /// Opens the PostgreSQL store as one replica of several (the benchmarks of replicas).
+    func openReplica() throws -> PostgresStore {
+        guard case let .postgres(location, password) = location else {
+            throw CommandFailure(message: "this benchmark needs a PostgreSQL database (--url)", exitCode: .failure)
+        }
+        return try PostgresStore(location: location, password: password, key: key, modelVersion: StoreSession.syntheticModelVersion)
+    }
+
+    /// ", N MB database" for a SQLite file; nothing for PostgreSQL.
+    var sizeNote: String {
+        guard case let .sqlite(path) = location,
+              let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue else { return "" }
+        return String(format: " (%.0f MB database)", Double(size) / 1e6)
+    }
+
+    /// Closes a PostgreSQL store's connections (a SQLite store closes when released).
+    static func close(_ store: any IdentityStore) {
+        (store as? PostgresStore)?.close()
+    }
+}
+
+/// Milliseconds gathered from several threads.
+final class Timings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var gathered: [Double] = []
+
+    func append(_ milliseconds: Double) { lock.withLock { gathered.append(milliseconds) } }
+
+    var values: [Double] { lock.withLock { gathered } }
+}
+
+/// Runs `body(0..<count)` each on a thread of its own (not a pool's: every client runs at once
+/// even on two cores) and waits for them all; rethrows the first failure.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) throws {
+    let done = DispatchGroup(), lock = NSLock()
+    nonisolated(unsafe) var failure: Error?
+    for number in 0..<count {
+        done.enter()
+        Thread {
+            defer { done.leave() }
+            do { try body(number) } catch { lock.withLock { failure = failure ?? error } }
+        }.start()
+    }
+    done.wait()
+    if let failure = lock.withLock({ failure }) { throw failure }
 }
 
 /// Fast deterministic pseudo-random 128-d vectors in the range of real descriptors.
