@@ -116,16 +116,24 @@ struct FaultTests {
         }
     }
 
-    /// `netra serve` on a free loopback port, its output in a log file.
-    final class Server {
+    /// `netra serve` on a free loopback port, its output in a log file (quoted by failure
+    /// messages, kept in `folder`, or removed with the server without one); on the store `db`,
+    /// or, without one, the store `environment` names.
+    final class Server: @unchecked Sendable {
+        /// What failure messages call it (the replica tests run two).
+        let name: String
         let process = Process()
         let logURL: URL
+        private let removesLog: Bool
         private(set) var port = 0
 
-        init(db: String, in folder: URL, prefix: [String] = [], environment: [String: String] = FaultTests.serverEnvironment) throws {
-            logURL = folder.appendingPathComponent("server-\(UUID().uuidString.prefix(8)).log")
+        init(db: String?, in folder: URL? = nil, name: String = "netra serve", prefix: [String] = [],
+             environment: [String: String] = FaultTests.serverEnvironment) throws {
+            self.name = name
+            removesLog = folder == nil
+            logURL = (folder ?? FileManager.default.temporaryDirectory).appendingPathComponent("server-\(UUID().uuidString.prefix(8)).log")
             _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-            let arguments = ["serve", "--port", "0", "--db", db]
+            let arguments = ["serve", "--port", "0"] + (db.map { ["--db", $0] } ?? [])
             if prefix.isEmpty {
                 process.executableURL = try Netra.binary
                 process.arguments = arguments
@@ -149,10 +157,16 @@ struct FaultTests {
                     Thread.sleep(forTimeInterval: 0.05)
                 }
             }
-            try #require(port > 0, "netra serve did not start: \(self.log)")
+            try #require(port > 0, "\(name) did not start: \(self.log)")
         }
 
-        deinit { kill(SIGKILL) }
+        deinit {
+            kill(SIGKILL)
+            if removesLog { try? FileManager.default.removeItem(at: logURL) }
+        }
+
+        /// The log's end, for failure messages.
+        var logTail: String { String(log.suffix(3000)) }
 
         var pid: Int32 { process.processIdentifier }
         var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
@@ -200,7 +214,8 @@ struct FaultTests {
     }
 
     /// One HTTP request with curl: `form` fields (a value `@path` uploads that file) or a JSON body.
-    static func call(_ server: Server, _ method: String, _ path: String, form: [(String, String)] = [], json: String? = nil) throws -> Reply {
+    static func call(_ server: Server, _ method: String, _ path: String, form: [(String, String)] = [], json: String? = nil,
+                     timeout: Int = 120) throws -> Reply {
         let stamp = UUID().uuidString
         let folder = FileManager.default.temporaryDirectory
         let body = folder.appendingPathComponent("netra-fault-body-\(stamp)"), head = folder.appendingPathComponent("netra-fault-head-\(stamp)")
@@ -208,7 +223,7 @@ struct FaultTests {
             try? FileManager.default.removeItem(at: body)
             try? FileManager.default.removeItem(at: head)
         }
-        var arguments = ["-s", "-X", method, "-H", "Expect:", "--max-time", "120", "-o", body.path, "-D", head.path,
+        var arguments = ["-s", "-X", method, "-H", "Expect:", "--max-time", "\(timeout)", "-o", body.path, "-D", head.path,
                          "-w", "%{http_code}", server.url + path]
         for (name, value) in form { arguments += ["-F", "\(name)=\(value)"] }
         if let json { arguments += ["-H", "Content-Type: application/json", "--data-binary", json] }

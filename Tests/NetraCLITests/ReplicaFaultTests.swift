@@ -62,97 +62,17 @@ struct ReplicaFaultTests {
         }
     }
 
-    /// One `netra serve` replica on a free loopback port, its standard output and error in a log
-    /// file (quoted by the failure messages).
-    final class Replica: @unchecked Sendable {
-        let name: String
-        let process = Process()
-        let logURL: URL
-        private(set) var port = 0
+    /// One `netra serve` replica on a free loopback port: `FaultTests.Server` on the store its
+    /// environment names.
+    typealias Replica = FaultTests.Server
 
-        /// Launches the replica and waits until it listens (not until it is ready).
-        init(_ name: String, environment: [String: String]) throws {
-            self.name = name
-            logURL = FileManager.default.temporaryDirectory.appendingPathComponent("netra-replica-\(name)-\(UUID().uuidString.prefix(8)).log")
-            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-            process.executableURL = try Netra.binary
-            process.arguments = ["serve", "--port", "0"]
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            process.currentDirectoryURL = SharedData.repositoryRoot
-            let log = try FileHandle(forWritingTo: logURL)
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
-            // "NETRA listening on [IPv4]127.0.0.1/127.0.0.1:PORT" gives the port.
-            let deadline = Date().addingTimeInterval(90)
-            while port == 0, Date() < deadline, process.isRunning {
-                if let line = self.log.split(separator: "\n").last(where: { $0.contains("NETRA listening on") }),
-                   let value = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
-                    port = value
-                } else {
-                    Thread.sleep(forTimeInterval: 0.05)
-                }
-            }
-            try #require(port > 0, "replica \(name) did not start: \(self.log)")
-        }
-
-        deinit {
-            kill(SIGKILL)
-            try? FileManager.default.removeItem(at: logURL)
-        }
-
-        var url: String { "http://127.0.0.1:\(port)" }
-        var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
-        var logTail: String { String(log.suffix(3000)) }
-
-        /// What `/ready` answers: the HTTP status (0 when nothing answers), its `status` and `store`.
-        var readiness: (http: Int, status: String?, store: String?) {
-            let reply = try? ReplicaFaultTests.call(self, "GET", "/ready", timeout: 10)
-            return (reply?.status ?? 0, reply?.json["status"] as? String, reply?.json["store"] as? String)
-        }
-
-        /// Seconds until `/ready` answers 200 with status `status` (polled every 100 ms), or
-        /// `nil` after `timeout`.
-        func secondsUntilReady(is status: String = "ready", timeout: TimeInterval) -> TimeInterval? {
-            let start = Date()
-            while Date().timeIntervalSince(start) < timeout, process.isRunning {
-                let now = readiness
-                if now.http == 200, now.status == status { return Date().timeIntervalSince(start) }
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-            return nil
-        }
-
-        func kill(_ signal: Int32) {
-            guard process.isRunning else { return }
-            Glibc.kill(process.processIdentifier, signal)
-            process.waitUntilExit()
-        }
+    static func replica(_ name: String, environment: [String: String]) throws -> Replica {
+        try FaultTests.Server(db: nil, name: name, environment: environment)
     }
 
-    /// One HTTP request with curl (`form` fields, a value `@path` uploading that file).
     static func call(_ replica: Replica, _ method: String, _ path: String, form: [(String, String)] = [],
                      timeout: Int = 120) throws -> FaultTests.Reply {
-        let stamp = UUID().uuidString
-        let folder = FileManager.default.temporaryDirectory
-        let body = folder.appendingPathComponent("netra-replica-body-\(stamp)"), head = folder.appendingPathComponent("netra-replica-head-\(stamp)")
-        defer {
-            try? FileManager.default.removeItem(at: body)
-            try? FileManager.default.removeItem(at: head)
-        }
-        var arguments = ["-s", "-X", method, "-H", "Expect:", "--max-time", "\(timeout)", "-o", body.path, "-D", head.path,
-                         "-w", "%{http_code}", replica.url + path]
-        for (name, value) in form { arguments += ["-F", "\(name)=\(value)"] }
-        let result = try LiveServerTests.curl(arguments)
-        let text = (try? String(contentsOf: body, encoding: .utf8)) ?? ""
-        let block = ((try? String(contentsOf: head, encoding: .utf8)) ?? "").components(separatedBy: "\r\n\r\n")
-            .last { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty } ?? ""
-        var headers: [String: String] = [:]
-        for line in block.components(separatedBy: "\r\n").dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        return FaultTests.Reply(status: Int(result.output) ?? 0, text: text, headers: headers)
+        try FaultTests.call(replica, method, path, form: form, timeout: timeout)
     }
 
     static func enroll(_ replica: Replica, name: String, photo: String) throws -> FaultTests.Reply {
@@ -249,7 +169,7 @@ struct ReplicaFaultTests {
     @Test("kill -9 of replica A during a bulk enrollment: every enrollment A acknowledged is on B, db check is clean", .offCooperativePool)
     func killDuringBulkEnrollment() throws {
         let store = try Store(on: PostgresCluster.shared)
-        let a = try Replica("A", environment: store.environment()), b = try Replica("B", environment: store.environment())
+        let a = try Self.replica("A", environment: store.environment()), b = try Self.replica("B", environment: store.environment())
         for replica in [a, b] {
             try #require(replica.secondsUntilReady(timeout: 90) != nil, "\(replica.name) not ready: \(replica.logTail)")
         }
@@ -361,7 +281,7 @@ struct ReplicaFaultTests {
         let cluster = try PostgresCluster.dedicated()
         defer { cluster.remove() }
         let store = try Store(on: cluster, dropAtEnd: false)
-        let a = try Replica("A", environment: store.environment()), b = try Replica("B", environment: store.environment())
+        let a = try Self.replica("A", environment: store.environment()), b = try Self.replica("B", environment: store.environment())
         for replica in [a, b] {
             try #require(replica.secondsUntilReady(timeout: 90) != nil, "\(replica.name) not ready: \(replica.logTail)")
         }
@@ -490,8 +410,8 @@ struct ReplicaFaultTests {
         print("netra enroll --dir of \(gallery) photos into PostgreSQL: \(Self.milliseconds(Date().timeIntervalSince(seeding)))")
 
         let both = store.environment(key: Self.oldKey, newKey: Self.newKey)
-        let a = try Replica("A", environment: both)
-        let b = try Replica("B", environment: both)
+        let a = try Self.replica("A", environment: both)
+        let b = try Self.replica("B", environment: both)
         for replica in [a, b] {
             try #require(replica.secondsUntilReady(timeout: 90) != nil, "\(replica.name) not ready: \(replica.logTail)")
         }
@@ -553,7 +473,7 @@ struct ReplicaFaultTests {
 
         // Last step of the procedure: B restarted with only the new key serves everyone.
         b.kill(SIGTERM)
-        let newB = try Replica("B", environment: store.environment(key: Self.newKey))
+        let newB = try Self.replica("B", environment: store.environment(key: Self.newKey))
         let ready = newB.secondsUntilReady(timeout: 90)
         try #require(ready != nil, "B with only the new key not ready: \(newB.logTail)")
         print("B restarted with only the new key: ready after \(Self.milliseconds(ready))")
@@ -574,5 +494,25 @@ struct ReplicaFaultTests {
         #expect(checked.exitCode == 0 && checked.report["faces"] as? Int == total && checked.report["verified"] as? Int == total,
                 "db check with only the new key: \(checked.report) \(checked.error) (\(total) faces expected)")
         #expect(checked.report["audit_log"] as? [String] == ["ok"], "the audit chain after the rotation: \(checked.report)")
+    }
+}
+
+extension FaultTests.Server {
+    /// What `/ready` answers: the HTTP status (0 when nothing answers), its `status` and `store`.
+    var readiness: (http: Int, status: String?, store: String?) {
+        let reply = try? FaultTests.call(self, "GET", "/ready", timeout: 10)
+        return (reply?.status ?? 0, reply?.json["status"] as? String, reply?.json["store"] as? String)
+    }
+
+    /// Seconds until `/ready` answers 200 with status `status` (polled every 100 ms), or `nil`
+    /// after `timeout`.
+    func secondsUntilReady(is status: String = "ready", timeout: TimeInterval) -> TimeInterval? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout, process.isRunning {
+            let now = readiness
+            if now.http == 200, now.status == status { return Date().timeIntervalSince(start) }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return nil
     }
 }
