@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// Faults under two replicas of `netra serve` sharing one PostgreSQL store, as two pods behind
-/// a load balancer (issue 12): a replica killed with SIGKILL in the middle of a bulk
+/// a load balancer: a replica killed with SIGKILL in the middle of a bulk
 /// enrollment, PostgreSQL restarted while both serve, and a key rotation run while both serve.
 ///
 /// Everything is real: the built `netra` binary, real photos of the public set through the real

@@ -4,7 +4,7 @@ import NetraDescriptor
 import NetraTestSupport
 import Testing
 
-/// A replica while its PostgreSQL is away (issue: several replicas, failure behaviour), on a
+/// A replica while its PostgreSQL is away (docs/operations.md, "Several replicas on PostgreSQL"), on a
 /// cluster of the test's own that it stops, freezes and starts again: identify and verify go
 /// on from memory (subject names, the collection and API key last read, the audit of reads
 /// held), changes are refused at once as unreachable, `unavailabilityReason` says the store is

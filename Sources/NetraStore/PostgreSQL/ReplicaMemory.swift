@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a PostgreSQL replica keeps in memory besides its index, so that identify and verify go
-/// on answering while PostgreSQL is unreachable (issue: several replicas, failure behaviour):
+/// on answering while PostgreSQL is unreachable (docs/operations.md, "Several replicas on PostgreSQL"):
 ///
 /// - the names of the subjects, read (MAC-checked) when the store opens and kept current by
 ///   the change feed and this replica's own writes; identify names its candidates from here;
