@@ -77,7 +77,6 @@ final class PostgresChangeFeed: @unchecked Sendable {
                 lock.withLock { failure = nil }
                 let count = try store.catchUp(limit: Self.batch)
                 lock.withLock {
-                    failure = nil
                     // Caught up only when the log had no more than one batch left.
                     subscribed = count < Self.batch && (listening.map { !$0.isClosed } ?? false)
                     followed = followed || subscribed

@@ -117,16 +117,8 @@ extension PostgresStore {
     /// Reads the names of `ids` into `memory` as the database has them (MAC-checked; a
     /// subject gone or failing its MAC is forgotten).
     private func refreshNames(_ ids: [Int64]) throws(StoreError) {
-        let subjects = try read { sql in
-            try sql.rows("SELECT id, name, metadata, collection_id, mac FROM subjects WHERE id = ANY(\(ids))").compactMap { row -> Subject? in
-                let subject = Subject(id: try row["id"].decode(Int64.self), collectionID: try row["collection_id"].decode(Int64.self),
-                                      name: try row["name"].decode(String.self), metadata: try row["metadata"].decode(String.self),
-                                      createdAt: "", updatedAt: "", faceCount: 0)
-                let mac = self.subjectMAC(id: subject.id, name: subject.name, metadata: subject.metadata, collectionID: subject.collectionID)
-                return try row["mac"].decode(Data?.self) == mac ? subject : nil
-            }
-        }
-        memory.replaceNames(of: ids, with: subjects.map { ($0.id, $0.name, $0.collectionID) })
+        let names = try read { sql in try Self.subjectNames(sql, integrity: integrity, ids: ids) }
+        memory.replaceNames(of: ids, with: names.verified)
     }
 
     /// Places the faces `ids` in the index as the database has them now: removed when gone (or

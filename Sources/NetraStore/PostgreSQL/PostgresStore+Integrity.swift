@@ -59,10 +59,13 @@ extension PostgresStore {
 
     /// Every subject's name and collection (read with the faces as the store opens, for
     /// `ReplicaMemory`), and apart, by id, those whose name, metadata or collection no longer
-    /// match their MAC (or whose MAC is gone), inside the caller's read.
-    static func subjectNames(_ sql: PostgresSQL, integrity: IntegrityKey) throws -> (verified: [(id: Int64, name: String, collectionID: Int64)], tampered: [Int64]) {
+    /// match their MAC (or whose MAC is gone), inside the caller's read; only those of `ids`
+    /// when given (the change feed re-reading renamed subjects).
+    static func subjectNames(_ sql: PostgresSQL, integrity: IntegrityKey,
+                             ids: [Int64]? = nil) throws -> (verified: [(id: Int64, name: String, collectionID: Int64)], tampered: [Int64]) {
         var verified: [(id: Int64, name: String, collectionID: Int64)] = [], tampered: [Int64] = []
-        for row in try sql.rows("SELECT id, name, metadata, collection_id, mac FROM subjects ORDER BY id") {
+        // A NULL array selects every subject.
+        for row in try sql.rows("SELECT id, name, metadata, collection_id, mac FROM subjects WHERE \(ids)::BIGINT[] IS NULL OR id = ANY(\(ids)) ORDER BY id") {
             let id = try row["id"].decode(Int64.self), name = try row["name"].decode(String.self)
             let collectionID = try row["collection_id"].decode(Int64.self)
             let expected = integrity.subjectMAC(id: id, name: name, metadata: try row["metadata"].decode(String.self), collectionID: collectionID)
