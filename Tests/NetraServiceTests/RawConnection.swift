@@ -1,4 +1,5 @@
 import Foundation
+import NetraTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,9 +49,7 @@ final class RawConnection: @unchecked Sendable {
     }
 
     private static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: body()) }
-        }
+        await onOwnThread(body)
     }
 
     private func blockingReadUntilClosed(seconds: Double) -> (text: String, closed: Bool) {

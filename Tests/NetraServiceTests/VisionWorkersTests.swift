@@ -83,12 +83,7 @@ struct VisionWorkersTests {
             holding.signal()
             release.wait()
         }
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                holding.wait()
-                continuation.resume()
-            }
-        }
+        await onOwnThread { holding.wait() }
         let occupancy = Occupancy()
         let halves = try await workers.run({ occupancy.during { usleep(10_000); return 1 } },
                                            alongside: { occupancy.during { usleep(10_000); return 2 } })

@@ -95,7 +95,7 @@ struct PostgresStoreTests {
         -> Result<PostgresStore, StoreError>? {
         let opened = Opened()
         let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
+        startThread {
             opened.add(Result { () throws(StoreError) in
                 try PostgresStore(location: location, password: password, key: TemporaryStore.key, modelVersion: TemporaryStore.modelVersion)
             })

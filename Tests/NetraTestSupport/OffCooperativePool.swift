@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 import Testing
 
 /// Runs a test on Dispatch's global threads instead of Swift's cooperative pool.
@@ -11,7 +11,7 @@ import Testing
 /// hold the pool.
 public struct OffCooperativePool: TestTrait, TestScoping {
     public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        try await withTaskExecutorPreference(GlobalDispatchExecutor.shared) { try await function() }
+        try await withTaskExecutorPreference(ThreadPerJobExecutor.shared) { try await function() }
     }
 }
 
@@ -20,13 +20,27 @@ extension Trait where Self == OffCooperativePool {
     public static var offCooperativePool: Self { OffCooperativePool() }
 }
 
-/// A task executor whose jobs run on Dispatch's global concurrent queue, which adds threads
-/// when its threads block.
-final class GlobalDispatchExecutor: TaskExecutor {
-    static let shared = GlobalDispatchExecutor()
+/// A task executor whose every job runs on a thread of its own. Not on Dispatch's global pool:
+/// on Linux that pool runs only as many threads as there are cores while they compute, so heavy
+/// tests there would hold back the servers' and other tests' work queued behind them.
+final class ThreadPerJobExecutor: TaskExecutor {
+    static let shared = ThreadPerJobExecutor()
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        DispatchQueue.global().async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        Thread { job.runSynchronously(on: self.asUnownedTaskExecutor()) }.start()
     }
+}
+
+/// Runs `body` on a thread of its own and returns its result, for blocking waits (sockets,
+/// semaphores, child processes) that must hold neither the cooperative pool nor Dispatch's.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
+    }
+}
+
+/// Starts `body` on a thread of its own.
+public func startThread(_ body: @escaping @Sendable () -> Void) {
+    Thread { body() }.start()
 }

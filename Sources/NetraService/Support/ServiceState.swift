@@ -1,8 +1,8 @@
-import Dispatch
 import Foundation
 import NetraIdentity
 import NetraStore
 import NetraVision
+import NIOPosix
 
 /// What the service has loaded: the models and the store arrive after the server starts
 /// listening (loading a large store takes seconds), so `/health` answers at once and
@@ -53,12 +53,20 @@ public final class ServiceState: Sendable {
     }
 }
 
-/// Runs a blocking call (SQLite, file I/O) off the event loop.
+/// Runs a blocking call (SQLite, PostgreSQL's synchronous API, file I/O) off the event loop.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     let actor = AuditActor.current
-    return try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            AuditActor.$current.withValue(actor) { continuation.resume(with: Result { try body() }) }
-        }
+    return try await blockingCalls.runIfActive {
+        try AuditActor.$current.withValue(actor) { try body() }
     }
 }
+
+/// The threads of `blocking`: apart from Dispatch's global pool, which on Linux runs only as many
+/// threads as there are cores while they compute, and apart from the vision workers, so a store
+/// call never waits for a face to be computed. Sixteen, so that calls waiting on PostgreSQL's
+/// network or SQLite's lock do not hold back the others.
+private let blockingCalls: NIOThreadPool = {
+    let pool = NIOThreadPool(numberOfThreads: 16)
+    pool.start()
+    return pool
+}()
