@@ -230,9 +230,34 @@ struct PostgresSQL {
         try answer(connection.query(query, logger: logger), within: timeout).map { $0.makeRandomAccess() }
     }
 
-    /// Calls `body` for each row as it arrives (large results: the index load).
-    func forEachRow(_ query: PostgresQuery, _ body: @escaping @Sendable (PostgresRow) throws -> Void) throws {
-        _ = try answer(connection.query(query, logger: logger, body), within: max(timeout, Self.streamTimeout))
+    /// Calls `body` with each row's `decode`d value, in order, on the calling thread (large
+    /// results: the index load).
+    ///
+    /// The connection's event loop reads and `decode`s the rows and hands the values over in
+    /// batches, so that reading the socket and `body`'s work (decrypting) run at once, on two
+    /// cores. `decode` should copy what it needs out of the row: values that still share the
+    /// row's buffers would have both threads contend for their reference counts. When `body`
+    /// falls behind by `RowHandoff.capacity` rows, the event loop waits for it.
+    func forEachRow<Value: Sendable>(_ query: PostgresQuery, decode: @escaping @Sendable (PostgresRow) throws -> Value,
+                                     _ body: (Value) throws -> Void) throws {
+        let handoff = RowHandoff<Value>()
+        let future = connection.query(query, logger: logger) { row in handoff.push(try decode(row)) }
+        future.whenComplete { _ in handoff.finish() }
+        let deadline = Date().addingTimeInterval(max(timeout, Self.streamTimeout))
+        do {
+            while let batch = try handoff.next(before: deadline) {
+                for value in batch { try body(value) }
+            }
+        } catch let error as StoreError {
+            handoff.abandon()
+            let _: EventLoopFuture<Void> = connection.close()
+            throw error
+        } catch {
+            handoff.abandon()
+            _ = try? answer(future, within: timeout)
+            throw error
+        }
+        _ = try answer(future, within: timeout)
     }
 
     /// The future's value once it completes, or, after `seconds`, the connection closed and
@@ -325,5 +350,72 @@ enum PostgresFailure {
         if let psql = error as? PSQLError { return "\(psql.code)" }
         if let io = error as? IOError { return io.description }
         return "\(error)"
+    }
+}
+
+/// Rows' values on their way from a connection's event loop to the thread that uses them: batches of
+/// `batchSize`, at most `capacity` rows waiting, so that a slow reader holds back the socket
+/// instead of memory growing with the result.
+final class RowHandoff<Value: Sendable>: @unchecked Sendable {
+    static var batchSize: Int { 2048 }
+    static var capacity: Int { 16 * batchSize }
+
+    /// Guards every property below.
+    private let condition = NSCondition()
+    private var filling: [Value] = []
+    private var ready: [[Value]] = []
+    private var waitingRows = 0
+    private var finished = false
+    private var abandoned = false
+
+    /// Adds one row's value (on the event loop); waits while `capacity` rows wait to be taken.
+    func push(_ row: Value) {
+        condition.withLock {
+            guard !abandoned else { return }
+            filling.append(row)
+            guard filling.count == Self.batchSize else { return }
+            while waitingRows >= Self.capacity, !abandoned { condition.wait() }
+            ready.append(filling)
+            waitingRows += filling.count
+            filling = []
+            filling.reserveCapacity(Self.batchSize)
+            condition.broadcast()
+        }
+    }
+
+    /// Marks the end of the rows, whether the query succeeded or not.
+    func finish() {
+        condition.withLock {
+            if !filling.isEmpty { ready.append(filling) }
+            filling = []
+            finished = true
+            condition.broadcast()
+        }
+    }
+
+    /// Drops every row from now on, so the event loop never waits for a reader that stopped.
+    func abandon() {
+        condition.withLock {
+            abandoned = true
+            ready = []
+            condition.broadcast()
+        }
+    }
+
+    /// The next batch in order; `nil` after the last. Throws `StoreError.unreachable` when
+    /// `deadline` passes first.
+    func next(before deadline: Date) throws(StoreError) -> [Value]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready.isEmpty, !finished {
+            guard condition.wait(until: deadline) else {
+                throw StoreError.unreachable("PostgreSQL did not send every row within \(Int(PostgresSQL.streamTimeout)) s")
+            }
+        }
+        guard !ready.isEmpty else { return nil }
+        let batch = ready.removeFirst()
+        waitingRows -= batch.count
+        condition.broadcast()
+        return batch
     }
 }

@@ -64,12 +64,13 @@ extension PostgresStore {
     static func subjectNames(_ sql: PostgresSQL, integrity: IntegrityKey,
                              ids: [Int64]? = nil) throws -> (verified: [(id: Int64, name: String, collectionID: Int64)], tampered: [Int64]) {
         var verified: [(id: Int64, name: String, collectionID: Int64)] = [], tampered: [Int64] = []
-        // A NULL array selects every subject.
-        for row in try sql.rows("SELECT id, name, metadata, collection_id, mac FROM subjects WHERE \(ids)::BIGINT[] IS NULL OR id = ANY(\(ids)) ORDER BY id") {
-            let id = try row["id"].decode(Int64.self), name = try row["name"].decode(String.self)
-            let collectionID = try row["collection_id"].decode(Int64.self)
-            let expected = integrity.subjectMAC(id: id, name: name, metadata: try row["metadata"].decode(String.self), collectionID: collectionID)
-            if try row["mac"].decode(Data?.self) == Data(expected) { verified.append((id, name, collectionID)) } else { tampered.append(id) }
+        // A NULL array selects every subject. The rows are decoded on the connection's event
+        // loop and their MACs checked here, at once (`forEachRow`).
+        try sql.forEachRow("SELECT id, name, metadata, collection_id, mac FROM subjects WHERE \(ids)::BIGINT[] IS NULL OR id = ANY(\(ids)) ORDER BY id",
+                           decode: { row in try row.decode((Int64, String, String, Int64, Data?).self) }) { subject in
+            let (id, name, metadata, collectionID, mac) = subject
+            let expected = integrity.subjectMAC(id: id, name: name, metadata: metadata, collectionID: collectionID)
+            if mac == Data(expected) { verified.append((id, name, collectionID)) } else { tampered.append(id) }
         }
         return (verified, tampered)
     }

@@ -131,12 +131,13 @@ public final class PostgresStore: IdentityStore {
     static func load(_ connections: PostgresConnections, sealers: SealerSet, integrity: IntegrityKey, modelVersion: String,
                      into index: FaceGallery) throws(StoreError) -> (LoadReport, Int64, [(id: Int64, name: String, collectionID: Int64)]) {
         let loader = FaceLoader(sealers: sealers, modelVersion: modelVersion, index: index)
+        let decoder = StreamedFace.Decoder()
         let (sequence, names) = try connections.read { sql in
             let sequence = try lastChange(sql)
             try sql.forEachRow("""
                 SELECT f.id, f.subject_id, f.model_version, f.key_id, f.nonce, f.ciphertext, f.tag, s.collection_id
                 FROM faces f JOIN subjects s ON s.id = f.subject_id ORDER BY s.collection_id, f.id
-                """) { row in try loader.take(row) }
+                """, decode: decoder.decode) { row in try loader.take(row) }
             return (sequence, try subjectNames(sql, integrity: integrity))
         }
         var report = try loader.finish()
@@ -144,8 +145,41 @@ public final class PostgresStore: IdentityStore {
         return (report, sequence, names.verified)
     }
 
+    /// One `faces` row as `load` streams it, copied out of the connection's buffers. Its key id
+    /// and model version are `nil` when they are the row before's (nearly always), so that the
+    /// two threads share no string either.
+    struct StreamedFace: Sendable {
+        let faceID: Int64, subjectID: Int64, collectionID: Int64
+        let keyID: String?, modelVersion: String?
+        /// Nonce, ciphertext and tag, back to back.
+        let sealed: [UInt8]
+        let nonceEnd: Int, ciphertextEnd: Int
+
+        /// Decodes the rows, one after the other, on the connection's event loop.
+        final class Decoder: @unchecked Sendable {
+            private var keyID: ByteBuffer?, modelVersion: ByteBuffer?
+
+            func decode(_ row: PostgresRow) throws -> StreamedFace {
+                let (faceID, subjectID, version, key, nonce, ciphertext, tag, collectionID) =
+                    try row.decode((Int64, Int64, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, Int64).self)
+                defer { (keyID, modelVersion) = (key, version) }
+                var sealed = [UInt8]()
+                sealed.reserveCapacity(nonce.readableBytes + ciphertext.readableBytes + tag.readableBytes)
+                sealed.append(contentsOf: nonce.readableBytesView)
+                let nonceEnd = sealed.count
+                sealed.append(contentsOf: ciphertext.readableBytesView)
+                let ciphertextEnd = sealed.count
+                sealed.append(contentsOf: tag.readableBytesView)
+                return StreamedFace(faceID: faceID, subjectID: subjectID, collectionID: collectionID,
+                                     keyID: key == keyID ? nil : String(buffer: key),
+                                     modelVersion: version == modelVersion ? nil : String(buffer: version),
+                                     sealed: sealed, nonceEnd: nonceEnd, ciphertextEnd: ciphertextEnd)
+            }
+        }
+    }
+
     /// The rows `load` streams, decrypted into the index in chunks of one collection.
-    private final class FaceLoader: @unchecked Sendable {
+    private final class FaceLoader {
         let sealers: SealerSet
         let modelVersion: String
         let index: FaceGallery
@@ -155,6 +189,7 @@ public final class PostgresStore: IdentityStore {
         let buffer: UnsafeMutablePointer<Float>
         var faceIDs: [Int64] = [], subjectIDs: [Int64] = []
         var collectionID = SubjectCollection.defaultID
+        var keyID = "", version = ""
 
         init(sealers: SealerSet, modelVersion: String, index: FaceGallery) {
             self.sealers = sealers
@@ -165,32 +200,35 @@ public final class PostgresStore: IdentityStore {
 
         deinit { buffer.deallocate() }
 
-        func take(_ row: PostgresRow) throws {
-            let (id, subjectID, version, keyID, nonce, ciphertext, tag, rowCollection) =
-                try row.decode((Int64, Int64, String, String, ByteBuffer, ByteBuffer, ByteBuffer, Int64).self)
+        func take(_ row: StreamedFace) throws {
+            if let changed = row.keyID { keyID = changed }
+            if let changed = row.modelVersion { version = changed }
+            let (id, subjectID) = (row.faceID, row.subjectID)
             guard let sealer = sealers.sealer(forKeyID: keyID) else {
                 report.unavailableKeys[keyID, default: 0] += 1
                 return
             }
             guard version == modelVersion else {
-                let sealed = SealedEmbedding(nonce: Array(buffer: nonce), ciphertext: Array(buffer: ciphertext), tag: Array(buffer: tag))
+                let sealed = SealedEmbedding(nonce: Array(row.sealed[..<row.nonceEnd]), ciphertext: Array(row.sealed[row.nonceEnd..<row.ciphertextEnd]),
+                                             tag: Array(row.sealed[row.ciphertextEnd...]))
                 let binding = EmbeddingSealer.Binding(faceID: id, subjectID: subjectID, modelVersion: version, keyID: keyID)
                 if (try? sealer.open(sealed, binding: binding)) != nil { report.otherModelVersion += 1 } else { report.tamperedFaceIDs.append(id) }
                 return
             }
-            if rowCollection != collectionID {
+            if row.collectionID != collectionID {
                 flush()
-                collectionID = rowCollection
+                collectionID = row.collectionID
             }
             if openers[keyID] == nil {
                 openers[keyID] = (try BulkOpener(key: sealer.key), AssociatedDataBuilder(modelVersion: modelVersion, keyID: keyID))
             }
             let output = buffer + faceIDs.count * FaceIndex.dimension
             let aad = openers[keyID]!.1.bytes(faceID: id, subjectID: subjectID)
-            let opened = nonce.withUnsafeReadableBytes { n in
-                ciphertext.withUnsafeReadableBytes { c in
-                    tag.withUnsafeReadableBytes { t in openers[keyID]!.0.open(nonce: n, ciphertext: c, tag: t, associatedData: aad, into: output) }
-                }
+            let opener = openers[keyID]!.0
+            let opened = row.sealed.withUnsafeBytes { sealed in
+                opener.open(nonce: UnsafeRawBufferPointer(rebasing: sealed[..<row.nonceEnd]),
+                            ciphertext: UnsafeRawBufferPointer(rebasing: sealed[row.nonceEnd..<row.ciphertextEnd]),
+                            tag: UnsafeRawBufferPointer(rebasing: sealed[row.ciphertextEnd...]), associatedData: aad, into: output)
             }
             guard opened else {
                 report.tamperedFaceIDs.append(id)
