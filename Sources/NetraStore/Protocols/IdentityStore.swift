@@ -42,11 +42,11 @@ public protocol CollectionRepository: Sendable {
     /// Creates a collection, optionally with its own strict unknown; names are unique, 1 to 64
     /// letters, digits, `-`, `_` or `.`.
     func createCollection(name: String, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection
-    /// The collection with this name, or `nil`.
     /// Every collection, by id, with its subject and face counts.
     func collections() throws(StoreError) -> [SubjectCollection]
+    /// The collection with this name, or `nil`, with its counts.
     func collection(named name: String) throws(StoreError) -> SubjectCollection?
-    /// The collection with this id, or `nil`.
+    /// The collection with this id, or `nil`, with its counts.
     func collection(id: Int64) throws(StoreError) -> SubjectCollection?
     /// Sets (or, with `nil`, clears) the collection's own strict unknown.
     func updateCollection(id: Int64, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection
