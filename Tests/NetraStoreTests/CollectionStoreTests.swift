@@ -30,7 +30,14 @@ struct CollectionStoreTests {
             #expect(page.total == 1 && page.faces.map(\.face.id) == [inReception.face.id] && page.faces.map(\.subjectName) == ["Ada"])
         }
         #expect(try store.collections().map(\.name) == ["default", "reception"])
-        #expect(try store.collection(named: "reception")?.faceCount == 1)
+        let counted = try #require(try store.collection(named: "reception", counted: true))
+        #expect(counted.subjectCount == 1 && counted.faceCount == 1)
+        #expect(try store.collection(id: reception.id, counted: true) == counted)
+        // The lookup every request makes: the same collection, nothing counted.
+        var uncounted = counted
+        (uncounted.subjectCount, uncounted.faceCount) = (0, 0)
+        #expect(try store.collection(named: "reception", counted: false) == uncounted)
+        #expect(try store.collection(id: reception.id, counted: false) == uncounted)
     }
 
     @Test("names are checked, unique, and default cannot be deleted nor one an active key is bound to", .offCooperativePool, arguments: StoreBackend.allCases)
@@ -52,12 +59,12 @@ struct CollectionStoreTests {
         #expect(throws: StoreError.collectionNotFound("99")) { try store.createAPIKey(name: "x", scopes: [.recognize], collectionID: 99) }
         #expect(throws: StoreError.collectionNotFound("99")) { try store.createSubject(name: "x", metadata: "{}", in: 99) }
         #expect(try store.updateCollection(id: lobby.id, strictUnknown: false).strictUnknown == false)
-        #expect(try store.collection(named: "lobby")?.strictUnknown == false)
+        #expect(try store.collection(named: "lobby", counted: false)?.strictUnknown == false)
         #expect(try store.updateCollection(id: lobby.id, strictUnknown: nil).strictUnknown == nil)
         #expect(throws: StoreError.collectionNotFound("99")) { try store.updateCollection(id: 99, strictUnknown: true) }
         try store.revokeAPIKey(id: key.id)
         try store.deleteCollection(id: lobby.id)
-        #expect(try store.collection(named: "lobby") == nil)
+        #expect(try store.collection(named: "lobby", counted: false) == nil)
     }
 
     @Test("deleting a collection deletes its subjects, faces and index, and nothing of the others", .offCooperativePool, arguments: StoreBackend.allCases)

@@ -68,7 +68,7 @@ struct PostgresOutageTests {
             grace = (try b.updateSubject(id: graceSubject.id, name: "Grace Hopper"), graceDescriptor)
             apiKey = try a.createAPIKey(name: "door", scopes: [.recognize]).key
             _ = try a.authenticateAPIKey(apiKey)
-            _ = try a.collection(named: "lobby")
+            _ = try a.collection(named: "lobby", counted: false)
             #expect(try within(PostgresChangeFeedTests.propagation) {
                 try a.subjectNames(ids: [grace.subject.id]) == [grace.subject.id: "Grace Hopper"]
             }, "the enrollment and the rename through b reach a")
@@ -87,7 +87,7 @@ struct PostgresOutageTests {
             let started = Date()
             #expect(a.index.search(ada.descriptor.values, in: lobby.id, topK: 1).first?.subjectID == ada.subject.id)
             #expect(try a.subjectNames(ids: [ada.subject.id, grace.subject.id]) == [ada.subject.id: "Ada", grace.subject.id: "Grace Hopper"])
-            #expect(try a.collection(named: "lobby")?.id == lobby.id)
+            #expect(try a.collection(named: "lobby", counted: false)?.id == lobby.id)
             #expect(try a.authenticateAPIKey(apiKey)?.name == "door")
             let wrongSecret = String(apiKey.dropLast()) + (apiKey.last == "0" ? "1" : "0")
             #expect(try a.authenticateAPIKey(wrongSecret) == nil, "a wrong secret is refused from memory too")

@@ -13,11 +13,12 @@ public struct CollectionAccess: Sendable {
     }
 
     /// The collection a request acts in: `boundTo` (a bound caller's collection id, refusing
-    /// any other name), else the one `requested` names, else `default`.
+    /// any other name), else the one `requested` names, else `default`. Its subjects and faces
+    /// are not counted (both counts are 0): every identification looks its collection up.
     public func resolve(requested: String?, boundTo: Int64?) throws(IdentityError) -> SubjectCollection {
         let requested = requested.flatMap { $0.isEmpty ? nil : $0 }
         if let boundTo {
-            guard let bound = try storeCall({ () throws(StoreError) in try store.collection(id: boundTo) }) else {
+            guard let bound = try storeCall({ () throws(StoreError) in try store.collection(id: boundTo, counted: false) }) else {
                 throw .collectionNotFound("\(boundTo)")
             }
             if let requested, requested != bound.name { throw .collectionNotAllowed(requested) }
@@ -50,7 +51,7 @@ public struct CollectionAccess: Sendable {
     }
 
     private func named(_ name: String) throws(IdentityError) -> SubjectCollection {
-        guard let collection = try storeCall({ () throws(StoreError) in try store.collection(named: name) }) else {
+        guard let collection = try storeCall({ () throws(StoreError) in try store.collection(named: name, counted: false) }) else {
             throw .collectionNotFound(name)
         }
         return collection

@@ -126,7 +126,7 @@ struct ConsoleController: Sendable {
     private func sessionJSON(_ session: ConsoleSessions.Session, record: APIKeyRecord) async throws -> SessionJSON {
         let store = try state.ready().store
         let collectionID = record.collectionID
-        let collection = try await blocking { try collectionID.flatMap { try store.collection(id: $0)?.name } }
+        let collection = try await blocking { try collectionID.flatMap { try store.collection(id: $0, counted: false)?.name } }
         let scopes = record.scopes.contains(.admin) ? APIScope.allCases : record.scopes.sorted()
         return SessionJSON(signedIn: true, keyRequired: requireAPIKey, scopes: scopes,
                            key: KeyJSON(id: record.id, name: record.name, collection: collection),

@@ -47,7 +47,7 @@ struct InfoController: Sendable {
         let bound = context.apiKey?.collectionID
         let (subjects, faces) = try await blocking {
             guard let bound else { return (try store.subjectCount(), try store.faceCount()) }
-            let collection = try store.collection(id: bound)
+            let collection = try store.collection(id: bound, counted: true)
             return (collection?.subjectCount ?? 0, collection?.faceCount ?? 0)
         }
         let liveness = configuration.liveness

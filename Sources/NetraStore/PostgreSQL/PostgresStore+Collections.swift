@@ -23,23 +23,27 @@ extension PostgresStore {
 
     /// Every collection in id order, with its subject and face counts.
     public func collections() throws(StoreError) -> [SubjectCollection] {
-        try read { sql in try Self.fetchCollections(sql, "SELECT \(unescaped: Self.collectionColumns) FROM collections c ORDER BY c.id") }
+        try read { sql in try Self.fetchCollections(sql, "SELECT \(unescaped: Self.collectionColumns(counted: true)) FROM collections c ORDER BY c.id") }
     }
 
-    /// The collection named `name`, or `nil`.
+    /// The collection named `name`, or `nil`, its counts filled in only when `counted`.
     /// While PostgreSQL cannot be reached, a following replica answers the collection it last
     /// read (`ReplicaMemory`), so that identify goes on.
-    public func collection(named name: String) throws(StoreError) -> SubjectCollection? {
+    public func collection(named name: String, counted: Bool) throws(StoreError) -> SubjectCollection? {
         try remembering({ memory.collection(named: name) }) { () throws(StoreError) in
             try read { sql in
-                try Self.fetchCollections(sql, "SELECT \(unescaped: Self.collectionColumns) FROM collections c WHERE c.name = \(name) ORDER BY c.id").first
+                try Self.fetchCollections(sql, """
+                    SELECT \(unescaped: Self.collectionColumns(counted: counted)) FROM collections c WHERE c.name = \(name) ORDER BY c.id
+                    """).first
             }
         }
     }
 
-    /// The collection with id `id`, or `nil` (remembered as `collection(named:)` is).
-    public func collection(id: Int64) throws(StoreError) -> SubjectCollection? {
-        try remembering({ memory.collection(id: id) }) { () throws(StoreError) in try read { sql in try Self.collection(id: id, sql) } }
+    /// The collection with id `id`, or `nil` (remembered as `collection(named:counted:)` is).
+    public func collection(id: Int64, counted: Bool) throws(StoreError) -> SubjectCollection? {
+        try remembering({ memory.collection(id: id) }) { () throws(StoreError) in
+            try read { sql in try Self.collection(id: id, counted: counted, sql) }
+        }
     }
 
     /// `lookUp`'s collection, remembered; while PostgreSQL cannot be reached, `remembered`'s.
@@ -59,7 +63,7 @@ extension PostgresStore {
     public func updateCollection(id: Int64, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection {
         try write { sql in
             let changed = try sql.execute("UPDATE collections SET strict_unknown = \(strictUnknown) WHERE id = \(id)")
-            guard changed == 1, let updated = try Self.collection(id: id, sql) else {
+            guard changed == 1, let updated = try Self.collection(id: id, counted: true, sql) else {
                 throw StoreError.collectionNotFound("\(id)")
             }
             try self.audit(sql, action: "update_collection", result: "ok",
@@ -113,14 +117,17 @@ extension PostgresStore {
     }
 
     /// The columns `fetchCollections` reads (a fixed fragment: `c` is `collections`).
-    private static let collectionColumns = """
-        c.id, c.name, c.created_at, c.strict_unknown,
-        (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id) AS subject_count,
-        (SELECT count(*) FROM faces f JOIN subjects s ON s.id = f.subject_id WHERE s.collection_id = c.id) AS face_count
-        """
+    /// The columns `fetchCollections` reads; without `counted`, both counts are 0.
+    private static func collectionColumns(counted: Bool) -> String {
+        let counts = counted ? """
+            (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id) AS subject_count,
+            (SELECT count(*) FROM faces f JOIN subjects s ON s.id = f.subject_id WHERE s.collection_id = c.id) AS face_count
+            """ : "0::BIGINT AS subject_count, 0::BIGINT AS face_count"
+        return "c.id, c.name, c.created_at, c.strict_unknown, \(counts)"
+    }
 
-    private static func collection(id: Int64, _ sql: PostgresSQL) throws -> SubjectCollection? {
-        try fetchCollections(sql, "SELECT \(unescaped: collectionColumns) FROM collections c WHERE c.id = \(id)").first
+    private static func collection(id: Int64, counted: Bool, _ sql: PostgresSQL) throws -> SubjectCollection? {
+        try fetchCollections(sql, "SELECT \(unescaped: collectionColumns(counted: counted)) FROM collections c WHERE c.id = \(id)").first
     }
 
     private static func fetchCollections(_ sql: PostgresSQL, _ query: PostgresQuery) throws -> [SubjectCollection] {

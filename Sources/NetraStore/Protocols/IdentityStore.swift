@@ -44,10 +44,12 @@ public protocol CollectionRepository: Sendable {
     func createCollection(name: String, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection
     /// Every collection, by id, with its subject and face counts.
     func collections() throws(StoreError) -> [SubjectCollection]
-    /// The collection with this name, or `nil`, with its counts.
-    func collection(named name: String) throws(StoreError) -> SubjectCollection?
-    /// The collection with this id, or `nil`, with its counts.
-    func collection(id: Int64) throws(StoreError) -> SubjectCollection?
+    /// The collection with this name, or `nil`. Its subject and face counts are filled in only
+    /// when `counted`: counting costs a pass over the collection's faces (a quarter of a second
+    /// for a million), which a request that only acts in the collection must not pay.
+    func collection(named name: String, counted: Bool) throws(StoreError) -> SubjectCollection?
+    /// The collection with this id, or `nil`, its counts filled in only when `counted`.
+    func collection(id: Int64, counted: Bool) throws(StoreError) -> SubjectCollection?
     /// Sets (or, with `nil`, clears) the collection's own strict unknown.
     func updateCollection(id: Int64, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection
     /// Deletes a collection with its subjects and faces. `default` cannot be deleted, nor a

@@ -18,21 +18,21 @@ extension SQLiteStore {
     }
 
     public func collections() throws(StoreError) -> [SubjectCollection] {
-        try read { db in try Self.fetchCollections(db, where: "1", arguments: []) }
+        try read { db in try Self.fetchCollections(db, where: "1", arguments: [], counted: true) }
     }
 
-    public func collection(named name: String) throws(StoreError) -> SubjectCollection? {
-        try read { db in try Self.fetchCollections(db, where: "c.name = ?", arguments: [name]).first }
+    public func collection(named name: String, counted: Bool) throws(StoreError) -> SubjectCollection? {
+        try read { db in try Self.fetchCollections(db, where: "c.name = ?", arguments: [name], counted: counted).first }
     }
 
-    public func collection(id: Int64) throws(StoreError) -> SubjectCollection? {
-        try read { db in try Self.fetchCollections(db, where: "c.id = ?", arguments: [id]).first }
+    public func collection(id: Int64, counted: Bool) throws(StoreError) -> SubjectCollection? {
+        try read { db in try Self.fetchCollections(db, where: "c.id = ?", arguments: [id], counted: counted).first }
     }
 
     public func updateCollection(id: Int64, strictUnknown: Bool?) throws(StoreError) -> SubjectCollection {
         try write { db in
             try db.execute(sql: "UPDATE collections SET strict_unknown = ? WHERE id = ?", arguments: [strictUnknown, id])
-            guard db.changesCount == 1, let updated = try Self.fetchCollections(db, where: "c.id = ?", arguments: [id]).first else {
+            guard db.changesCount == 1, let updated = try Self.fetchCollections(db, where: "c.id = ?", arguments: [id], counted: true).first else {
                 throw StoreError.collectionNotFound("\(id)")
             }
             try self.audit(db, action: "update_collection", result: "ok",
@@ -68,11 +68,14 @@ extension SQLiteStore {
         }
     }
 
-    private static func fetchCollections(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [SubjectCollection] {
-        try Row.fetchAll(db, sql: """
-            SELECT c.id, c.name, c.created_at, c.strict_unknown,
-                   (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id) AS subject_count,
-                   (SELECT count(*) FROM faces f JOIN subjects s ON s.id = f.subject_id WHERE s.collection_id = c.id) AS face_count
+    private static func fetchCollections(_ db: Database, where condition: String, arguments: StatementArguments,
+                                         counted: Bool) throws -> [SubjectCollection] {
+        let counts = counted ? """
+            (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id) AS subject_count,
+            (SELECT count(*) FROM faces f JOIN subjects s ON s.id = f.subject_id WHERE s.collection_id = c.id) AS face_count
+            """ : "0 AS subject_count, 0 AS face_count"
+        return try Row.fetchAll(db, sql: """
+            SELECT c.id, c.name, c.created_at, c.strict_unknown, \(counts)
             FROM collections c WHERE \(condition) ORDER BY c.id
             """, arguments: arguments).map { row in
             SubjectCollection(id: row["id"], name: row["name"], createdAt: row["created_at"], subjectCount: row["subject_count"],
