@@ -72,6 +72,24 @@ struct QuantizedConvolutionTests {
         }
     }
 
+    /// Every tap at the largest input times the largest weight: without VNNI, oneDNN adds each
+    /// pair of u8 x s8 products in 16 bits with saturation, so 8-bit input codes came out
+    /// clipped to about half (`DNNLQuantizedConvolution.largestInputCode`).
+    @Test("the largest inputs times the largest weights come out exact: no 16-bit saturation", .offCooperativePool,
+          arguments: [Float(0.25), -0.25])
+    func largestProducts(weight: Float) throws {
+        let shape = TensorShape(batch: 1, height: 5, width: 6, channels: 32)
+        let layer = ConvolutionWeights(filters: 16, channels: 32, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 0,
+                                       weights: [Float](repeating: weight, count: 16 * 32 * 9), bias: [Float](repeating: 0, count: 16))
+        let largest: Float = 3
+        let output = try Self.runInt8(QuantizedConvolutionWeights(quantizing: layer, inputScale: largest / 255),
+                                      input: [Float](repeating: largest, count: shape.elementCount), shape: shape, relu: false)
+        let expected = largest * weight * Float(32 * 9)
+        #expect(output.count == 3 * 4 * 16)
+        let worst = output.map { abs($0 - expected) }.max() ?? .infinity
+        #expect(worst <= 1e-4 * abs(expected), "\(output.first ?? .nan) instead of \(expected) (largest input code \(DNNLQuantizedConvolution.largestInputCode))")
+    }
+
     @Test("weight quantization round-trips within half a step per filter", .offCooperativePool)
     func weightRoundTrip() {
         var generator = SeededGenerator(seed: 7)
@@ -105,8 +123,9 @@ struct QuantizedConvolutionTests {
         #expect(copy == quantized)
     }
 
-    @Test("the u8 input quantization is min(255, Int(x / scale + 0.5)), negatives giving 0", .offCooperativePool)
-    func inputQuantization() {
+    @Test("the u8 input quantization is min(largest code, Int(x / scale + 0.5)), negatives giving 0", .offCooperativePool,
+          arguments: [255, 127])
+    func inputQuantization(largestCode: Int) {
         let scale: Float = 0.037
         var generator = SeededGenerator(seed: 3)
         var values: [Float] = [0, -0, -1, -1e-9, -0.01, 1e-9, scale * 0.4999, scale * 0.5, scale * 0.5001, scale * 254.5,
@@ -115,16 +134,19 @@ struct QuantizedConvolutionTests {
         values += (0..<256).map { Float($0) * scale }
         var output = [UInt8](repeating: 0, count: values.count)
         output.withUnsafeMutableBufferPointer { out in
-            values.withUnsafeBufferPointer { DNNLQuantizedConvolution.quantize($0.baseAddress!, count: $0.count, inverseScale: 1 / scale, into: out.baseAddress!) }
+            values.withUnsafeBufferPointer {
+                DNNLQuantizedConvolution.quantize($0.baseAddress!, count: $0.count, inverseScale: 1 / scale, largestCode: Float(largestCode),
+                                                  into: out.baseAddress!)
+            }
         }
         var offByOne = 0
         for (value, q) in zip(values, output) {
             // Exactly the multiply-by-reciprocal formula...
             let product = value * (1 / scale) + 0.5
-            let exact = product <= 0 ? 0 : min(255, Int(min(product, 256)))
+            let exact = product <= 0 ? 0 : min(largestCode, Int(min(product, 256)))
             #expect(Int(q) == exact, "\(value) -> \(q), expected \(exact)")
             // ...and within one step of the divide formula (the reciprocal rounds differently at ties).
-            let divided = value <= 0 ? 0 : min(255, Int(min(value / scale + 0.5, 256)))
+            let divided = value <= 0 ? 0 : min(largestCode, Int(min(value / scale + 0.5, 256)))
             #expect(abs(Int(q) - divided) <= 1)
             if Int(q) != divided { offByOne += 1 }
         }

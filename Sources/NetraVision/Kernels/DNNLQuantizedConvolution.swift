@@ -3,12 +3,13 @@ import CDNNL
 /// A oneDNN int8 convolution (u8 activations x s8 weights, s32 accumulation) with fixed shapes,
 /// created once at model load: a drop-in for `DNNLConvolution` where int8 accuracy is enough.
 ///
-/// Why: on this machine (AVX-512 with VNNI) oneDNN's u8s8 kernels do about 4x the work per
-/// cycle of its f32 ones. The interface stays float32 NHWC on both sides so the rest of the
-/// plan does not change: `run` quantizes the (non-negative, post-ReLU) input to u8 with the
-/// layer's calibrated `inputScale` into a caller-provided buffer, and oneDNN dequantizes the
-/// s32 accumulator straight into f32 output through per-output-channel output scales
-/// (`inputScale * weightScales[f]`), adds the bias and applies the fused ReLU.
+/// Why: with VNNI (AVX-512 VNNI, AVX-VNNI, AMX) oneDNN's u8s8 kernels do about 4x the work per
+/// cycle of its f32 ones (measured with AVX-512 VNNI; not yet without VNNI). The interface stays float32 NHWC on both sides
+/// so the rest of the plan does not change: `run` quantizes the (non-negative, post-ReLU) input
+/// to u8 codes (`largestInputCode` at most) with the layer's calibrated `inputScale` into a
+/// caller-provided buffer, and oneDNN dequantizes the s32 accumulator straight into f32 output
+/// through per-output-channel output scales (`codeScale * weightScales[f]`), adds the bias and
+/// applies the fused ReLU.
 ///
 /// oneDNN 2.x adds the bias to the accumulator *before* the output scales
 /// (`dst = relu?(scale[f] * (acc_s32 + bias[f]))`), so the real bias is handed over divided
@@ -19,8 +20,30 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
     private let convolution: DNNLConvolution
     /// Bytes of the u8 input buffer the caller provides (one per input element).
     let quantizedInputByteCount: Int
-    /// `1 / layer.inputScale`.
+    /// `1 / codeScale`, where `codeScale` is the real activation one input code stands for:
+    /// the calibrated range `[0, 255 * layer.inputScale]` spread over `[0, largestInputCode]`.
     let inverseInputScale: Float
+
+    /// The largest code an input is quantized to: 255 where oneDNN accumulates u8 x s8 products
+    /// in 32 bits (VNNI, AMX), 127 where it cannot.
+    ///
+    /// Without VNNI (AVX2, AVX-512 before Cascade Lake) oneDNN multiplies with `vpmaddubsw`,
+    /// which adds each pair of adjacent products in 16 bits with saturation (oneDNN's "Nuances
+    /// of int8 computations"): 255 x 127 x 2 = 64770 does not fit in 32767, so wherever large
+    /// activations met large weights the sum was silently clipped (seen on an AVX2 EPYC: errors
+    /// of 7-14 % of the largest output on seeded layers). With 7-bit codes a pair is at most
+    /// 127 x 127 x 2 = 32258, so nothing saturates; the price is half the input resolution.
+    static let largestInputCode: Float = accumulatesPairsIn16Bits ? 127 : 255
+
+    /// Whether the oneDNN ISA this process runs lacks VNNI (read once from oneDNN itself).
+    static let accumulatesPairsIn16Bits: Bool = {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx, dnnl_cpu_isa_avx2_vnni:
+            return false
+        default:
+            return true
+        }
+    }()
 
     var inputShape: TensorShape { convolution.inputShape }
     var outputShape: TensorShape { convolution.outputShape }
@@ -31,15 +54,16 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
         guard input.channels == layer.channels, layer.inputScale.isFinite, layer.inputScale > 0 else {
             throw .invalidModel(file: "network", reason: "a quantized convolution whose sizes or scales do not fit \(input)")
         }
-        // Real output = inputScale * weightScales[f] * (acc + bias'[f]), so bias' = bias / that scale.
-        let outputScales = layer.weightScales.map { layer.inputScale * $0 }
+        let codeScale = layer.inputScale * 255 / Self.largestInputCode
+        // Real output = codeScale * weightScales[f] * (acc + bias'[f]), so bias' = bias / that scale.
+        let outputScales = layer.weightScales.map { codeScale * $0 }
         let scaledBias = zip(layer.bias, outputScales).map { $0 / $1 }
         convolution = try DNNLConvolution(input: input, filters: layer.filters, kernelHeight: layer.kernelHeight,
                                           kernelWidth: layer.kernelWidth, stride: layer.stride, padding: layer.padding,
                                           source: dnnl_u8, weights: layer.weights, weightType: dnnl_s8, bias: scaledBias,
                                           outputScales: outputScales, fusedReLU: fusedReLU, threads: threads)
         quantizedInputByteCount = input.elementCount
-        inverseInputScale = 1 / layer.inputScale
+        inverseInputScale = 1 / codeScale
     }
 
     /// `output = conv(input)`: `input` (f32 NHWC, `inputShape`, values >= 0) is first quantized
@@ -48,24 +72,27 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
     func run(input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
              quantizedInput: UnsafeMutablePointer<UInt8>, scratchpad: UnsafeMutableRawPointer?,
              stream: dnnl_stream_t) throws(VisionError) {
-        Self.quantize(input, count: quantizedInputByteCount, inverseScale: inverseInputScale, into: quantizedInput)
+        Self.quantize(input, count: quantizedInputByteCount, inverseScale: inverseInputScale, largestCode: Self.largestInputCode,
+                      into: quantizedInput)
         try convolution.run(source: UnsafeMutableRawPointer(quantizedInput), output: output, scratchpad: scratchpad, stream: stream)
     }
 
-    /// `output[i] = min(255, Int(input[i] * inverseScale + 0.5))`, negative inputs giving 0.
+    /// `output[i] = min(largestCode, Int(input[i] * inverseScale + 0.5))`, negative inputs
+    /// giving 0 (`largestCode` at most 255).
     ///
     /// Written to vectorize on baseline x86-64 (SSE2): no float-to-int conversion (Swift's traps
     /// on out-of-range values and blocks vectorization) and no `rounded(.down)` (a `floorf`
-    /// call per element without SSE4.1). After clamping to [0, 255], adding 2^23 rounds to the
-    /// nearest integer and leaves it in the low mantissa bits; a select turns that into floor.
+    /// call per element without SSE4.1). After clamping to [0, largestCode], adding 2^23 rounds
+    /// to the nearest integer and leaves it in the low mantissa bits; a select turns that into
+    /// floor.
     @inline(__always)
-    static func quantize(_ input: UnsafePointer<Float>, count: Int, inverseScale: Float,
+    static func quantize(_ input: UnsafePointer<Float>, count: Int, inverseScale: Float, largestCode: Float = 255,
                          into output: UnsafeMutablePointer<UInt8>) {
         let magic: Float = 8_388_608  // 2^23: the spacing of floats in [2^23, 2^24) is 1
         for index in 0..<count {
             var value = input[index] * inverseScale + 0.5
             value = value < 0 ? 0 : value
-            value = value > 255 ? 255 : value
+            value = value > largestCode ? largestCode : value
             let shifted = value + magic                   // 2^23 + round(value), exactly
             let floored = shifted - magic > value ? shifted - 1 : shifted
             output[index] = UInt8(truncatingIfNeeded: floored.bitPattern)
