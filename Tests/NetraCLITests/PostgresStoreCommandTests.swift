@@ -103,7 +103,7 @@ struct PostgresStoreCommandTests {
         try Data("\(database.password)\n".utf8).write(to: URL(fileURLWithPath: readableFile))
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: readableFile)
         let foreign = try Database()
-        try cluster.psql("CREATE TABLE customers (id integer PRIMARY KEY, name text)", database: foreign.location.database)
+        try cluster.execute("CREATE TABLE customers (id integer PRIMARY KEY, name text)", database: foreign.location.database)
         var closedPort = database.location
         closedPort.port = 1
         var unknownDatabase = database.location
@@ -140,9 +140,9 @@ struct PostgresStoreCommandTests {
             #expect(seconds < 30, "\(what) took \(seconds) s")
         }
         // The other application's database is left as it was.
-        try cluster.psql("SELECT id FROM customers", database: foreign.location.database)
+        try cluster.execute("SELECT id FROM customers", database: foreign.location.database)
         #expect(throws: (any Error).self) {
-            try cluster.psql("SELECT name FROM netra_migrations", database: foreign.location.database)
+            try cluster.execute("SELECT name FROM netra_migrations", database: foreign.location.database)
         }
         // A password file of mode 0600 is read (final line break dropped).
         let ownerOnly = folder.appendingPathComponent("password-0600").path
@@ -156,7 +156,7 @@ struct PostgresStoreCommandTests {
     func serveStopsAtStart() throws {
         let database = try Database()
         let foreign = try Database()
-        try PostgresCluster.shared.psql("CREATE TABLE customers (id integer PRIMARY KEY)", database: foreign.location.database)
+        try PostgresCluster.shared.execute("CREATE TABLE customers (id integer PRIMARY KEY)", database: foreign.location.database)
         let cases: [(what: String, environment: [String: String], message: String)] = [
             ("a wrong password", ["NETRA_DATA_PASSWORD": "not-the-password"], "refused the login of netra"),
             ("another application's database", ["NETRA_DATA_URL": foreign.location.description], "holds another application's tables"),

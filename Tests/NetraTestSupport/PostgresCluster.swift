@@ -1,6 +1,8 @@
 import CLibcrypto
 import Foundation
+import Logging
 @testable import NetraStore
+import PostgresNIO
 #if canImport(Glibc)
 import Glibc
 import Synchronization
@@ -162,14 +164,14 @@ public final class PostgresCluster: Sendable {
     /// `netra`, with the location and password that reach it.
     public func makeDatabase() throws -> (location: PostgresLocation, password: String) {
         let name = "netra_test_\(counter.next())_\(Self.randomHex(bytes: 4))"
-        try psql("CREATE DATABASE \(name)")
+        try execute("CREATE DATABASE \(name)")
         return (location(database: name), password)
     }
 
     /// Drops a database made by `makeDatabase`, closing its sessions first (errors ignored:
     /// the whole cluster goes at exit anyway).
     public func dropDatabase(_ name: String) {
-        try? psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try? execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
     /// `database` on this cluster, over TCP without TLS.
@@ -177,15 +179,46 @@ public final class PostgresCluster: Sendable {
         PostgresLocation(host: "127.0.0.1", port: port, username: "netra", database: database, tls: .disable)
     }
 
-    /// Runs one fixed SQL command with `psql` in the `postgres` database (never with values
-    /// from a test spliced in: the callers pass names they built themselves).
-    public func psql(_ command: String, database: String = "postgres") throws {
-        let log = folder.appendingPathComponent("psql-\(UUID().uuidString).log")
-        defer { try? FileManager.default.removeItem(at: log) }
-        try Self.run(binaries.appendingPathComponent("psql"),
-                     ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "netra", "-d", database, "-c", command],
-                     as: nil, log: log, environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"])
+    /// Runs one fixed SQL command in `database` (never with values from a test spliced in: the
+    /// callers pass names they built themselves).
+    ///
+    /// Through postgres-nio, not a `psql` process: the `postgres` database's commands (every
+    /// test database made and dropped) share one connection logged in once, and the others
+    /// get a connection of their own for the command. A `psql` per command meant a process and
+    /// a scram-sha-256 login for every test database, while the test process keeps both cores
+    /// busy; its 5 s connect timeout then expired (CI, 2026-12-02).
+    public func execute(_ command: String, database: String = "postgres") throws {
+        if database == "postgres" {
+            try admin.withLock { admin throws in
+                if admin == nil { admin = try connect(to: database) }
+                try Self.execute(command, on: admin!)
+            }
+        } else {
+            let connections = try connect(to: database)
+            defer { connections.close() }
+            try Self.execute(command, on: connections)
+        }
     }
+
+    /// The cluster's connection to `postgres`, opened on first use.
+    private let admin = Mutex<PostgresConnections?>(nil)
+
+    private func connect(to database: String) throws -> PostgresConnections {
+        try PostgresConnections(location: location(database: database), password: password, capacity: 1,
+                                connectTimeout: .seconds(Self.commandSeconds))
+    }
+
+    private static func execute(_ command: String, on connections: PostgresConnections) throws {
+        try connections.withConnection { connection in
+            try PostgresSQL(connection: connection, logger: logger, timeout: TimeInterval(commandSeconds))
+                .execute(PostgresQuery(unsafeSQL: command))
+        }
+    }
+
+    /// How long the harness waits to log in or for a command: long, as a loaded machine is no
+    /// failure of the code under test; a server that never answers still ends the test.
+    private static let commandSeconds: Int64 = 120
+    private static let logger = Logger(label: "netra.test.postgres")
 
     // MARK: Starting
 
