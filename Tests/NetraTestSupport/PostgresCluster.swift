@@ -249,10 +249,9 @@ public final class PostgresCluster: Sendable {
     /// `posix_spawn` and `waitpid`, not Foundation's `Process`: its `waitUntilExit` was seen
     /// never to return for `runuser … pg_ctl start` (the child left a zombie, never reaped), and
     /// the child gets only descriptors 0-2, so the server keeps none of the test process's.
-    private static func run(_ executable: URL, _ arguments: [String], as owner: (uid: uid_t, gid: gid_t)?, log: URL,
-                            environment: [String: String] = [:]) throws(PostgresClusterError) {
+    private static func run(_ executable: URL, _ arguments: [String], as owner: (uid: uid_t, gid: gid_t)?, log: URL) throws(PostgresClusterError) {
         let command = owner != nil ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable.path] + arguments : [executable.path] + arguments
-        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        let variables = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -86,7 +86,7 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
     /// to the nearest integer and leaves it in the low mantissa bits; a select turns that into
     /// floor.
     @inline(__always)
-    static func quantize(_ input: UnsafePointer<Float>, count: Int, inverseScale: Float, largestCode: Float = 255,
+    static func quantize(_ input: UnsafePointer<Float>, count: Int, inverseScale: Float, largestCode: Float,
                          into output: UnsafeMutablePointer<UInt8>) {
         let magic: Float = 8_388_608  // 2^23: the spacing of floats in [2^23, 2^24) is 1
         for index in 0..<count {
