@@ -190,8 +190,9 @@ public final class PostgresCluster: Sendable {
     public func execute(_ command: String, database: String = "postgres") throws {
         if database == "postgres" {
             try admin.withLock { admin throws in
-                if admin == nil { admin = try connect(to: database) }
-                try Self.execute(command, on: admin!)
+                let connections = try admin ?? connect(to: database)
+                admin = connections
+                try Self.execute(command, on: connections)
             }
         } else {
             let connections = try connect(to: database)

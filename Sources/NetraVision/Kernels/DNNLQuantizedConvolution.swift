@@ -3,13 +3,14 @@ import CDNNL
 /// A oneDNN int8 convolution (u8 activations x s8 weights, s32 accumulation) with fixed shapes,
 /// created once at model load: a drop-in for `DNNLConvolution` where int8 accuracy is enough.
 ///
-/// Why: with VNNI (AVX-512 VNNI, AVX-VNNI, AMX) oneDNN's u8s8 kernels do about 4x the work per
-/// cycle of its f32 ones (measured with AVX-512 VNNI; not yet without VNNI). The interface stays float32 NHWC on both sides
-/// so the rest of the plan does not change: `run` quantizes the (non-negative, post-ReLU) input
-/// to u8 codes (`largestInputCode` at most) with the layer's calibrated `inputScale` into a
-/// caller-provided buffer, and oneDNN dequantizes the s32 accumulator straight into f32 output
-/// through per-output-channel output scales (`codeScale * weightScales[f]`), adds the bias and
-/// applies the fused ReLU.
+/// Why: with AVX-512 VNNI oneDNN's u8s8 kernels do about 4x the work per cycle of its f32 ones;
+/// without VNNI (AVX2) int8 detection and embedding are still 1.3-1.9x faster end to end
+/// (BENCHMARKS.md). The interface stays float32 NHWC on both sides so the rest of the plan does
+/// not change: `run` quantizes the (non-negative, post-ReLU) input to u8 codes
+/// (`largestInputCode` at most) with the layer's calibrated `inputScale` into a caller-provided
+/// buffer, and oneDNN dequantizes the s32 accumulator straight into f32 output through
+/// per-output-channel output scales (`codeScale * weightScales[f]`), adds the bias and applies
+/// the fused ReLU.
 ///
 /// oneDNN 2.x adds the bias to the accumulator *before* the output scales
 /// (`dst = relu?(scale[f] * (acc_s32 + bias[f]))`), so the real bias is handed over divided
@@ -36,7 +37,7 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
     static let largestInputCode: Float = accumulatesPairsIn16Bits ? 127 : 255
 
     /// Whether the oneDNN ISA this process runs lacks VNNI (read once from oneDNN itself).
-    static let accumulatesPairsIn16Bits: Bool = {
+    private static let accumulatesPairsIn16Bits: Bool = {
         switch dnnl_get_effective_cpu_isa() {
         case dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx, dnnl_cpu_isa_avx2_vnni:
             return false
